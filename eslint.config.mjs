@@ -11,7 +11,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
     },
   },
   {
@@ -22,8 +25,15 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'crypto', 'os', 'child_process', 'net', 'http', 'https'], message: 'Workflows must stay deterministic: do I/O in activities.' },
-            { group: ['pg', 'knex', 'kafkajs', '@aws-sdk/*', '../infra/*', '../activities/*'], message: 'Workflows must stay deterministic: use proxyActivities with import type.', allowTypeImports: true },
+            {
+              group: ['node:*', 'fs', 'path', 'crypto', 'os', 'child_process', 'net', 'http', 'https'],
+              message: 'Workflows must stay deterministic: do I/O in activities.',
+            },
+            {
+              group: ['pg', 'knex', 'kafkajs', '@aws-sdk/*', '../infra/*', '../activities/*'],
+              message: 'Workflows must stay deterministic: use proxyActivities with import type.',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

@@ -1,0 +1,28 @@
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import type { ActivityDeps } from './deps';
+
+export interface DependencyReport {
+  database: string;
+  bucket: string;
+  migrations: number;
+}
+
+export function createHealthActivities(deps: ActivityDeps) {
+  return {
+    /** Proves that the worker reaches the database and the bucket with its own credentials. */
+    async checkDependencies(): Promise<DependencyReport> {
+      const version = await deps.knex.raw<{ rows: { v: string }[] }>(
+        "select current_setting('server_version') as v",
+      );
+      const migrations = await deps.knex.raw<{ rows: { n: number }[] }>(
+        "select count(*)::int as n from information_schema.tables where table_name = 'knex_migrations'",
+      );
+      await deps.s3.send(new HeadBucketCommand({ Bucket: deps.config.s3.bucket }));
+      return {
+        database: `PostgreSQL ${version.rows[0]?.v ?? '?'}`,
+        bucket: deps.config.s3.bucket,
+        migrations: migrations.rows[0]?.n ?? 0,
+      };
+    },
+  };
+}

@@ -1,0 +1,11 @@
+// Every activity the worker registers, built over injected dependencies.
+import type { ActivityDeps } from './deps';
+import { createHealthActivities } from './health';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createHealthActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,36 @@
+// The operator's command line: `npm run client -- <command> --help` for each command.
+import { Command, CommanderError } from 'commander';
+import { registerDbCommands } from './cli/db';
+import { ConfigError } from './infra/config';
+
+export function buildProgram(): Command {
+  const program = new Command('client')
+    .description('kiosk-pipeline operator CLI: batch runs, schedules, stream state, database, reports')
+    .showHelpAfterError()
+    .exitOverride();
+  registerDbCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ConfigError) {
+      console.error(`error: ${err.message}`);
+      return 2;
+    }
+    console.error(`error: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    () => process.exit(1),
+  );
+}

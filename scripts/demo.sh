@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The main job on the embedded defaults: bring up the local stack, migrate the database, then run the
+# pipeline demo (scripts/demo.ts) with a worker of its own.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+[ -d node_modules ] || npm ci --no-audit --no-fund
+bash scripts/stack.sh up
+npx tsx client.ts db migrate
+if [ -f scripts/demo.ts ]; then npx tsx scripts/demo.ts "$@"; fi

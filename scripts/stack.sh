@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# The local stack: Temporal dev server, Kafka (KRaft), PostgreSQL and versitygw (S3), all on loopback.
+# Installs are cached outside the checkout (KIOSK_CACHE) so fresh clones on the same machine reuse them;
+# runtime state (data, logs, pids) lives in one ignored folder (STACK_DIR).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KIOSK_CACHE=${KIOSK_CACHE:-$HOME/.cache/kiosk-pipeline}
+STACK_DIR=${STACK_DIR:-$ROOT/.stack}
+BIN=$KIOSK_CACHE/bin
+
+TEMPORAL_VERSION=v1.5.1
+VERSITYGW_VERSION=v1.7.0
+KAFKA_VERSION=4.1.1
+KAFKA_HOME=$KIOSK_CACHE/kafka-$KAFKA_VERSION
+
+TEMPORAL_PORT=${STACK_TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${STACK_TEMPORAL_UI_PORT:-8233}
+KAFKA_PORT=${STACK_KAFKA_PORT:-9092}
+KAFKA_CONTROLLER_PORT=${STACK_KAFKA_CONTROLLER_PORT:-9093}
+PG_PORT=${STACK_PG_PORT:-55432}
+S3_PORT=${STACK_S3_PORT:-7070}
+# Local-only credentials for services bound to loopback; production values come from the environment.
+PG_USER=kiosk
+PG_PASSWORD=kiosk
+S3_ACCESS=${AWS_ACCESS_KEY_ID:-kiosk-local}
+S3_SECRET=${AWS_SECRET_ACCESS_KEY:-kiosk-local-secret}
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() {
+  printf '[stack] error: %s\n' "$*" >&2
+  exit 1
+}
+
+usage() {
+  cat <<EOF
+Usage: scripts/stack.sh <up|status|down|install|env> 
+
+  up       install what is missing (cached in $KIOSK_CACHE), start every service, create the
+           bucket, topic, databases and search attributes; idempotent
+  status   print each service as healthy or not, with the reason; exit 1 if any is not healthy
+  down     stop exactly the processes that 'up' started
+  install  only build/fetch the binaries and jars
+  env      print the environment variables that point the project at this stack
+
+State: $STACK_DIR (data, logs, pids). Ports: Temporal $TEMPORAL_PORT (Web UI $TEMPORAL_UI_PORT),
+Kafka $KAFKA_PORT, PostgreSQL $PG_PORT, S3 $S3_PORT.
+EOF
+}
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "'$1' is required but not installed: $2"
+}
+
+# --- installs ------------------------------------------------------------------------------------------
+
+install_go_tool() {
+  local name=$1 module=$2
+  [ -x "$BIN/$name" ] && return 0
+  need go "install Go 1.24+ (https://go.dev/dl or 'apt-get install golang')"
+  log "building $name from $module (once; cached in $BIN)"
+  mkdir -p "$BIN"
+  GOBIN=$BIN GOFLAGS=-mod=mod go install "$module" || die "go install $module failed"
+}
+
+install_kafka() {
+  [ -f "$KAFKA_HOME/.complete" ] && [ "$(cat "$KAFKA_HOME/.complete")" = "$(cksum <"$ROOT/scripts/stack/kafka-pom.xml")" ] && return 0
+  need java "install a Java 17+ runtime ('apt-get install openjdk-17-jre-headless')"
+  need mvn "install Maven ('apt-get install maven')"
+  log "fetching Kafka $KAFKA_VERSION jars from Maven Central (once; cached in $KAFKA_HOME)"
+  rm -rf "$KAFKA_HOME"
+  mkdir -p "$KAFKA_HOME/libs"
+  mvn -q -B -f "$ROOT/scripts/stack/kafka-pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs" ||
+    die "mvn could not fetch the Kafka jars"
+  cksum <"$ROOT/scripts/stack/kafka-pom.xml" >"$KAFKA_HOME/.complete"
+}
+
+install_postgres() {
+  if ! pg_bindir >/dev/null 2>&1; then
+    need apt-get "install PostgreSQL 15+ server binaries (Debian package 'postgresql')"
+    log "installing Debian's postgresql (once)"
+    if [ "$(id -u)" -ne 0 ]; then die "PostgreSQL server is missing; run 'sudo apt-get install postgresql'"; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null 2>&1 || {
+      apt-get update -q >/dev/null 2>&1 || true
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null || die "apt-get install postgresql failed"
+    }
+  fi
+}
+
+pg_bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$d" ] && [ -x "$d/postgres" ] && echo "$d"
+}
+
+install_all() {
+  install_go_tool temporal "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION"
+  install_go_tool versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+  install_kafka
+  install_postgres
+}
+
+# --- process bookkeeping -------------------------------------------------------------------------------
+
+pidfile() { echo "$STACK_DIR/run/$1.pid"; }
+
+running() {
+  local f
+  f=$(pidfile "$1")
+  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+  local name=$1 port=$2 seconds=$3 i
+  for ((i = 0; i < seconds * 10; i++)); do
+    port_open "$port" && return 0
+    running "$name" || die "$name exited during start; see $STACK_DIR/logs/$name.log"
+    sleep 0.1
+  done
+  die "$name did not listen on port $port within ${seconds}s; see $STACK_DIR/logs/$name.log"
+}
+
+start_bg() {
+  local name=$1
+  shift
+  mkdir -p "$STACK_DIR/run" "$STACK_DIR/logs"
+  # setsid: the service outlives this script and 'down' can stop its whole process group.
+  setsid "$@" >>"$STACK_DIR/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$(pidfile "$name")"
+}
+
+# As root, PostgreSQL refuses to run; it runs as the 'postgres' system user instead.
+PG_RUNNER=()
+if [ "$(id -u)" -eq 0 ]; then PG_RUNNER=(runuser -u postgres --); fi
+as_pg() { "${PG_RUNNER[@]}" "$@"; }
+
+# --- services ------------------------------------------------------------------------------------------
+
+start_temporal() {
+  if running temporal; then return 0; fi
+  port_open "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is taken by another process; stop it or set STACK_TEMPORAL_PORT"
+  mkdir -p "$STACK_DIR/temporal"
+  log "starting Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (Web UI :$TEMPORAL_UI_PORT)"
+  start_bg temporal "$BIN/temporal" server start-dev \
+    --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+    --db-filename "$STACK_DIR/temporal/temporal.db" \
+    --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=NORMAL \
+    --namespace default --log-level warn
+  wait_port temporal "$TEMPORAL_PORT" 60
+  wait_port temporal "$TEMPORAL_UI_PORT" 30
+}
+
+start_kafka() {
+  if running kafka; then return 0; fi
+  port_open "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process; stop it or set STACK_KAFKA_PORT"
+  local dir=$STACK_DIR/kafka props=$STACK_DIR/kafka/server.properties
+  mkdir -p "$dir/data"
+  cat >"$props" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/data
+num.partitions=4
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+message.max.bytes=1048588
+EOF
+  cat >"$dir/log4j2.properties" <<'EOF'
+rootLogger.level=WARN
+rootLogger.appenderRef.stdout.ref=STDOUT
+appender.stdout.type=Console
+appender.stdout.name=STDOUT
+appender.stdout.layout.type=PatternLayout
+appender.stdout.layout.pattern=[%d] %p %m (%c)%n
+EOF
+  local java_opts=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$KAFKA_HOME/libs/*")
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    log "formatting Kafka storage (KRaft, first start)"
+    java "${java_opts[@]}" kafka.tools.StorageTool format -t "kiosk-local-cluster-0001" \
+      -c "$props" >>"$STACK_DIR/logs/kafka.log" 2>&1 || die "Kafka storage format failed; see $STACK_DIR/logs/kafka.log"
+  fi
+  log "starting Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$KAFKA_PORT"
+  start_bg kafka java "${java_opts[@]}" kafka.Kafka "$props"
+  wait_port kafka "$KAFKA_PORT" 90
+}
+
+start_postgres() {
+  if running postgres; then return 0; fi
+  port_open "$PG_PORT" && die "port $PG_PORT is taken by another process; stop it or set STACK_PG_PORT"
+  local bindir dir=$STACK_DIR/postgres
+  bindir=$(pg_bindir) || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    log "initialising a private PostgreSQL cluster in $dir/data"
+    local pw=$dir/.pw
+    echo "$PG_PASSWORD" >"$pw"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$pw"; fi
+    as_pg "$bindir/initdb" -D "$dir/data" -U "$PG_USER" --pwfile="$pw" --auth=scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 >>"$STACK_DIR/logs/postgres.log" 2>&1 || die "initdb failed; see $STACK_DIR/logs/postgres.log"
+    rm -f "$pw"
+    cat >>"$dir/data/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$dir'
+max_connections = 200
+shared_buffers = 512MB
+max_wal_size = 4GB
+timezone = 'UTC'
+EOF
+  fi
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  start_bg postgres "${PG_RUNNER[@]}" "$bindir/postgres" -D "$dir/data"
+  wait_port postgres "$PG_PORT" 30
+}
+
+start_s3() {
+  if running s3; then return 0; fi
+  port_open "$S3_PORT" && die "port $S3_PORT is taken by another process; stop it or set STACK_S3_PORT"
+  local dir=$STACK_DIR/s3
+  mkdir -p "$dir/data" "$dir/meta"
+  log "starting versitygw (posix backend) on 127.0.0.1:$S3_PORT"
+  # Sidecar metadata works on every filesystem, with or without extended attributes.
+  start_bg s3 env ROOT_ACCESS_KEY="$S3_ACCESS" ROOT_SECRET_KEY="$S3_SECRET" \
+    "$BIN/versitygw" --port "127.0.0.1:$S3_PORT" posix --sidecar "$dir/meta" "$dir/data"
+  wait_port s3 "$S3_PORT" 30
+}
+
+stop_one() {
+  local name=$1 f pid i
+  f=$(pidfile "$name")
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping $name (pid $pid)"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+stack_env() {
+  cat <<EOF
+DATABASE_URL=postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/kiosk
+TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
+TEMPORAL_UI_URL=http://127.0.0.1:$TEMPORAL_UI_PORT
+KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+AWS_ACCESS_KEY_ID=$S3_ACCESS
+AWS_SECRET_ACCESS_KEY=$S3_SECRET
+EOF
+}
+
+cmd=${1:-}
+case "$cmd" in
+up)
+  mkdir -p "$STACK_DIR/logs" "$STACK_DIR/run"
+  install_all
+  start_postgres
+  start_s3
+  start_kafka
+  start_temporal
+  # Bucket, topic, databases and search attributes, created through the same clients the app uses.
+  (cd "$ROOT" && npx tsx scripts/stack/provision.ts) || die "provisioning failed"
+  log "up: Temporal Web UI at http://127.0.0.1:$TEMPORAL_UI_PORT"
+  ;;
+status)
+  rc=0
+  for s in postgres s3 kafka temporal; do
+    running "$s" || printf '[stack] %-9s process not running (start it with: npm run stack:up)\n' "$s"
+  done
+  (cd "$ROOT" && npx tsx scripts/stack/provision.ts --check) || rc=$?
+  exit "$rc"
+  ;;
+down)
+  for s in temporal kafka s3 postgres; do stop_one "$s"; done
+  log "down"
+  ;;
+install) install_all ;;
+env) stack_env ;;
+-h | --help | help) usage ;;
+*)
+  usage >&2
+  exit 2
+  ;;
+esac

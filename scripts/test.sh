@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The whole test command: lint, format, typecheck, unit tests, then integration tests against the real local
+# stack (started when it is down), then the deployment checks when their tools are installed.
+# The last line is 'N passed, N failed[, N skipped]' over every check and test case.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+passed=0
+failed=0
+skipped=0
+failures=()
+stats=$(mktemp)
+trap 'rm -f "$stats"' EXIT
+
+check() {
+  local name=$1
+  shift
+  echo "== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+  fi
+}
+
+suite() {
+  local name=$1
+  shift
+  echo "== $name"
+  rm -f "$stats"
+  MOCHA_STATS_FILE=$stats npx mocha --reporter ./test/support/counting-reporter.ts "$@"
+  local rc=$?
+  if [ -s "$stats" ]; then
+    read -r p f s < <(node -e 'const s=require(process.argv[1]);console.log(s.passes,s.failures,s.pending)' "$stats")
+    passed=$((passed + p))
+    failed=$((failed + f))
+    skipped=$((skipped + s))
+    [ "$f" -gt 0 ] && failures+=("$name ($f)")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+      failed=$((failed + 1))
+      failures+=("$name (runner exit $rc)")
+    fi
+  else
+    failed=$((failed + 1))
+    failures+=("$name (mocha did not run: exit $rc)")
+  fi
+}
+
+check "lint (eslint)" npx eslint .
+check "format (prettier)" npx prettier --check .
+check "typecheck (tsc)" npx tsc -p tsconfig.json
+suite "unit tests" "test/unit/**/*.test.ts"
+
+if bash scripts/stack.sh status >/dev/null 2>&1 || bash scripts/stack.sh up; then
+  suite "integration tests" "test/integration/**/*.test.ts"
+else
+  failed=$((failed + 1))
+  failures+=("local stack could not start (see .stack/logs)")
+fi
+
+echo "== deployment checks"
+if bash scripts/check-deploy.sh --if-installed; then passed=$((passed + 1)); else
+  failed=$((failed + 1))
+  failures+=("deployment checks")
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+  echo
+  echo "failed: ${failures[*]}"
+fi
+echo
+line="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,274 @@
+import type { Knex } from 'knex';
+import assert from 'node:assert/strict';
+import { createKnex } from '../../infra/db';
+import { migrateLatest, rollbackAll } from '../../infra/migrate';
+import { createDatabase, dropDatabase, isolatedConfig } from '../support/isolated-env';
+
+const TABLES = [
+  'department',
+  'exhibition',
+  'floor',
+  'pipeline_run',
+  'rating',
+  'rating_interaction',
+  'reject_reason',
+  'rejected_interaction',
+  'request',
+  'request_interaction',
+  'source_object',
+];
+
+const FOREIGN_KEYS = [
+  'exhibition.department_id -> department',
+  'exhibition.floor_id -> floor',
+  'rating_interaction.exhibition_id -> exhibition',
+  'rating_interaction.rating_value -> rating',
+  'rating_interaction.run_id -> pipeline_run',
+  'rejected_interaction.run_id -> pipeline_run',
+  'request_interaction.exhibition_id -> exhibition',
+  'request_interaction.request_value -> request',
+  'request_interaction.run_id -> pipeline_run',
+  'source_object.run_id -> pipeline_run',
+];
+
+async function userTables(knex: Knex): Promise<string[]> {
+  const r = await knex.raw<{ rows: { table_name: string }[] }>(
+    `select table_name from information_schema.tables
+     where table_schema = 'public' and table_name not like 'knex_%' order by table_name`,
+  );
+  return r.rows.map((x) => x.table_name);
+}
+
+async function foreignKeys(knex: Knex): Promise<string[]> {
+  const r = await knex.raw<{ rows: { fk: string }[] }>(
+    `select c.conrelid::regclass || '.' || a.attname || ' -> ' || c.confrelid::regclass as fk
+     from pg_constraint c join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
+     where c.contype = 'f' and c.connamespace = 'public'::regnamespace order by 1`,
+  );
+  return r.rows.map((x) => x.fk);
+}
+
+/** SQLSTATE of the statement's failure, or 'accepted' when it went through. */
+async function outcome(knex: Knex, sql: string): Promise<string> {
+  try {
+    await knex.transaction(async (trx) => {
+      await trx.raw(sql);
+      throw new Error('accepted');
+    });
+    return 'unreachable';
+  } catch (err) {
+    const e = err as { code?: string; message: string };
+    return e.message === 'accepted' ? 'accepted' : (e.code ?? e.message);
+  }
+}
+
+const FIXTURE = `
+  insert into floor (name) values ('1');
+  insert into department (name) values ('Geology');
+  insert into exhibition (site, public_id, name, floor_id, department_id, start_date)
+    values (0, 'EXH_00', 'Measureless to Man', 1, 1, '2021-08-23');
+  insert into pipeline_run (run_id, kind, workflow_id, source) values ('run-1', 'batch', 'batch-test', 'test');
+`;
+
+const rating = (cols: string, values: string) =>
+  `insert into rating_interaction (${cols}) values (${values})`;
+const GOOD_RATING = `exhibition_id, rating_value, event_at, run_id, source_object, source_line`;
+const UNIQUE = '23505';
+const CHECK = '23514';
+const FK = '23503';
+const NOT_NULL = '23502';
+
+// Each statement breaks one constraint; the good twin of each is accepted (proves the fixture is sound).
+const BAD_ROWS: [string, string, string][] = [
+  ['floor with an empty name', `insert into floor (name) values ('  ')`, CHECK],
+  ['duplicate floor', `insert into floor (name) values ('1')`, UNIQUE],
+  ['duplicate department', `insert into department (name) values ('Geology')`, UNIQUE],
+  [
+    'exhibition with a malformed public id',
+    `insert into exhibition (site, public_id, name, floor_id, department_id, start_date) values (1, 'X1', 'n', 1, 1, now())`,
+    CHECK,
+  ],
+  [
+    'exhibition with a negative site',
+    `insert into exhibition (site, public_id, name, floor_id, department_id, start_date) values (-1, 'EXH_09', 'n', 1, 1, now())`,
+    CHECK,
+  ],
+  [
+    'exhibition with a site already taken',
+    `insert into exhibition (site, public_id, name, floor_id, department_id, start_date) values (0, 'EXH_09', 'n', 1, 1, now())`,
+    UNIQUE,
+  ],
+  [
+    'exhibition on an unknown floor',
+    `insert into exhibition (site, public_id, name, floor_id, department_id, start_date) values (9, 'EXH_09', 'n', 99, 1, now())`,
+    FK,
+  ],
+  [
+    'exhibition without a start date',
+    `insert into exhibition (site, public_id, name, floor_id, department_id) values (9, 'EXH_09', 'n', 1, 1)`,
+    NOT_NULL,
+  ],
+  ['rating value 5', `insert into rating (rating_value, description) values (5, 'Sublime')`, CHECK],
+  ['request value 2', `insert into request (request_value, description) values (2, 'Lost child')`, CHECK],
+  ['unknown reject reason', `insert into reject_reason (code, description) values ('NOPE', 'x')`, CHECK],
+  [
+    'run of an unknown kind',
+    `insert into pipeline_run (run_id, kind, workflow_id, source) values ('r2', 'manual', 'w', 's')`,
+    CHECK,
+  ],
+  [
+    'run whose counts do not balance',
+    `insert into pipeline_run (run_id, kind, workflow_id, source, read_count, loaded_count, rejected_count)
+     values ('r2', 'batch', 'w', 's', 10, 5, 4)`,
+    CHECK,
+  ],
+  [
+    'source object whose counts do not balance',
+    `insert into source_object (source_object, etag, size_bytes, run_id, read_count, loaded_count, rejected_count)
+     values ('s3://b/k', 'e', 1, 'run-1', 3, 1, 1)`,
+    CHECK,
+  ],
+  [
+    'rating interaction with an unknown rating',
+    rating(GOOD_RATING, `1, 7, now(), 'run-1', 's3://b/k', 1`),
+    FK,
+  ],
+  [
+    'rating interaction at an unknown exhibition',
+    rating(GOOD_RATING, `42, 3, now(), 'run-1', 's3://b/k', 1`),
+    FK,
+  ],
+  ['rating interaction of an unknown run', rating(GOOD_RATING, `1, 3, now(), 'nope', 's3://b/k', 1`), FK],
+  [
+    'rating interaction with no source',
+    rating('exhibition_id, rating_value, event_at, run_id', `1, 3, now(), 'run-1'`),
+    CHECK,
+  ],
+  [
+    'rating interaction with both sources',
+    rating(
+      `${GOOD_RATING}, source_topic, source_partition, source_offset`,
+      `1, 3, now(), 'run-1', 's3://b/k', 1, 'lmnh', 0, 1`,
+    ),
+    CHECK,
+  ],
+  ['rating interaction at line 0', rating(GOOD_RATING, `1, 3, now(), 'run-1', 's3://b/k', 0`), CHECK],
+  [
+    'request interaction with an unknown request',
+    `insert into request_interaction (exhibition_id, request_value, event_at, run_id, source_topic, source_partition, source_offset)
+     values (1, 3, now(), 'run-1', 'lmnh', 0, 5)`,
+    FK,
+  ],
+  [
+    'request interaction at a negative offset',
+    `insert into request_interaction (exhibition_id, request_value, event_at, run_id, source_topic, source_partition, source_offset)
+     values (1, 1, now(), 'run-1', 'lmnh', 0, -5)`,
+    CHECK,
+  ],
+  [
+    'reject with no reason',
+    `insert into rejected_interaction (raw, reasons, run_id, source_object, source_line) values ('x', '{}', 'run-1', 's3://b/k', 1)`,
+    CHECK,
+  ],
+  [
+    'reject with an unknown reason',
+    `insert into rejected_interaction (raw, reasons, run_id, source_object, source_line) values ('x', '{WHATEVER}', 'run-1', 's3://b/k', 1)`,
+    CHECK,
+  ],
+  [
+    'reject without its raw value',
+    `insert into rejected_interaction (reasons, run_id, source_object, source_line) values ('{BAD_AT}', 'run-1', 's3://b/k', 1)`,
+    NOT_NULL,
+  ],
+];
+
+describe('schema migrations', function () {
+  const cfg = isolatedConfig('migrations');
+  let knex: Knex;
+
+  before(async () => {
+    await createDatabase(cfg.databaseUrl, false);
+    knex = createKnex(cfg.databaseUrl, 2);
+  });
+  after(async () => {
+    await knex?.destroy();
+    await dropDatabase(cfg.databaseUrl);
+  });
+
+  it('go up, down and up again with every table and foreign key in place', async () => {
+    await migrateLatest(knex);
+    assert.deepEqual(await userTables(knex), TABLES);
+    assert.deepEqual(await foreignKeys(knex), FOREIGN_KEYS);
+    await rollbackAll(knex);
+    assert.deepEqual(await userTables(knex), []);
+    await migrateLatest(knex);
+    assert.deepEqual(await userTables(knex), TABLES);
+    assert.deepEqual(await foreignKeys(knex), FOREIGN_KEYS);
+  });
+
+  it('seed the reference data for ratings, requests and reject reasons', async () => {
+    const ratings = await knex('rating').orderBy('rating_value').select('rating_value', 'description');
+    assert.deepEqual(ratings, [
+      { rating_value: 0, description: 'Terrible' },
+      { rating_value: 1, description: 'Bad' },
+      { rating_value: 2, description: 'Neutral' },
+      { rating_value: 3, description: 'Good' },
+      { rating_value: 4, description: 'Amazing' },
+    ]);
+    const requests = await knex('request').orderBy('request_value').select('request_value', 'description');
+    assert.deepEqual(requests, [
+      { request_value: 0, description: 'Assistance' },
+      { request_value: 1, description: 'Emergency' },
+    ]);
+    const reasons = await knex('reject_reason').count<{ count: number }[]>({ count: '*' });
+    assert.equal(reasons[0]?.count, 15);
+  });
+
+  describe('refuse a bad row for each constraint', function () {
+    before(async () => {
+      await knex.raw(FIXTURE);
+    });
+
+    it('accepts the good rows the bad ones are made from', async () => {
+      assert.equal(
+        await outcome(knex, rating(GOOD_RATING, `1, 3, now(), 'run-1', 's3://b/k', 1`)),
+        'accepted',
+      );
+      assert.equal(
+        await outcome(
+          knex,
+          `insert into rejected_interaction (raw, reasons, run_id, source_topic, source_partition, source_offset)
+           values ('\\xff00'::bytea, '{MALFORMED}', 'run-1', 'lmnh', 0, 1)`,
+        ),
+        'accepted',
+      );
+    });
+
+    for (const [name, sql, code] of BAD_ROWS) {
+      it(`refuses ${name}`, async () => {
+        assert.equal(await outcome(knex, sql), code);
+      });
+    }
+
+    it('refuses the same source line twice and the same batch press twice', async () => {
+      await knex.raw(rating(GOOD_RATING, `1, 3, '2023-03-06 10:00:00+00', 'run-1', 's3://b/k', 1`));
+      assert.equal(
+        await outcome(knex, rating(GOOD_RATING, `1, 2, '2023-03-06 11:00:00+00', 'run-1', 's3://b/k', 1`)),
+        UNIQUE,
+      );
+      assert.equal(
+        await outcome(
+          knex,
+          rating(GOOD_RATING, `1, 3, '2023-03-06 10:00:00+00', 'run-1', 's3://b/other', 9`),
+        ),
+        UNIQUE,
+      );
+      const stream = `exhibition_id, rating_value, event_at, run_id, source_topic, source_partition, source_offset`;
+      await knex.raw(rating(stream, `1, 3, '2023-03-06 10:00:00+00', 'run-1', 'lmnh', 0, 1`));
+      assert.equal(
+        await outcome(knex, rating(stream, `1, 4, '2023-03-06 12:00:00+00', 'run-1', 'lmnh', 0, 1`)),
+        UNIQUE,
+      );
+    });
+  });
+});
