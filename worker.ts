@@ -4,14 +4,11 @@ import { createActivities } from './activities';
 import { closeActivityDeps, createActivityDeps } from './activities/deps';
 import { loadConfig, type Config } from './infra/config';
 
-export interface RunWorkerOptions {
-  config?: Config;
-  taskQueue?: string;
-  /** Resolves when the worker should stop; defaults to SIGINT/SIGTERM (handled by the SDK). */
-  shutdownSignals?: NodeJS.Signals[];
-}
-
-export async function createWorker(config: Config, taskQueue = config.temporal.taskQueue) {
+export async function createWorker(
+  config: Config,
+  taskQueue = config.temporal.taskQueue,
+  overrides: Partial<WorkerOptions> = {},
+) {
   const connection = await NativeConnection.connect({
     address: config.temporal.address,
     tls: config.temporal.tls ? {} : undefined,
@@ -29,6 +26,7 @@ export async function createWorker(config: Config, taskQueue = config.temporal.t
     activities: createActivities(deps),
     ...workflowSource,
     maxConcurrentActivityTaskExecutions: Number(process.env.WORKER_MAX_ACTIVITIES ?? 8),
+    ...overrides,
   });
   const close = async () => {
     await closeActivityDeps(deps);

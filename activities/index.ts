@@ -1,10 +1,12 @@
 // Every activity the worker registers, built over injected dependencies.
 import type { ActivityDeps } from './deps';
+import { createBatchActivities } from './batch';
 import { createHealthActivities } from './health';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createHealthActivities(deps),
+    ...createBatchActivities(deps),
   };
 }
 

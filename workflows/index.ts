@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow type the worker serves.
 export { healthCheck } from './health';
+export { batchWorkflow, batchProgressQuery } from './batch';

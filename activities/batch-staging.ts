@@ -1,0 +1,34 @@
+// The per-object staging table: the reference that passes an object's judged rows from the extract step to
+// the load step without sending bulk data through workflow history. UNLOGGED: it is rebuilt from the source
+// on any retry, so it needs no WAL.
+import { createHash } from 'node:crypto';
+
+export const STAGING_SCHEMA = 'batch_staging';
+
+const digest = (text: string, length: number) =>
+  createHash('sha256').update(text).digest('hex').slice(0, length);
+
+/** Every staging table of one run starts with this, so a failed run's leftovers can be found and dropped. */
+export function stagingPrefix(runId: string): string {
+  return `r${digest(runId, 12)}_`;
+}
+
+/** A stable, safe table name for one object in one run (retries of the same step reuse it). */
+export function stagingTableName(runId: string, uri: string): string {
+  return `${STAGING_SCHEMA}.${stagingPrefix(runId)}${digest(uri, 20)}`;
+}
+
+export const STAGING_DDL = (table: string) => `
+  create schema if not exists ${STAGING_SCHEMA};
+  drop table if exists ${table};
+  create unlogged table ${table} (
+    line     integer not null,
+    site     integer,
+    kind     smallint,          -- 0 rating, 1 request, null rejected
+    value    smallint,
+    event_at timestamptz,
+    raw      bytea not null,
+    reasons  text[]
+  )`;
+
+export const STAGING_COLUMNS = '(line, site, kind, value, event_at, raw, reasons)';

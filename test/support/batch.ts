@@ -1,0 +1,62 @@
+// Helpers for batch suites: a bucket filled from a folder, and a batch run through the real workflow.
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  DeleteBucketCommand,
+} from '@aws-sdk/client-s3';
+import type { Client } from '@temporalio/client';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../../infra/config';
+import { createS3Client } from '../../infra/s3';
+import { batchWorkflow, type BatchInput, type BatchSummary } from '../../workflows/batch';
+import { uniqueSuffix } from './isolated-env';
+
+export async function createBucketWith(
+  cfg: Config,
+  dir: string,
+  files?: string[],
+  prefix = '',
+): Promise<string[]> {
+  const s3 = createS3Client(cfg.s3);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: cfg.s3.bucket })).catch((err: { name?: string }) => {
+      if (err.name !== 'BucketAlreadyOwnedByYou') throw err;
+    });
+    const names = files ?? fs.readdirSync(dir).filter((f) => /\.(csv|json)$/.test(f) && !f.includes('kafka'));
+    for (const name of names) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: cfg.s3.bucket,
+          Key: prefix + name,
+          Body: fs.readFileSync(path.join(dir, name)),
+        }),
+      );
+    }
+    return names;
+  } finally {
+    s3.destroy();
+  }
+}
+
+export async function deleteBucket(cfg: Config): Promise<void> {
+  const s3 = createS3Client(cfg.s3);
+  try {
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: cfg.s3.bucket }));
+    for (const o of listed.Contents ?? [])
+      await s3.send(new DeleteObjectCommand({ Bucket: cfg.s3.bucket, Key: o.Key }));
+    await s3.send(new DeleteBucketCommand({ Bucket: cfg.s3.bucket }));
+  } finally {
+    s3.destroy();
+  }
+}
+
+export function runBatch(client: Client, cfg: Config, input: BatchInput): Promise<BatchSummary> {
+  return client.workflow.execute(batchWorkflow, {
+    taskQueue: cfg.temporal.taskQueue,
+    workflowId: `batch-test-${uniqueSuffix()}`,
+    args: [input],
+  });
+}
