@@ -1,6 +1,9 @@
 // The operator's command line: `npm run client -- <command> --help` for each command.
 import { Command, CommanderError } from 'commander';
+import { registerBatchCommands } from './cli/batch';
 import { registerDbCommands } from './cli/db';
+import { registerScheduleCommands } from './cli/schedule';
+import { registerSimulateHistory } from './cli/simulate-history';
 import { ConfigError } from './infra/config';
 
 export function buildProgram(): Command {
@@ -8,7 +11,14 @@ export function buildProgram(): Command {
     .description('kiosk-pipeline operator CLI: batch runs, schedules, stream state, database, reports')
     .showHelpAfterError()
     .exitOverride();
+  registerBatchCommands(program);
+  registerScheduleCommands(program);
   registerDbCommands(program);
+  // `simulate kiosks` (Kafka) and `simulate history` (CSV files) share one group.
+  const simulate =
+    program.commands.find((c) => c.name() === 'simulate') ??
+    program.command('simulate').description('generate realistic kiosk data');
+  registerSimulateHistory(simulate);
   return program;
 }
 

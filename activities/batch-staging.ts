@@ -19,7 +19,6 @@ export function stagingTableName(runId: string, uri: string): string {
 }
 
 export const STAGING_DDL = (table: string) => `
-  create schema if not exists ${STAGING_SCHEMA};
   drop table if exists ${table};
   create unlogged table ${table} (
     line     integer not null,

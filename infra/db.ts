@@ -1,5 +1,6 @@
 // PostgreSQL access: knex for migrations and ordinary queries, raw pg clients for COPY streams.
 import knexFactory, { type Knex } from 'knex';
+import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 
@@ -9,17 +10,37 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 
+interface MigrationModule {
+  up: (knex: Knex) => Promise<void>;
+  down: (knex: Knex) => Promise<void>;
+}
+
+// Migrations are recorded without their extension, so a database migrated from TypeScript sources (tsx) and
+// from the compiled image (.js) agrees on what has run.
+const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: () => {
+    const ext = path.extname(__filename);
+    return Promise.resolve(
+      fs
+        .readdirSync(MIGRATIONS_DIR)
+        .filter((f) => f.endsWith(ext) && !f.endsWith('.d.ts'))
+        .map((f) => f.slice(0, -ext.length))
+        .sort(),
+    );
+  },
+  getMigrationName: (name) => name,
+  // require, not import(): migrations are CommonJS modules like the rest of the project, .ts or .js alike.
+  getMigration: (name) =>
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    Promise.resolve(require(path.join(MIGRATIONS_DIR, name + path.extname(__filename))) as MigrationModule),
+};
+
 export function createKnex(databaseUrl: string, poolMax = 10): Knex {
   return knexFactory({
     client: 'pg',
     connection: { connectionString: databaseUrl, application_name: 'kiosk-pipeline' },
     pool: { min: 0, max: poolMax },
-    migrations: {
-      directory: MIGRATIONS_DIR,
-      extension: 'ts',
-      loadExtensions: ['.ts'],
-      tableName: 'knex_migrations',
-    },
+    migrations: { migrationSource, tableName: 'knex_migrations' },
   });
 }
 

@@ -115,9 +115,7 @@ export async function up(knex: Knex): Promise<void> {
       rating_value  smallint not null references rating (rating_value),
       event_at      timestamptz not null,
       run_id        text not null references pipeline_run (run_id),
-      ${SOURCE_COLUMNS},
-      constraint rating_source_object_line unique (source_object, source_line),
-      constraint rating_source_topic_offset unique (source_topic, source_partition, source_offset)
+      ${SOURCE_COLUMNS}
     );
 
     create table request_interaction (
@@ -126,9 +124,7 @@ export async function up(knex: Knex): Promise<void> {
       request_value smallint not null references request (request_value),
       event_at      timestamptz not null,
       run_id        text not null references pipeline_run (run_id),
-      ${SOURCE_COLUMNS},
-      constraint request_source_object_line unique (source_object, source_line),
-      constraint request_source_topic_offset unique (source_topic, source_partition, source_offset)
+      ${SOURCE_COLUMNS}
     );
 
     -- DUPLICATE (SPEC 3): in the batch history, one press is one (exhibition, second, value).
@@ -138,8 +134,16 @@ export async function up(knex: Knex): Promise<void> {
       where source_object is not null;
     create index rating_event_at on rating_interaction (event_at);
     create index request_event_at on request_interaction (event_at);
-    create index rating_run on rating_interaction (run_id);
-    create index request_run on request_interaction (run_id);
+    -- Each source key is unique; partial, so a batch row never enters the stream key's index or the reverse
+    -- (each index entry costs on every bulk insert).
+    create unique index rating_source_object_line on rating_interaction (source_object, source_line)
+      where source_object is not null;
+    create unique index rating_source_topic_offset on rating_interaction (source_topic, source_partition, source_offset)
+      where source_topic is not null;
+    create unique index request_source_object_line on request_interaction (source_object, source_line)
+      where source_object is not null;
+    create unique index request_source_topic_offset on request_interaction (source_topic, source_partition, source_offset)
+      where source_topic is not null;
 
     create table rejected_interaction (
       rejected_interaction_id bigint generated always as identity primary key,
@@ -147,11 +151,12 @@ export async function up(knex: Knex): Promise<void> {
       reasons     text[] not null check (cardinality(reasons) > 0 and reasons <@ ${reasonArray}),
       run_id      text not null references pipeline_run (run_id),
       rejected_at timestamptz not null default now(),
-      ${SOURCE_COLUMNS},
-      constraint rejected_source_object_line unique (source_object, source_line),
-      constraint rejected_source_topic_offset unique (source_topic, source_partition, source_offset)
+      ${SOURCE_COLUMNS}
     );
-    create index rejected_run on rejected_interaction (run_id);
+    create unique index rejected_source_object_line on rejected_interaction (source_object, source_line)
+      where source_object is not null;
+    create unique index rejected_source_topic_offset on rejected_interaction (source_topic, source_partition, source_offset)
+      where source_topic is not null;
   `);
 
   await knex('rating').insert([

@@ -1,0 +1,184 @@
+# ECS Fargate: one cluster, one image, two services with different commands.
+#   worker: node dist/worker.js       (Temporal worker: batch and stream workflows, activities)
+#   bridge: node dist/bridge/main.js  (Kafka consumer that signals the streaming workflows)
+# One-off operator tasks (migrations, schedule creation) run the worker task definition
+# with a command override; see README.md.
+
+resource "aws_ecs_cluster" "main" {
+  name = local.name
+
+  setting {
+    name  = "containerInsights"
+    value = "enabled"
+  }
+
+  # Should anyone enable ECS Exec on a service, its sessions are logged and encrypted.
+  configuration {
+    execute_command_configuration {
+      kms_key_id = aws_kms_key.main.arn
+      logging    = "OVERRIDE"
+
+      log_configuration {
+        cloud_watch_encryption_enabled = true
+        cloud_watch_log_group_name     = aws_cloudwatch_log_group.ecs_exec.name
+      }
+    }
+  }
+}
+
+locals {
+  temporal_secret_arn = one(aws_secretsmanager_secret.temporal[*].arn)
+
+  temporal_secrets = var.temporal_auth == "api_key" ? [
+    { name = "TEMPORAL_API_KEY", valueFrom = "${local.temporal_secret_arn}:api_key::" },
+  ] : []
+
+  # Non-secret configuration, the same for every container (infra/config.ts reads it).
+  # Fargate drops task-definition variables whose value is empty, so empty values are left
+  # out: S3_PREFIX and TEMPORAL_UI_URL then take the application defaults, and S3_ENDPOINT
+  # is set to "" by the image, which selects AWS S3 with the task role's credentials.
+  common_environment = concat(
+    [
+      { name = "NODE_ENV", value = "production" },
+      { name = "AWS_REGION", value = var.aws_region },
+      { name = "TEMPORAL_ADDRESS", value = var.temporal_address },
+      { name = "TEMPORAL_NAMESPACE", value = var.temporal_namespace },
+      { name = "TEMPORAL_TASK_QUEUE", value = var.temporal_task_queue },
+      { name = "TEMPORAL_TLS", value = tostring(var.temporal_tls || var.temporal_auth == "api_key") },
+      { name = "KAFKA_BROKERS", value = join(",", var.kafka_brokers) },
+      { name = "KAFKA_TOPIC", value = var.kafka_topic },
+      { name = "KAFKA_GROUP_ID", value = var.kafka_group_id },
+      { name = "KAFKA_SSL", value = tostring(var.kafka_ssl) },
+      { name = "S3_BUCKET", value = aws_s3_bucket.data.bucket },
+    ],
+    var.s3_prefix == "" ? [] : [{ name = "S3_PREFIX", value = var.s3_prefix }],
+    var.temporal_ui_url == "" ? [] : [{ name = "TEMPORAL_UI_URL", value = var.temporal_ui_url }],
+  )
+
+  services = {
+    worker = {
+      command       = ["node", "dist/worker.js"]
+      cpu           = var.worker_cpu
+      memory        = var.worker_memory
+      desired_count = var.worker_desired_count
+      task_role_arn = aws_iam_role.worker_task.arn
+      log_group     = aws_cloudwatch_log_group.worker.name
+      # Lets in-flight activities finish when a task is replaced (Fargate maximum).
+      stop_timeout = 120
+      environment = concat(local.common_environment, [
+        { name = "WORKFLOW_BUNDLE_PATH", value = local.workflow_bundle_path },
+        { name = "WORKER_MAX_ACTIVITIES", value = tostring(var.worker_max_concurrent_activities) },
+      ])
+      secrets = concat([
+        { name = "DATABASE_URL", valueFrom = aws_secretsmanager_secret.database.arn },
+      ], local.temporal_secrets)
+    }
+
+    bridge = {
+      command       = ["node", "dist/bridge/main.js"]
+      cpu           = var.bridge_cpu
+      memory        = var.bridge_memory
+      desired_count = var.bridge_desired_count
+      task_role_arn = null
+      log_group     = aws_cloudwatch_log_group.bridge.name
+      # Time to finish the current batch and commit its offsets before SIGKILL.
+      stop_timeout = 60
+      environment  = local.common_environment
+      secrets = concat([
+        { name = "KAFKA_SASL_USERNAME", valueFrom = "${aws_secretsmanager_secret.kafka.arn}:username::" },
+        { name = "KAFKA_SASL_PASSWORD", valueFrom = "${aws_secretsmanager_secret.kafka.arn}:password::" },
+      ], local.temporal_secrets)
+    }
+  }
+}
+
+resource "aws_ecs_task_definition" "service" {
+  for_each = local.services
+
+  family                   = "${local.name}-${each.key}"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = tostring(each.value.cpu)
+  memory                   = tostring(each.value.memory)
+  execution_role_arn       = aws_iam_role.execution[each.key].arn
+  task_role_arn            = each.value.task_role_arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
+  # The root filesystem is read-only; this task-local volume is the only writable path.
+  volume {
+    name = "tmp"
+  }
+
+  container_definitions = jsonencode([
+    {
+      name                   = each.key
+      image                  = local.image
+      essential              = true
+      command                = each.value.command
+      user                   = "1000:1000"
+      privileged             = false
+      readonlyRootFilesystem = true
+      stopTimeout            = each.value.stop_timeout
+      environment            = each.value.environment
+      secrets                = each.value.secrets
+
+      mountPoints = [
+        { sourceVolume = "tmp", containerPath = "/tmp", readOnly = false },
+      ]
+
+      linuxParameters = {
+        initProcessEnabled = true
+        capabilities       = { drop = ["ALL"] }
+      }
+
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = each.value.log_group
+          awslogs-region        = var.aws_region
+          awslogs-stream-prefix = each.key
+        }
+      }
+    },
+  ])
+}
+
+resource "aws_ecs_service" "service" {
+  for_each = local.services
+
+  name             = each.key
+  cluster          = aws_ecs_cluster.main.id
+  task_definition  = aws_ecs_task_definition.service[each.key].arn
+  desired_count    = each.value.desired_count
+  launch_type      = "FARGATE"
+  platform_version = "LATEST"
+
+  enable_execute_command  = false
+  enable_ecs_managed_tags = true
+  propagate_tags          = "SERVICE"
+
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.services.id]
+    assign_public_ip = false
+  }
+
+  # The database and its secret must exist before the first worker starts.
+  depends_on = [
+    aws_iam_role_policy.execution,
+    aws_iam_role_policy.worker_task,
+    aws_secretsmanager_secret_version.database,
+  ]
+}

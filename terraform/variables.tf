@@ -1,0 +1,457 @@
+# Inputs. Only the ones without a default must be set (see terraform.tfvars.example).
+
+# ---------------------------------------------------------------------------
+# Naming and placement
+# ---------------------------------------------------------------------------
+
+variable "project" {
+  description = "Short project name, used as the prefix of every resource name."
+  type        = string
+  default     = "kiosk-pipeline"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.project))
+    error_message = "project must be 3-24 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Deployment environment name (for example prod or staging); part of every resource name."
+  type        = string
+  default     = "prod"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,11}$", var.environment))
+    error_message = "environment must be 2-12 lower-case letters or digits, starting with a letter."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region to deploy into (for example eu-west-2)."
+  type        = string
+  default     = "eu-west-2"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must look like an AWS region name, for example eu-west-2."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags added to every resource (Project, Environment and ManagedBy are always set)."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------
+# Network (an existing VPC; see network.tf)
+# ---------------------------------------------------------------------------
+
+variable "vpc_id" {
+  description = "ID of the existing VPC that holds the private subnets."
+  type        = string
+
+  validation {
+    condition     = can(regex("^vpc-[0-9a-f]{8,17}$", var.vpc_id))
+    error_message = "vpc_id must be a VPC id such as vpc-0123456789abcdef0."
+  }
+}
+
+variable "private_subnet_ids" {
+  description = "Private subnets (no route from the internet; outbound through a NAT gateway or VPC endpoints) in at least two availability zones, used by RDS and the ECS tasks."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.private_subnet_ids) >= 2 && alltrue([for s in var.private_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", s))])
+    error_message = "private_subnet_ids must list at least two subnet ids (subnet-...), in different availability zones."
+  }
+}
+
+variable "temporal_egress_cidrs" {
+  description = "CIDR blocks the tasks may reach on the Temporal frontend port. Temporal Cloud is reached over the internet (0.0.0.0/0 through the NAT gateway); narrow this for a self-hosted cluster inside the VPC."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = length(var.temporal_egress_cidrs) > 0 && alltrue([for c in var.temporal_egress_cidrs : can(cidrhost(c, 0))])
+    error_message = "temporal_egress_cidrs must be a non-empty list of valid CIDR blocks."
+  }
+}
+
+variable "kafka_egress_cidrs" {
+  description = "CIDR blocks the bridge may reach on the Kafka broker ports. Confluent Cloud is reached over the internet; narrow this to the MSK subnets for Amazon MSK."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = length(var.kafka_egress_cidrs) > 0 && alltrue([for c in var.kafka_egress_cidrs : can(cidrhost(c, 0))])
+    error_message = "kafka_egress_cidrs must be a non-empty list of valid CIDR blocks."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# S3 (batch source)
+# ---------------------------------------------------------------------------
+
+variable "bucket_name" {
+  description = "Name of the S3 bucket that receives the kiosk CSV and exhibition JSON files. Null means <project>-<environment>-data-<account id>."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be a valid S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)."
+  }
+}
+
+variable "s3_prefix" {
+  description = "Key prefix under which the pipeline reads objects (empty for the whole bucket). The task role can read only keys under it."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = !startswith(var.s3_prefix, "/") && !strcontains(var.s3_prefix, "*")
+    error_message = "s3_prefix must not start with a slash or contain a wildcard."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days after which overwritten or deleted object versions in the data bucket are removed."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1 && var.noncurrent_version_expiration_days <= 3650
+    error_message = "noncurrent_version_expiration_days must be between 1 and 3650."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# RDS PostgreSQL
+# ---------------------------------------------------------------------------
+
+variable "db_engine_version" {
+  description = "PostgreSQL engine version: a major version (\"16\", \"17\") lets RDS pick and upgrade the minor version."
+  type        = string
+  default     = "17"
+
+  validation {
+    condition     = can(regex("^1[4-9](\\.[0-9]+)?$", var.db_engine_version))
+    error_message = "db_engine_version must be a PostgreSQL version 14 or later, such as 17 or 16.6."
+  }
+}
+
+variable "db_instance_class" {
+  description = "RDS instance class."
+  type        = string
+  default     = "db.t4g.medium"
+
+  validation {
+    condition     = can(regex("^db\\.[a-z0-9]+\\.[a-z0-9]+$", var.db_instance_class))
+    error_message = "db_instance_class must be an RDS instance class such as db.t4g.medium."
+  }
+}
+
+variable "db_allocated_storage_gb" {
+  description = "Initial storage of the database in GiB (gp3)."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.db_allocated_storage_gb >= 20 && var.db_allocated_storage_gb <= 65536
+    error_message = "db_allocated_storage_gb must be between 20 and 65536."
+  }
+}
+
+variable "db_max_allocated_storage_gb" {
+  description = "Upper limit for storage autoscaling in GiB (must be at least db_allocated_storage_gb)."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.db_max_allocated_storage_gb >= 20 && var.db_max_allocated_storage_gb <= 65536
+    error_message = "db_max_allocated_storage_gb must be between 20 and 65536."
+  }
+}
+
+variable "db_name" {
+  description = "Name of the application database."
+  type        = string
+  default     = "kiosk"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.db_name))
+    error_message = "db_name must start with a letter and contain only lower-case letters, digits and underscores."
+  }
+}
+
+variable "db_username" {
+  description = "Master user name of the database (the password is generated and stored only in Secrets Manager and the encrypted state)."
+  type        = string
+  default     = "kiosk_admin"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.db_username)) && !contains(["admin", "postgres", "rdsadmin"], var.db_username)
+    error_message = "db_username must start with a letter, use lower-case letters, digits and underscores, and not be a reserved name."
+  }
+}
+
+variable "db_multi_az" {
+  description = "Run RDS with a synchronous standby in a second availability zone (recommended for production; set false to halve the cost of a test environment)."
+  type        = bool
+  default     = true
+}
+
+variable "db_backup_retention_days" {
+  description = "Days of automated RDS backups (point-in-time recovery window)."
+  type        = number
+  default     = 14
+
+  validation {
+    condition     = var.db_backup_retention_days >= 1 && var.db_backup_retention_days <= 35
+    error_message = "db_backup_retention_days must be between 1 and 35 (0 would disable automated backups)."
+  }
+}
+
+variable "db_deletion_protection" {
+  description = "Refuse to delete the database (set false and apply before a deliberate destroy)."
+  type        = bool
+  default     = true
+}
+
+variable "db_performance_insights_retention_days" {
+  description = "Retention of Performance Insights data: 7 (free tier) or a multiple of 31 up to 731."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.db_performance_insights_retention_days == 7 || var.db_performance_insights_retention_days == 731 || (var.db_performance_insights_retention_days % 31 == 0 && var.db_performance_insights_retention_days <= 713)
+    error_message = "db_performance_insights_retention_days must be 7, a multiple of 31 up to 713, or 731."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Container image and ECS services
+# ---------------------------------------------------------------------------
+
+variable "image_tag" {
+  description = "Tag of the application image in the ECR repository this configuration creates (tags are immutable: use a release or commit id, never latest)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag)) && var.image_tag != "latest"
+    error_message = "image_tag must be a valid Docker tag and not \"latest\"."
+  }
+}
+
+variable "cpu_architecture" {
+  description = "CPU architecture of the image and the Fargate tasks: X86_64 or ARM64 (Graviton)."
+  type        = string
+  default     = "X86_64"
+
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
+    error_message = "cpu_architecture must be X86_64 or ARM64."
+  }
+}
+
+variable "worker_desired_count" {
+  description = "Number of Temporal worker tasks. Scale out for more batch throughput (see README)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.worker_desired_count >= 0 && var.worker_desired_count <= 100 && floor(var.worker_desired_count) == var.worker_desired_count
+    error_message = "worker_desired_count must be a whole number between 0 and 100."
+  }
+}
+
+variable "bridge_desired_count" {
+  description = "Number of Kafka bridge tasks (one consumer group; more tasks than topic partitions leaves the extra ones idle)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.bridge_desired_count >= 0 && var.bridge_desired_count <= 100 && floor(var.bridge_desired_count) == var.bridge_desired_count
+    error_message = "bridge_desired_count must be a whole number between 0 and 100."
+  }
+}
+
+variable "worker_cpu" {
+  description = "CPU units of one worker task (1024 = 1 vCPU)."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096, 8192, 16384], var.worker_cpu)
+    error_message = "worker_cpu must be a Fargate CPU size: 256, 512, 1024, 2048, 4096, 8192 or 16384."
+  }
+}
+
+variable "worker_memory" {
+  description = "Memory of one worker task in MiB (must be a valid Fargate combination with worker_cpu)."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.worker_memory >= 512 && var.worker_memory <= 122880
+    error_message = "worker_memory must be between 512 and 122880 MiB."
+  }
+}
+
+variable "bridge_cpu" {
+  description = "CPU units of one bridge task (1024 = 1 vCPU)."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096, 8192, 16384], var.bridge_cpu)
+    error_message = "bridge_cpu must be a Fargate CPU size: 256, 512, 1024, 2048, 4096, 8192 or 16384."
+  }
+}
+
+variable "bridge_memory" {
+  description = "Memory of one bridge task in MiB (must be a valid Fargate combination with bridge_cpu)."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.bridge_memory >= 512 && var.bridge_memory <= 122880
+    error_message = "bridge_memory must be between 512 and 122880 MiB."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the CloudWatch log groups, in days (a value CloudWatch accepts; at least a year by default for audit)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# External endpoints: Temporal and Kafka
+# ---------------------------------------------------------------------------
+
+variable "temporal_address" {
+  description = "Temporal frontend as host:port, for example my-ns.a1b2c.tmprl.cloud:7233 (Temporal Cloud) or temporal.internal:7233 (self-hosted)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9.-]+:[0-9]{1,5}$", var.temporal_address))
+    error_message = "temporal_address must be host:port."
+  }
+}
+
+variable "temporal_namespace" {
+  description = "Temporal namespace the worker polls and the bridge signals (Temporal Cloud: <name>.<account id>)."
+  type        = string
+  default     = "default"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$", var.temporal_namespace))
+    error_message = "temporal_namespace must be a valid Temporal namespace name."
+  }
+}
+
+variable "temporal_task_queue" {
+  description = "Temporal task queue of the pipeline's workflows and activities."
+  type        = string
+  default     = "kiosk-pipeline"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$", var.temporal_task_queue))
+    error_message = "temporal_task_queue must be letters, digits, dots, underscores or hyphens."
+  }
+}
+
+variable "temporal_auth" {
+  description = "How the services authenticate to Temporal: api_key (Temporal Cloud API key, read from a Secrets Manager secret this configuration creates and an operator fills; implies TLS) or none (a self-hosted cluster reached privately)."
+  type        = string
+  default     = "api_key"
+
+  validation {
+    condition     = contains(["api_key", "none"], var.temporal_auth)
+    error_message = "temporal_auth must be api_key or none."
+  }
+}
+
+variable "temporal_tls" {
+  description = "Connect to Temporal over TLS (always on with an API key; set true for a self-hosted frontend that terminates TLS)."
+  type        = bool
+  default     = true
+}
+
+variable "temporal_ui_url" {
+  description = "Temporal Web UI base URL printed in links by the worker and the CLI (for example https://cloud.temporal.io/namespaces/<namespace>). Empty keeps the application default."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.temporal_ui_url == "" || can(regex("^https?://", var.temporal_ui_url))
+    error_message = "temporal_ui_url must be empty or an http(s) URL."
+  }
+}
+
+variable "worker_max_concurrent_activities" {
+  description = "Activities one worker task runs at once (WORKER_MAX_ACTIVITIES); with worker_desired_count it bounds the load on the database."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.worker_max_concurrent_activities >= 1 && var.worker_max_concurrent_activities <= 200 && floor(var.worker_max_concurrent_activities) == var.worker_max_concurrent_activities
+    error_message = "worker_max_concurrent_activities must be a whole number between 1 and 200."
+  }
+}
+
+variable "kafka_brokers" {
+  description = "Kafka bootstrap brokers as host:port (Amazon MSK SASL/SCRAM, Confluent Cloud, ...)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.kafka_brokers) > 0 && alltrue([for b in var.kafka_brokers : can(regex("^[A-Za-z0-9.-]+:[0-9]{1,5}$", b))])
+    error_message = "kafka_brokers must be a non-empty list of host:port entries."
+  }
+}
+
+variable "kafka_broker_port_range" {
+  description = "Lowest and highest TCP port of the Kafka brokers, for the bridge's egress rule (Confluent Cloud 9092; MSK SASL/SCRAM 9096)."
+  type        = object({ from = number, to = number })
+  default     = { from = 9092, to = 9098 }
+
+  validation {
+    condition     = var.kafka_broker_port_range.from >= 1 && var.kafka_broker_port_range.from <= var.kafka_broker_port_range.to && var.kafka_broker_port_range.to <= 65535
+    error_message = "kafka_broker_port_range must satisfy 1 <= from <= to <= 65535."
+  }
+}
+
+variable "kafka_topic" {
+  description = "Kafka topic of the live kiosk interactions."
+  type        = string
+  default     = "lmnh"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,249}$", var.kafka_topic))
+    error_message = "kafka_topic must be 1-249 letters, digits, dots, underscores or hyphens."
+  }
+}
+
+variable "kafka_group_id" {
+  description = "Kafka consumer group of the bridge (distinct per environment when several share a cluster)."
+  type        = string
+  default     = "kiosk-pipeline-bridge"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,249}$", var.kafka_group_id))
+    error_message = "kafka_group_id must be 1-249 letters, digits, dots, underscores or hyphens."
+  }
+}
+
+variable "kafka_ssl" {
+  description = "Connect to Kafka over TLS (SASL_SSL). Keep true outside local development."
+  type        = bool
+  default     = true
+}
