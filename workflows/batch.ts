@@ -88,10 +88,9 @@ const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', re
 // is noticed in seconds and the step retried on another.
 const bulk = proxyActivities<Activities>({
   startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '15 seconds',
+  heartbeatTimeout: '10 seconds',
   retry,
 });
-const load = proxyActivities<Activities>({ startToCloseTimeout: '4 hours', retry });
 
 function scheduledWindow(input: BatchInput): { from?: string; to?: string } {
   if (input.from !== undefined || input.to !== undefined || input.scheduleIntervalHours === undefined) {
@@ -156,7 +155,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
       }
       const object = todo[i]!;
       const { stagingTable } = await stages.get(i)!;
-      const result = await load.loadObject({ runId, object, stagingTable });
+      const result = await bulk.loadObject({ runId, object, stagingTable });
       results.push(result);
       progress.objectsLoaded++;
       progress.read += result.read;
