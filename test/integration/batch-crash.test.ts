@@ -1,4 +1,5 @@
 import { WorkflowClient } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -39,7 +40,9 @@ async function finalState(knex: Knex) {
 async function pendingActivityTypes(client: WorkflowClient, workflowId: string): Promise<string[]> {
   const d = await client.getHandle(workflowId).describe();
   const raw = d.raw.pendingActivities ?? [];
-  return raw.filter((a) => a.state === 2 /* STARTED */).map((a) => a.activityType?.name ?? '');
+  return raw
+    .filter((a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)
+    .map((a) => a.activityType?.name ?? '');
 }
 
 describe('batch workflow survives its worker being killed mid-load', function () {
