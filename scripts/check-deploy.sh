@@ -10,7 +10,7 @@
 #   2. `tofu fmt -check -recursive terraform` (OpenTofu, built from its Go module)
 #   3. checkov on terraform/ (framework terraform) and on the Dockerfile (framework dockerfile)
 #
-# Tools are cached in $KIOSK_CACHE_DIR (default ~/.cache/kiosk-pipeline):
+# Tools are cached in $KIOSK_CACHE (default ~/.cache/kiosk-pipeline):
 #   bin/tofu         OpenTofu $TOFU_VERSION
 #   venv-checkov/    a Python virtualenv with checkov $CHECKOV_VERSION
 # Installing takes a few minutes once (most of it compiling OpenTofu); later runs take seconds.
@@ -19,7 +19,7 @@ set -euo pipefail
 TOFU_VERSION=1.10.6
 CHECKOV_VERSION=3.3.30
 
-CACHE_DIR="${KIOSK_CACHE_DIR:-$HOME/.cache/kiosk-pipeline}"
+CACHE_DIR="${KIOSK_CACHE:-$HOME/.cache/kiosk-pipeline}"
 BIN_DIR="$CACHE_DIR/bin"
 TOFU="$BIN_DIR/tofu"
 VENV="$CACHE_DIR/venv-checkov"
@@ -52,7 +52,7 @@ Without options, missing tools are installed first (once, cached, idempotent):
   checkov   pip-installed into the virtualenv $VENV
 
 Environment:
-  KIOSK_CACHE_DIR  cache directory (default ~/.cache/kiosk-pipeline)
+  KIOSK_CACHE  cache directory (default ~/.cache/kiosk-pipeline)
 
 Exit status: 0 when every check passes (or is skipped with --if-installed), 1 otherwise.
 EOF

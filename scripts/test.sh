@@ -60,9 +60,16 @@ else
 fi
 
 echo "== deployment checks"
-if bash scripts/check-deploy.sh --if-installed; then passed=$((passed + 1)); else
+deploy_out=$(bash scripts/check-deploy.sh --if-installed 2>&1)
+deploy_rc=$?
+echo "$deploy_out"
+if [ "$deploy_rc" -ne 0 ]; then
   failed=$((failed + 1))
   failures+=("deployment checks")
+elif grep -q "skipped" <<<"$deploy_out"; then
+  skipped=$((skipped + 1))
+else
+  passed=$((passed + 1))
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then
