@@ -13,7 +13,7 @@ export interface SourceLine {
 
 /** Splits a byte stream into lines without ever holding more than one chunk and one partial line. */
 export async function* readLines(
-  chunks: AsyncIterable<Buffer | Uint8Array | string>,
+  chunks: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>,
 ): AsyncGenerator<SourceLine> {
   let carry: Buffer = Buffer.alloc(0);
   let line = 0;
