@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBatchCommands } from './cli/batch';
 import { registerDbCommands } from './cli/db';
+import { registerReportCommands } from './cli/report';
 import { registerScheduleCommands } from './cli/schedule';
 import { registerSimulateHistory } from './cli/simulate-history';
 import { ConfigError } from './infra/config';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerBatchCommands(program);
   registerScheduleCommands(program);
   registerDbCommands(program);
+  registerReportCommands(program);
   // `simulate kiosks` (Kafka) and `simulate history` (CSV files) share one group.
   const simulate =
     program.commands.find((c) => c.name() === 'simulate') ??
