@@ -5,6 +5,8 @@ import { registerDbCommands } from './cli/db';
 import { registerReportCommands } from './cli/report';
 import { registerScheduleCommands } from './cli/schedule';
 import { registerSimulateHistory } from './cli/simulate-history';
+import { registerSimulateCommands } from './cli/simulate-kiosks';
+import { registerStreamCommands } from './cli/stream';
 import { ConfigError } from './infra/config';
 
 export function buildProgram(): Command {
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
   registerBatchCommands(program);
   registerScheduleCommands(program);
   registerDbCommands(program);
+  registerStreamCommands(program);
+  registerSimulateCommands(program);
   registerReportCommands(program);
   // `simulate kiosks` (Kafka) and `simulate history` (CSV files) share one group.
   const simulate =

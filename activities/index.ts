@@ -2,11 +2,13 @@
 import type { ActivityDeps } from './deps';
 import { createBatchActivities } from './batch';
 import { createHealthActivities } from './health';
+import { createStreamActivities } from './stream-load';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createHealthActivities(deps),
     ...createBatchActivities(deps),
+    ...createStreamActivities(deps),
   };
 }
 

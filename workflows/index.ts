@@ -1,3 +1,4 @@
 // The workflow bundle's entry point: every workflow type the worker serves.
 export { healthCheck } from './health';
 export { batchWorkflow, batchProgressQuery } from './batch';
+export { streamPartition } from './stream';

@@ -1,0 +1,100 @@
+// Backpressure per partition. The bridge counts what it signalled since it last asked the workflow, and asks
+// again when that estimate crosses the limit or a probe interval has passed. A partition pauses while its
+// workflow is too far behind, cannot answer (no worker, Temporal down), or is draining to continue as new.
+export interface WorkflowLag {
+  /** Messages the workflow holds but has not loaded. */
+  pending: number;
+  /** The workflow waits for its buffer to shrink before it continues as new. */
+  draining: boolean;
+}
+
+/** The partition's workflow's lag; throws when the workflow cannot answer. */
+export type LagProbe = (partition: number) => Promise<WorkflowLag>;
+
+export interface BackpressureLimits {
+  maxPending: number;
+  resumePending: number;
+  /** Poll interval while paused, and the longest time between two probes while running. */
+  pollMs: number;
+}
+
+export class Backpressure {
+  private readonly estimate = new Map<number, number>();
+  private readonly lastProbe = new Map<number, number>();
+  private readonly paused = new Set<number>();
+  private readonly draining = new Set<number>();
+
+  constructor(
+    private readonly probe: LagProbe,
+    private readonly limits: BackpressureLimits,
+    private readonly log: (line: string) => void,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  noteDelivered(partition: number, messages: number): void {
+    this.estimate.set(partition, (this.estimate.get(partition) ?? 0) + messages);
+  }
+
+  pausedPartitions(): number[] {
+    return [...this.paused].sort((a, b) => a - b);
+  }
+
+  /**
+   * True when the partition must pause before sending more. Blocks on the workflow's answer only when the
+   * estimate is over the limit; otherwise a probe that is due runs in the background (a query is a round trip
+   * through the worker, and waiting for it before every chunk would halve the throughput), and its answer
+   * counts from the next call on.
+   */
+  async isBehind(partition: number): Promise<boolean> {
+    const estimate = this.estimate.get(partition) ?? 0;
+    // Nothing sent yet: the workflow may not exist, and there is nothing it could be behind on.
+    if (estimate === 0) return false;
+    if (estimate > this.limits.maxPending) {
+      const lag = await this.measure(partition);
+      return lag === null || lag.draining || lag.pending > this.limits.maxPending;
+    }
+    if (this.draining.has(partition)) return true;
+    if (this.clock() - (this.lastProbe.get(partition) ?? 0) >= this.limits.pollMs) {
+      void this.measure(partition);
+    }
+    return false;
+  }
+
+  /**
+   * Polls the workflow until it has caught up (under the resume mark, not draining), then resumes the
+   * partition. Stops polling (leaving the partition paused) once the bridge stops.
+   */
+  resumeWhenDrained(partition: number, resume: () => void, running: () => boolean): void {
+    if (this.paused.has(partition)) return;
+    this.paused.add(partition);
+    this.log(`partition ${partition}: workflow is behind, pausing the partition`);
+    const poll = async (): Promise<void> => {
+      while (running()) {
+        await new Promise((r) => setTimeout(r, this.limits.pollMs));
+        const lag = await this.measure(partition);
+        if (lag !== null && !lag.draining && lag.pending <= this.limits.resumePending) {
+          this.paused.delete(partition);
+          this.log(`partition ${partition}: workflow caught up (${lag.pending} pending), resuming`);
+          resume();
+          return;
+        }
+      }
+      this.paused.delete(partition);
+    };
+    void poll();
+  }
+
+  /** The workflow's answer, or null when it gave none. */
+  private async measure(partition: number): Promise<WorkflowLag | null> {
+    this.lastProbe.set(partition, this.clock());
+    try {
+      const lag = await this.probe(partition);
+      this.estimate.set(partition, lag.pending);
+      if (lag.draining) this.draining.add(partition);
+      else this.draining.delete(partition);
+      return lag;
+    } catch {
+      return null;
+    }
+  }
+}

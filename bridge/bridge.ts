@@ -1,0 +1,167 @@
+// The Kafka-to-Temporal bridge: per partition batch, signal-sized chunks go to the partition's workflow with
+// signal-with-start, and the Kafka offset is committed only after Temporal has accepted the chunk. A crash
+// anywhere therefore means redelivery, never loss; the workflow and the database drop the redelivered offsets.
+import type { Client } from '@temporalio/client';
+import type { Config } from '../infra/config';
+import { createTemporalClient } from '../infra/temporal';
+import { Backpressure } from './backpressure';
+import { connectPartitionConsumer, type BatchControl, type BatchHandler } from './kafka-consumer';
+import type { BridgeSettings } from './settings';
+import { chunkMessages, toStreamMessage } from './signal-chunks';
+import { WorkflowSink } from './workflow-sink';
+
+export interface PartitionProgress {
+  partition: number;
+  /** Last offset Temporal accepted and Kafka committed. */
+  lastOffset: number;
+  messages: number;
+  signals: number;
+}
+
+export interface RunningBridge {
+  /** Resolves with the assigned partitions the first time the group assigns any. */
+  joined: Promise<number[]>;
+  /** Rejects when the consumer crashed for good; never resolves otherwise. */
+  failed: Promise<never>;
+  progress(): PartitionProgress[];
+  pausedPartitions(): number[];
+  /** Stops fetching, finishes the signal in flight, commits it, leaves the group and disconnects. */
+  stop(): Promise<void>;
+}
+
+export type Logger = (line: string) => void;
+
+const QUERY_TIMEOUT_MS = 5000;
+
+async function connectTemporalOrExplain(config: Config): Promise<Client> {
+  try {
+    return await createTemporalClient(config.temporal);
+  } catch (err) {
+    throw new Error(`cannot reach Temporal at ${config.temporal.address}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Runs fn while heartbeating the consumer group, so a slow Temporal call (a signal, or a query to a workflow
+ * whose worker is gone) does not cost the partition its member. A heartbeat that reports a rebalance fails the batch after fn: the chunk may have been accepted but
+ * is not committed, and whoever owns the partition next resends it (the workflow drops it).
+ */
+async function whileHeartbeating<T>(control: BatchControl, intervalMs: number, fn: () => Promise<T>) {
+  let failure: Error | undefined;
+  const timer = setInterval(() => {
+    control.heartbeat().catch((err: unknown) => {
+      failure ??= err instanceof Error ? err : new Error(String(err));
+    });
+  }, intervalMs);
+  try {
+    const result = await fn();
+    if (failure !== undefined) throw failure;
+    return result;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export async function startBridge(
+  config: Config,
+  settings: BridgeSettings,
+  log: Logger = (line) => console.log(`bridge: ${line}`),
+): Promise<RunningBridge> {
+  const { topic } = config.kafka;
+  const client = await connectTemporalOrExplain(config);
+  let consumer;
+  try {
+    consumer = await connectPartitionConsumer(config.kafka, {
+      topic,
+      groupId: config.kafka.groupId,
+      sessionTimeoutMs: settings.sessionTimeoutMs,
+      heartbeatIntervalMs: settings.heartbeatIntervalMs,
+      partitionsConcurrently: settings.partitionsConcurrently,
+    });
+  } catch (err) {
+    await client.connection.close();
+    throw err;
+  }
+
+  const sink = new WorkflowSink(client, config.temporal.taskQueue, settings.workflow);
+  const backpressure = new Backpressure(
+    (partition) => sink.lag(topic, partition, QUERY_TIMEOUT_MS),
+    settings,
+    log,
+  );
+  const progress = new Map<number, PartitionProgress>();
+  let running = true;
+
+  const handle: BatchHandler = async (batch, control) => {
+    const chunks = chunkMessages(
+      batch.records.map(toStreamMessage),
+      settings.signalMaxBytes,
+      settings.signalMaxMessages,
+    );
+    for (const chunk of chunks) {
+      if (!running || !control.isActive()) return;
+      const behind = await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
+        backpressure.isBehind(batch.partition),
+      );
+      if (behind) {
+        // Returning leaves the rest of the batch unresolved: it is fetched again after resume.
+        backpressure.resumeWhenDrained(batch.partition, control.pause(), () => running);
+        return;
+      }
+      await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
+        sink.deliver(batch.topic, batch.partition, chunk),
+      );
+      const last = chunk[chunk.length - 1]!.offset;
+      await control.commit(last);
+      backpressure.noteDelivered(batch.partition, chunk.length);
+      const p = progress.get(batch.partition) ?? {
+        partition: batch.partition,
+        lastOffset: -1,
+        messages: 0,
+        signals: 0,
+      };
+      p.lastOffset = last;
+      p.messages += chunk.length;
+      p.signals++;
+      progress.set(batch.partition, p);
+    }
+  };
+
+  let announceJoin: (partitions: number[]) => void = () => undefined;
+  const joined = new Promise<number[]>((resolve) => (announceJoin = resolve));
+  let fail: (err: Error) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => undefined);
+
+  consumer.onGroupJoin((partitions) => {
+    log(
+      `joined group ${config.kafka.groupId}: topic ${topic} partitions [${partitions.join(', ')}] -> ` +
+        `workflows stream-${topic}-<partition> on task queue ${config.temporal.taskQueue}`,
+    );
+    if (partitions.length > 0) announceJoin(partitions);
+  });
+  consumer.onCrash((err, restarting) => {
+    log(`consumer failed: ${err.message}${restarting ? '; restarting from the last commit' : ''}`);
+    if (!restarting) fail(err);
+  });
+
+  await consumer.run(handle);
+  log(`consuming ${topic} from ${config.kafka.brokers.join(',')} as group ${config.kafka.groupId}`);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    joined,
+    failed,
+    progress: () => [...progress.values()].sort((a, b) => a.partition - b.partition),
+    pausedPartitions: () => backpressure.pausedPartitions(),
+    stop: () =>
+      (stopping ??= (async () => {
+        running = false;
+        try {
+          await consumer.stop();
+        } finally {
+          await client.connection.close();
+        }
+      })()),
+  };
+}

@@ -1,0 +1,139 @@
+// The bridge's seam over kafkajs (in maintenance mode): a consumer group that hands out per-partition batches
+// and lets the caller commit exactly what it has handed on. Nothing outside bridge/kafka-*.ts sees kafkajs, so
+// replacing the client means rewriting these files only.
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Config } from '../infra/config';
+import { createKafka } from '../infra/kafka';
+
+export interface KafkaRecord {
+  offset: number;
+  /** null for a tombstone. */
+  value: Buffer | null;
+  /** Record timestamp, ms since the epoch. */
+  timestamp: number;
+}
+
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  records: KafkaRecord[];
+}
+
+export interface BatchControl {
+  /** Commits the group's position to just after `offset` (call only once the records are safe elsewhere). */
+  commit(offset: number): Promise<void>;
+  /** Tells the group coordinator this member is alive; cheap, throttled to the heartbeat interval. */
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping or the partition's position moved: stop work on this batch. */
+  isActive(): boolean;
+  /** Stops fetching this partition; records after the last commit are fetched again after resume(). */
+  pause(): () => void;
+}
+
+export type BatchHandler = (batch: PartitionBatch, control: BatchControl) => Promise<void>;
+
+export interface ConsumerOptions {
+  topic: string;
+  groupId: string;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  partitionsConcurrently: number;
+}
+
+export interface PartitionConsumer {
+  /** Starts consuming; resolves once the consumer loop runs (not when it ends). */
+  run(handler: BatchHandler): Promise<void>;
+  /** Leaves the group after the batches in hand are finished. */
+  stop(): Promise<void>;
+  onGroupJoin(listener: (partitions: number[]) => void): void;
+  /** A crash kafkajs does not recover from by itself (it restarts the consumer after the others). */
+  onCrash(listener: (error: Error, restarting: boolean) => void): void;
+}
+
+function toRecord(message: EachBatchPayload['batch']['messages'][number]): KafkaRecord {
+  return { offset: Number(message.offset), value: message.value, timestamp: Number(message.timestamp) };
+}
+
+class KafkajsPartitionConsumer implements PartitionConsumer {
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly options: ConsumerOptions,
+  ) {}
+
+  async run(handler: BatchHandler): Promise<void> {
+    await this.consumer.run({
+      // Commit-after-accept: offsets move only when the caller commits, never on a timer or on error.
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConcurrently,
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        const control: BatchControl = {
+          commit: async (offset) => {
+            payload.resolveOffset(String(offset));
+            await payload.commitOffsetsIfNecessary({
+              topics: [
+                {
+                  topic: batch.topic,
+                  partitions: [{ partition: batch.partition, offset: String(offset + 1) }],
+                },
+              ],
+            });
+          },
+          heartbeat: () => payload.heartbeat(),
+          isActive: () => payload.isRunning() && !payload.isStale(),
+          pause: () => payload.pause(),
+        };
+        await handler(
+          { topic: batch.topic, partition: batch.partition, records: batch.messages.map(toRecord) },
+          control,
+        );
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+
+  onGroupJoin(listener: (partitions: number[]) => void): void {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      const assigned = event.payload.memberAssignment[this.options.topic] ?? [];
+      listener([...assigned].sort((a, b) => a - b));
+    });
+  }
+
+  onCrash(listener: (error: Error, restarting: boolean) => void): void {
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      listener(event.payload.error, event.payload.restart);
+    });
+  }
+}
+
+/** Connects and subscribes; fails with a readable error when the brokers or the topic are not there. */
+export async function connectPartitionConsumer(
+  kafka: Config['kafka'],
+  options: ConsumerOptions,
+): Promise<PartitionConsumer> {
+  const consumer = createKafka(kafka, '-bridge').consumer({
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs,
+    // Rebalances wait this long for members to rejoin; a member busy in a Temporal call heartbeats meanwhile.
+    rebalanceTimeout: Math.max(60_000, options.sessionTimeoutMs * 2),
+    heartbeatInterval: options.heartbeatIntervalMs,
+    allowAutoTopicCreation: false,
+  });
+  try {
+    await consumer.connect();
+  } catch (err) {
+    throw new Error(`cannot reach Kafka at ${kafka.brokers.join(',')}: ${(err as Error).message}`);
+  }
+  try {
+    // A new group starts at the earliest retained record: nothing the producers sent is skipped.
+    await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
+  } catch (err) {
+    await consumer.disconnect().catch(() => undefined);
+    throw new Error(`cannot subscribe to topic '${options.topic}': ${(err as Error).message}`);
+  }
+  return new KafkajsPartitionConsumer(consumer, options);
+}

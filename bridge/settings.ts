@@ -1,0 +1,157 @@
+// The bridge's own tuning, from the environment on top of infra/config.ts. Every value has a default that
+// suits production; tests lower the timeouts and thresholds to provoke rebalances and continue-as-new quickly.
+import { ConfigError } from '../infra/config';
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '../workflows/stream-api';
+
+export interface BridgeSettings {
+  /** Signal size: far under Temporal's 2 MiB payload limit (and its 512 KiB warning). */
+  signalMaxBytes: number;
+  signalMaxMessages: number;
+  /** Backpressure: pause a partition when its workflow holds more than this many unloaded messages... */
+  maxPending: number;
+  /** ...and resume it when it is back under this many. */
+  resumePending: number;
+  /** How often the bridge asks a workflow for its lag (while paused, and at least this often while running). */
+  pollMs: number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** Partitions handled at once; more than the topic has costs nothing. */
+  partitionsConcurrently: number;
+  /** Settings a workflow starts with (later runs of a chain keep the ones they started with). */
+  workflow: StreamSettings;
+}
+
+interface Variable {
+  name: string;
+  fallback: number;
+  min: number;
+  describe: string;
+}
+
+export const BRIDGE_VARIABLES = {
+  signalMaxBytes: {
+    name: 'STREAM_SIGNAL_MAX_BYTES',
+    fallback: 256 * 1024,
+    min: 1024,
+    describe: 'bytes per signal',
+  },
+  signalMaxMessages: {
+    name: 'STREAM_SIGNAL_MAX_MESSAGES',
+    fallback: 5000,
+    min: 1,
+    describe: 'messages per signal',
+  },
+  maxPending: {
+    name: 'STREAM_MAX_PENDING',
+    // A few flushes' worth: enough to keep loads full, small enough to drain quickly for continue-as-new.
+    fallback: 20_000,
+    min: 1,
+    describe: 'unloaded messages per workflow before the partition is paused',
+  },
+  pollMs: {
+    name: 'STREAM_PROBE_MS',
+    fallback: 250,
+    min: 50,
+    describe: "most time between two queries of a workflow's lag",
+  },
+  sessionTimeoutMs: {
+    name: 'KAFKA_SESSION_TIMEOUT_MS',
+    fallback: 30_000,
+    min: 6000,
+    describe: 'consumer group session timeout',
+  },
+  heartbeatIntervalMs: {
+    name: 'KAFKA_HEARTBEAT_INTERVAL_MS',
+    fallback: 3000,
+    min: 100,
+    describe: 'consumer group heartbeat interval',
+  },
+  partitionsConcurrently: {
+    name: 'STREAM_PARTITIONS_CONCURRENTLY',
+    fallback: 16,
+    min: 1,
+    describe: 'partitions processed at once',
+  },
+  flushMaxMessages: {
+    name: 'STREAM_FLUSH_MAX_MESSAGES',
+    fallback: DEFAULT_STREAM_SETTINGS.flush.maxMessages,
+    min: 1,
+    describe: 'workflow: messages per load',
+  },
+  flushMaxBytes: {
+    name: 'STREAM_FLUSH_MAX_BYTES',
+    fallback: DEFAULT_STREAM_SETTINGS.flush.maxBytes,
+    min: 1024,
+    describe: 'workflow: encoded bytes per load',
+  },
+  flushMaxAgeMs: {
+    name: 'STREAM_FLUSH_MAX_AGE_MS',
+    fallback: DEFAULT_STREAM_SETTINGS.flush.maxAgeMs,
+    min: 10,
+    describe: 'workflow: oldest buffered message age before a load',
+  },
+  continueAsNewAfterEvents: {
+    name: 'STREAM_CONTINUE_AS_NEW_EVENTS',
+    fallback: DEFAULT_STREAM_SETTINGS.continueAsNewAfterEvents,
+    min: 20,
+    describe: 'workflow: history events before continue-as-new',
+  },
+  loadTimeoutMs: {
+    name: 'STREAM_LOAD_TIMEOUT_MS',
+    fallback: DEFAULT_STREAM_SETTINGS.loadTimeoutMs,
+    min: 1000,
+    describe: 'workflow: load activity start-to-close timeout',
+  },
+} satisfies Record<string, Variable>;
+
+type Env = Record<string, string | undefined>;
+
+function readInteger(env: Env, v: Variable, problems: string[]): number {
+  const raw = env[v.name];
+  if (raw === undefined || raw.trim() === '') return v.fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < v.min) {
+    problems.push(`${v.name} must be an integer >= ${v.min}, got '${raw}'`);
+    return v.fallback;
+  }
+  return value;
+}
+
+export function loadBridgeSettings(env: Env = process.env): BridgeSettings {
+  const problems: string[] = [];
+  const read = (v: Variable) => readInteger(env, v, problems);
+  const V = BRIDGE_VARIABLES;
+  const settings: BridgeSettings = {
+    signalMaxBytes: read(V.signalMaxBytes),
+    signalMaxMessages: read(V.signalMaxMessages),
+    maxPending: read(V.maxPending),
+    resumePending: 0,
+    pollMs: read(V.pollMs),
+    sessionTimeoutMs: read(V.sessionTimeoutMs),
+    heartbeatIntervalMs: read(V.heartbeatIntervalMs),
+    partitionsConcurrently: read(V.partitionsConcurrently),
+    workflow: {
+      flush: {
+        maxMessages: read(V.flushMaxMessages),
+        maxBytes: read(V.flushMaxBytes),
+        maxAgeMs: read(V.flushMaxAgeMs),
+      },
+      continueAsNewAfterEvents: read(V.continueAsNewAfterEvents),
+      loadTimeoutMs: read(V.loadTimeoutMs),
+    },
+  };
+  // Half-way down before resuming, so a partition does not flap between paused and running on every poll.
+  settings.resumePending = Math.floor(settings.maxPending / 2);
+  if (settings.heartbeatIntervalMs * 3 > settings.sessionTimeoutMs) {
+    problems.push('KAFKA_HEARTBEAT_INTERVAL_MS must be at most a third of KAFKA_SESSION_TIMEOUT_MS');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return settings;
+}
+
+/** The variables with their defaults, for --help. */
+export function describeBridgeVariables(): string {
+  return Object.values(BRIDGE_VARIABLES)
+    .map((v) => `  ${v.name.padEnd(32)} ${String(v.fallback).padStart(8)}  ${v.describe}`)
+    .join('\n');
+}

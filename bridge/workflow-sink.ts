@@ -1,0 +1,52 @@
+// The Temporal side of the bridge: signal-with-start to the partition's workflow, and its state for
+// backpressure. A signalWithStart that returned means the server has durably recorded the signal.
+import type { Client } from '@temporalio/client';
+import { KioskPipeline, KioskSource } from '../workflows/search-attributes';
+import type { WorkflowLag } from './backpressure';
+import {
+  messagesSignal,
+  stateQuery,
+  STREAM_WORKFLOW_TYPE,
+  streamSource,
+  streamWorkflowId,
+  type StreamMessage,
+  type StreamSettings,
+  type StreamState,
+  type StreamWorkflowInput,
+} from '../workflows/stream-api';
+
+export class WorkflowSink {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly settings: StreamSettings,
+  ) {}
+
+  async deliver(topic: string, partition: number, messages: StreamMessage[]): Promise<void> {
+    const input: StreamWorkflowInput = { topic, partition, settings: this.settings };
+    await this.client.workflow.signalWithStart(STREAM_WORKFLOW_TYPE, {
+      workflowId: streamWorkflowId(topic, partition),
+      taskQueue: this.taskQueue,
+      args: [input],
+      signal: messagesSignal,
+      signalArgs: [{ messages }],
+      typedSearchAttributes: [
+        { key: KioskPipeline, value: 'stream' },
+        { key: KioskSource, value: streamSource(topic, partition) },
+      ],
+      staticSummary: `Kafka ${topic} partition ${partition} into PostgreSQL`,
+      staticDetails:
+        'Fed by the Kafka bridge (signal-with-start). Query `state` for offsets and counts; ' +
+        '`npm run client -- stream status` shows them next to the Kafka offsets.',
+    });
+  }
+
+  /** How far behind the workflow is; throws when it cannot answer within the deadline. */
+  async lag(topic: string, partition: number, timeoutMs: number): Promise<WorkflowLag> {
+    const handle = this.client.workflow.getHandle(streamWorkflowId(topic, partition));
+    const state: StreamState = await this.client.withDeadline(Date.now() + timeoutMs, () =>
+      handle.query(stateQuery),
+    );
+    return { pending: state.buffered + state.loading, draining: state.continueAsNewDue };
+  }
+}

@@ -1,0 +1,212 @@
+// `simulate kiosks`: publishes kiosk presses to Kafka for demos, tests and benchmarks, either generated
+// (realistic, with the real sample's noise) or replayed byte-for-byte from a file.
+import { randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { connectPublisher, type Publisher } from '../bridge/kafka-publisher';
+import { simulationStart } from '../domain/kiosk-clock';
+import { parseReplayFile } from '../domain/kiosk-replay';
+import { KioskTraffic, REAL_NOISE } from '../domain/kiosk-traffic';
+import { loadConfig } from '../infra/config';
+
+const TICK_MS = 100;
+// One produce request per tick at most this big; a slow broker makes the next tick catch up.
+const MAX_PER_SEND = 10_000;
+
+export interface SimulateOptions {
+  /** Messages per second. */
+  rate: number;
+  durationS: number;
+  noise: number;
+  seed: number;
+  /** The simulated clock's start (ms since the epoch); default simulationStart(now). */
+  startMs?: number;
+}
+
+export interface Published {
+  messages: number;
+  noisy: number;
+  seconds: number;
+}
+
+export type ProgressListener = (sent: number, total: number, elapsedS: number) => void;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Paces sending at `rate` per second. Message i carries the time start + i / rate, so `at` moves with the
+ * real clock and is never in the future.
+ */
+async function paced(
+  total: number,
+  rate: number,
+  publisher: Publisher,
+  make: (index: number) => Buffer,
+  onProgress?: ProgressListener,
+): Promise<number> {
+  const began = Date.now();
+  let sent = 0;
+  while (sent < total) {
+    const elapsedS = (Date.now() - began) / 1000;
+    const due = Math.min(total, rate === Infinity ? total : Math.floor(rate * elapsedS) + 1);
+    const count = Math.min(due - sent, MAX_PER_SEND);
+    if (count > 0) {
+      const values = Array.from({ length: count }, (_, k) => make(sent + k));
+      await publisher.publish(values);
+      sent += count;
+      onProgress?.(sent, total, elapsedS);
+    } else {
+      await sleep(TICK_MS);
+    }
+  }
+  return (Date.now() - began) / 1000;
+}
+
+export async function simulateTraffic(
+  publisher: Publisher,
+  options: SimulateOptions,
+  onProgress?: ProgressListener,
+): Promise<Published> {
+  const traffic = new KioskTraffic(options.seed, options.noise);
+  const start = options.startMs ?? simulationStart(Date.now());
+  const total = Math.round(options.rate * options.durationS);
+  let noisy = 0;
+  const seconds = await paced(
+    total,
+    options.rate,
+    publisher,
+    (i) => {
+      const press = traffic.next(start + Math.floor((i * 1000) / options.rate));
+      if (press.fault !== null) noisy++;
+      return Buffer.from(press.value, 'utf8');
+    },
+    onProgress,
+  );
+  return { messages: total, noisy, seconds };
+}
+
+/** Publishes the values as given, in order, at `rate` per second (Infinity: as fast as the broker takes). */
+export async function replayValues(
+  publisher: Publisher,
+  values: readonly Buffer[],
+  rate = Infinity,
+  onProgress?: ProgressListener,
+): Promise<Published> {
+  const seconds = await paced(values.length, rate, publisher, (i) => values[i]!, onProgress);
+  return { messages: values.length, noisy: 0, seconds };
+}
+
+export function readReplayValues(file: string): Buffer[] {
+  return parseReplayFile(fs.readFileSync(file, 'utf8')).map((raw) => Buffer.from(raw, 'utf8'));
+}
+
+function positiveNumber(name: string) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0)
+      throw new InvalidArgumentError(`${name} must be a positive number`);
+    return value;
+  };
+}
+
+function fraction(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || value > 1)
+    throw new InvalidArgumentError('must be within 0..1');
+  return value;
+}
+
+function integer(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new InvalidArgumentError('must be an integer');
+  return value;
+}
+
+function instant(text: string): number {
+  const value = Date.parse(text);
+  if (Number.isNaN(value)) throw new InvalidArgumentError('must be an ISO-8601 time');
+  return value;
+}
+
+interface CliOptions {
+  rate?: number;
+  duration: number;
+  noise: number;
+  seed?: number;
+  start?: number;
+  replay?: string;
+  topic?: string;
+}
+
+function progressPrinter(): ProgressListener {
+  let lastPrint = 0;
+  return (sent, total, elapsedS) => {
+    if (sent < total && elapsedS - lastPrint < 1) return;
+    lastPrint = elapsedS;
+    console.log(`simulate: sent ${sent}/${total} (${Math.round(sent / Math.max(elapsedS, 0.001))}/s)`);
+  };
+}
+
+export function registerSimulateCommands(program: Command): void {
+  // The group is shared with `simulate history` (client.ts adds it): describe both.
+  const simulate = program
+    .command('simulate')
+    .description('generate realistic kiosk data: live Kafka traffic, or historical CSV files');
+  simulate
+    .command('kiosks')
+    .description(
+      'publish kiosk presses to the Kafka topic in the real producer format; generated (with noise like the ' +
+        'real sample) or replayed from a file',
+    )
+    .option('--rate <n>', 'messages per second (replay: default as fast as possible)', positiveNumber('rate'))
+    .option('--duration <s>', 'seconds to run (generated traffic)', positiveNumber('duration'), 10)
+    .option('--noise <f>', 'share of messages that break a rule', fraction, REAL_NOISE)
+    .option('--seed <s>', 'random seed, to reproduce a run (default: random, printed)', integer)
+    .option(
+      '--start <iso>',
+      'the kiosk clock at the first message (default: now while the museum is open, else 10:00 London time ' +
+        'on the most recent day)',
+      instant,
+    )
+    .option(
+      '--replay <file>',
+      "publish the values in FILE instead: one JSON string per line, or the shared sample's messages[].raw",
+    )
+    .option('--topic <topic>', 'topic to publish to (default: KAFKA_TOPIC)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  npm run client -- simulate kiosks --rate 50 --duration 60\n' +
+        '  npm run client -- simulate kiosks --replay ../shared/data/lmnh/lmnh_kafka_sample_messages.json',
+    )
+    .action(async (opts: CliOptions) => {
+      const config = loadConfig();
+      const topic = opts.topic ?? config.kafka.topic;
+      const values = opts.replay === undefined ? undefined : readReplayValues(opts.replay);
+      const publisher = await connectPublisher(config.kafka, topic);
+      try {
+        if (values !== undefined) {
+          const done = await replayValues(publisher, values, opts.rate, progressPrinter());
+          console.log(
+            `simulate: replayed ${done.messages} values from ${opts.replay} to ${topic} in ${done.seconds.toFixed(1)}s`,
+          );
+          return;
+        }
+        const seed = opts.seed ?? randomInt(2 ** 31);
+        const rate = opts.rate ?? 10;
+        console.log(
+          `simulate: ${rate}/s for ${opts.duration}s to ${topic}, noise ${opts.noise}, seed ${seed}`,
+        );
+        const done = await simulateTraffic(
+          publisher,
+          { rate, durationS: opts.duration, noise: opts.noise, seed, startMs: opts.start },
+          progressPrinter(),
+        );
+        console.log(
+          `simulate: published ${done.messages} messages (${done.noisy} with a fault) in ${done.seconds.toFixed(1)}s`,
+        );
+      } finally {
+        await publisher.close();
+      }
+    });
+}

@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { Backpressure } from '../../bridge/backpressure';
+import { loadBridgeSettings } from '../../bridge/settings';
+import { chunkMessages, OversizeMessageError, toStreamMessage } from '../../bridge/signal-chunks';
+import { ConfigError } from '../../infra/config';
+import { encodedMessageBytes, type StreamMessage } from '../../workflows/stream-api';
+
+const message = (offset: number, bytes: number): StreamMessage => ({
+  offset,
+  value: 'A'.repeat(bytes),
+  timestamp: 0,
+});
+
+describe('bridge: signal chunks', () => {
+  it('carries values as base64 so that any byte survives, and a tombstone as null', () => {
+    const raw = Buffer.from([0xff, 0x00, 0xfe, 0x41]);
+    const m = toStreamMessage({ offset: 7, value: raw, timestamp: 123 });
+    assert.deepEqual(m, { offset: 7, value: raw.toString('base64'), timestamp: 123 });
+    assert.deepEqual(Buffer.from(m.value ?? '', 'base64'), raw);
+    assert.equal(toStreamMessage({ offset: 8, value: null, timestamp: 0 }).value, null);
+  });
+
+  it('splits by bytes and by count, keeping offset order', () => {
+    const messages = Array.from({ length: 10 }, (_, i) => message(i, 100));
+    const size = encodedMessageBytes(messages[0]!);
+    const byBytes = chunkMessages(messages, size * 3, 1000);
+    assert.deepEqual(
+      byBytes.map((c) => c.map((m) => m.offset)),
+      [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]],
+    );
+    const byCount = chunkMessages(messages, 1e9, 4);
+    assert.deepEqual(
+      byCount.map((c) => c.length),
+      [4, 4, 2],
+    );
+    assert.deepEqual(chunkMessages([], 100, 100), []);
+  });
+
+  it('sends a value bigger than a chunk alone, and refuses one no signal can carry', () => {
+    const chunks = chunkMessages([message(0, 10), message(1, 5000), message(2, 10)], 1000, 100);
+    assert.deepEqual(
+      chunks.map((c) => c.map((m) => m.offset)),
+      [[0], [1], [2]],
+    );
+    assert.throws(() => chunkMessages([message(3, 2 * 1024 * 1024)], 1000, 100), OversizeMessageError);
+  });
+});
+
+describe('bridge: settings', () => {
+  it('has production defaults', () => {
+    const s = loadBridgeSettings({});
+    assert.equal(s.signalMaxBytes, 256 * 1024);
+    assert.equal(s.maxPending, 20_000);
+    assert.equal(s.resumePending, 10_000);
+    assert.equal(s.workflow.continueAsNewAfterEvents, 4000);
+    assert.equal(s.sessionTimeoutMs, 30_000);
+  });
+
+  it('names every bad variable', () => {
+    assert.throws(
+      () =>
+        loadBridgeSettings({
+          STREAM_SIGNAL_MAX_BYTES: '12',
+          STREAM_CONTINUE_AS_NEW_EVENTS: 'soon',
+          KAFKA_SESSION_TIMEOUT_MS: '6000',
+          KAFKA_HEARTBEAT_INTERVAL_MS: '3000',
+        }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 3 &&
+        /STREAM_SIGNAL_MAX_BYTES/.test(err.message) &&
+        /STREAM_CONTINUE_AS_NEW_EVENTS/.test(err.message) &&
+        /a third of KAFKA_SESSION_TIMEOUT_MS/.test(err.message),
+    );
+  });
+});
+
+describe('bridge: backpressure', () => {
+  const limits = { maxPending: 100, resumePending: 50, pollMs: 1000 };
+  const lag = (pending: number, draining = false) => ({ pending, draining });
+
+  it('blocks on the workflow only over the limit, and probes in the background when an interval passed', async () => {
+    let asked = 0;
+    let now = 0;
+    const bp = new Backpressure(
+      () => {
+        asked++;
+        return Promise.resolve(lag(10));
+      },
+      limits,
+      () => undefined,
+      () => now,
+    );
+    assert.equal(await bp.isBehind(0), false, 'nothing sent yet');
+    assert.equal(asked, 0);
+    now = 10_000;
+    bp.noteDelivered(0, 100);
+    assert.equal(await bp.isBehind(0), false);
+    assert.equal(asked, 1, 'the interval had passed: a background probe');
+    bp.noteDelivered(0, 50);
+    assert.equal(await bp.isBehind(0), false, 'estimate 60 (the probe said 10), probed just now');
+    assert.equal(asked, 1);
+    bp.noteDelivered(0, 41);
+    assert.equal(await bp.isBehind(0), false, 'estimate 101 is over the limit: asked, and it says 10');
+    assert.equal(asked, 2);
+    now += 1000;
+    bp.noteDelivered(0, 1);
+    assert.equal(await bp.isBehind(0), false);
+    assert.equal(asked, 3, 'interval passed again');
+  });
+
+  it('pauses once a background probe finds the workflow draining to continue as new', async () => {
+    let now = 0;
+    const bp = new Backpressure(
+      () => Promise.resolve(lag(5, true)),
+      limits,
+      () => undefined,
+      () => now,
+    );
+    bp.noteDelivered(2, 5);
+    now = 5000;
+    assert.equal(await bp.isBehind(2), false, 'the probe starts now; its answer counts next time');
+    await Promise.resolve();
+    assert.equal(await bp.isBehind(2), true);
+  });
+
+  it('pauses when over the limit and the workflow is behind, draining or silent', async () => {
+    const answers: (ReturnType<typeof lag> | Error)[] = [lag(500), lag(0, true), new Error('no worker')];
+    const bp = new Backpressure(
+      () => {
+        const next = answers.shift()!;
+        return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
+      },
+      limits,
+      () => undefined,
+    );
+    for (let i = 0; i < 3; i++) {
+      bp.noteDelivered(1, 1000);
+      assert.equal(await bp.isBehind(1), true);
+    }
+    assert.deepEqual(answers, []);
+  });
+
+  it('resumes only once the workflow answers under the resume mark and is not draining', async () => {
+    const answers: (ReturnType<typeof lag> | Error)[] = [
+      new Error('no worker'),
+      lag(500),
+      lag(10, true),
+      lag(80),
+      lag(40),
+    ];
+    const bp = new Backpressure(
+      () => {
+        const next = answers.shift() ?? lag(0);
+        return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
+      },
+      { ...limits, pollMs: 5 },
+      () => undefined,
+    );
+    await new Promise<void>((done) => {
+      bp.resumeWhenDrained(3, done, () => true);
+      assert.deepEqual(bp.pausedPartitions(), [3]);
+    });
+    assert.deepEqual(answers, [], 'resumed at the fifth answer');
+    assert.deepEqual(bp.pausedPartitions(), []);
+  });
+});

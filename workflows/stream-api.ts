@@ -1,0 +1,142 @@
+// The contract between the Kafka bridge, the streaming workflow, its load activity and the operator CLI. Only
+// definitions and pure helpers live here, so Node code (bridge, CLI) can import it without workflow code.
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+export const STREAM_WORKFLOW_TYPE = 'streamPartition';
+
+/** One Kafka record as the bridge hands it over. */
+export interface StreamMessage {
+  /** Kafka offset within the partition (int64 in Kafka; offsets stay far below 2^53). */
+  offset: number;
+  /**
+   * The value's bytes in base64: payloads are JSON, which cannot carry bytes, and invalid UTF-8 must survive
+   * to the rejects table. null is a Kafka tombstone (no value at all).
+   */
+  value: string | null;
+  /** Kafka record timestamp, ms since the epoch. */
+  timestamp: number;
+}
+
+export interface StreamSignalBatch {
+  messages: StreamMessage[];
+}
+
+/** When the workflow hands its buffer to the load activity: whichever limit is reached first. */
+export interface FlushPolicy {
+  maxMessages: number;
+  /** Encoded size (see encodedMessageBytes); keeps the activity input far below the 2 MiB payload limit. */
+  maxBytes: number;
+  /** Age of the oldest buffered message. */
+  maxAgeMs: number;
+}
+
+export interface StreamSettings {
+  flush: FlushPolicy;
+  /** History length after which a run continues as new even if the server does not suggest it yet. */
+  continueAsNewAfterEvents: number;
+  /** startToCloseTimeout of one load; a killed worker's load is retried after this. */
+  loadTimeoutMs: number;
+}
+
+export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
+  flush: { maxMessages: 5000, maxBytes: 1024 * 1024, maxAgeMs: 1000 },
+  // The server suggests continue-as-new at 4,096 events (or 4 MiB); staying under it also keeps far away from
+  // the 10,000 signals an execution may receive.
+  continueAsNewAfterEvents: 4000,
+  loadTimeoutMs: 60_000,
+};
+
+export interface LastFlush {
+  /** Workflow time of the flush's completion, ISO-8601. */
+  at: string;
+  messages: number;
+  loaded: number;
+  rejected: number;
+  firstOffset: number;
+  lastOffset: number;
+  durationMs: number;
+}
+
+/** What a run hands to the next one when it continues as new. */
+export interface CarriedState {
+  /** The pipeline_run row of this workflow chain. */
+  ledgerRunId: string;
+  /** Highest offset taken; -1 before the first. Anything at or below it is a redelivery and is dropped. */
+  lastOffset: number;
+  /** Messages taken (after dropping redeliveries). */
+  received: number;
+  loaded: number;
+  rejected: number;
+  /** Redeliveries dropped by the workflow (offsets at or below lastOffset). */
+  duplicatesDropped: number;
+  /** Offsets a load found already stored (a retried load whose first attempt had committed). */
+  alreadyStored: number;
+  lastFlush: LastFlush | null;
+  /** Messages handed unloaded from one run to the next at continue-as-new, over the chain. */
+  carriedOver: number;
+  /** Kafka timestamp of the newest message taken, ISO-8601. */
+  lastMessageAt: string | null;
+  /** Runs in this chain so far, this one included. */
+  chainRuns: number;
+}
+
+export interface StreamWorkflowInput {
+  topic: string;
+  partition: number;
+  settings?: Partial<Omit<StreamSettings, 'flush'>> & { flush?: Partial<FlushPolicy> };
+  carried?: CarriedState;
+  /** Messages taken by the previous run but not loaded yet (already counted in carried.received). */
+  pending?: StreamMessage[];
+}
+
+/** The answer to the state query. received = loaded + rejected + buffered + loading, always. */
+export interface StreamState extends CarriedState {
+  workflowId: string;
+  topic: string;
+  partition: number;
+  /** Taken, waiting for a flush. */
+  buffered: number;
+  bufferedBytes: number;
+  /** Handed to the load activity, not yet confirmed. */
+  loading: number;
+  historyLength: number;
+  /**
+   * The run is draining its buffer to continue as new: the bridge pauses the partition meanwhile, or a steady
+   * inflow would keep the buffer too big to carry and the history would grow towards its hard limit.
+   */
+  continueAsNewDue: boolean;
+}
+
+export const messagesSignal = defineSignal<[StreamSignalBatch]>('messages');
+export const stateQuery = defineQuery<StreamState>('state');
+
+export function streamWorkflowId(topic: string, partition: number): string {
+  return `stream-${topic}-${partition}`;
+}
+
+export function streamSource(topic: string, partition: number): string {
+  return `kafka://${topic}/${partition}`;
+}
+
+// JSON framing around one message in a payload: {"offset":…,"value":"…","timestamp":…}, with room to spare.
+const MESSAGE_OVERHEAD_BYTES = 64;
+
+/** Bytes a message adds to a signal or activity payload (base64 is ASCII: one byte per character). */
+export function encodedMessageBytes(message: StreamMessage): number {
+  return (message.value?.length ?? 0) + MESSAGE_OVERHEAD_BYTES;
+}
+
+/**
+ * Most a run hands to the next one in pending messages: the continue-as-new input is one payload, limited to
+ * 2 MiB like any other.
+ */
+export const MAX_CARRIED_BYTES = 1024 * 1024;
+
+export function resolveSettings(partial: StreamWorkflowInput['settings']): StreamSettings {
+  return {
+    flush: { ...DEFAULT_STREAM_SETTINGS.flush, ...partial?.flush },
+    continueAsNewAfterEvents:
+      partial?.continueAsNewAfterEvents ?? DEFAULT_STREAM_SETTINGS.continueAsNewAfterEvents,
+    loadTimeoutMs: partial?.loadTimeoutMs ?? DEFAULT_STREAM_SETTINGS.loadTimeoutMs,
+  };
+}

@@ -1,0 +1,163 @@
+// One long-running workflow per Kafka partition (SPEC 5): the bridge signals batches of raw messages, this
+// workflow drops redeliveries, buffers, and hands flush-sized batches to the load activity, which validates and
+// stores them. It validates nothing itself: the rules need the clock and the exhibition table, which are I/O.
+import {
+  allHandlersFinished,
+  condition,
+  makeContinueAsNewFunc,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { KioskRowsLoaded, KioskRowsRead, KioskRowsRejected } from './search-attributes';
+import {
+  MAX_CARRIED_BYTES,
+  messagesSignal,
+  resolveSettings,
+  stateQuery,
+  type CarriedState,
+  type StreamState,
+  type StreamWorkflowInput,
+} from './stream-api';
+import { OffsetBuffer } from './stream-buffer';
+
+function firstRunState(): CarriedState {
+  const info = workflowInfo();
+  return {
+    // One ledger row per chain: the first run's id is stable across continue-as-new, unlike runId.
+    ledgerRunId: `${info.workflowId}/${info.firstExecutionRunId}`,
+    lastOffset: -1,
+    received: 0,
+    loaded: 0,
+    rejected: 0,
+    duplicatesDropped: 0,
+    alreadyStored: 0,
+    lastFlush: null,
+    carriedOver: 0,
+    lastMessageAt: null,
+    chainRuns: 0,
+  };
+}
+
+export async function streamPartition(input: StreamWorkflowInput): Promise<void> {
+  const { topic, partition } = input;
+  const settings = resolveSettings(input.settings);
+  const state: CarriedState = { ...(input.carried ?? firstRunState()) };
+  state.chainRuns++;
+  const buffer = new OffsetBuffer(state.lastOffset, input.pending, Date.now());
+  let loading = 0;
+
+  const { loadStreamMessages } = proxyActivities<Activities>({
+    startToCloseTimeout: settings.loadTimeoutMs,
+    // Bad data is a result, never an error, so whatever fails here is infrastructure: retry until it is back.
+    // Nothing may be dropped, and the bridge stops feeding a partition whose workflow falls behind.
+    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  });
+
+  setHandler(messagesSignal, ({ messages }) => {
+    const { taken, dropped } = buffer.accept(messages, Date.now());
+    state.received += taken;
+    state.duplicatesDropped += dropped;
+    state.lastOffset = buffer.lastOffset;
+    const newest = messages[messages.length - 1];
+    if (taken > 0 && newest !== undefined) state.lastMessageAt = new Date(newest.timestamp).toISOString();
+  });
+
+  const shouldContinueAsNew = (): boolean => {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= settings.continueAsNewAfterEvents;
+  };
+  const flushDue = (): boolean =>
+    buffer.size >= settings.flush.maxMessages ||
+    buffer.byteSize >= settings.flush.maxBytes ||
+    shouldContinueAsNew();
+
+  setHandler(stateQuery, (): StreamState => ({
+    ...state,
+    workflowId: workflowInfo().workflowId,
+    topic,
+    partition,
+    buffered: buffer.size,
+    bufferedBytes: buffer.byteSize,
+    loading,
+    historyLength: workflowInfo().historyLength,
+    continueAsNewDue: shouldContinueAsNew(),
+  }));
+
+  const describe = (): void => {
+    const last = state.lastFlush;
+    setCurrentDetails(
+      [
+        `**${topic}** partition **${partition}**, run ${state.chainRuns} of this chain`,
+        `last offset ${state.lastOffset}, received ${state.received}, loaded ${state.loaded}, ` +
+          `rejected ${state.rejected}, buffered ${buffer.size}`,
+        last
+          ? `last flush ${last.at}: ${last.messages} messages (offsets ${last.firstOffset}..${last.lastOffset})`
+          : 'no flush yet',
+      ].join('\n\n'),
+    );
+  };
+
+  const flush = async (): Promise<void> => {
+    const batch = buffer.take(settings.flush.maxMessages, settings.flush.maxBytes, Date.now());
+    const started = Date.now();
+    loading = batch.length;
+    const result = await loadStreamMessages({
+      ledgerRunId: state.ledgerRunId,
+      workflowId: workflowInfo().workflowId,
+      topic,
+      partition,
+      messages: batch,
+    });
+    loading = 0;
+    state.loaded += result.loaded;
+    state.rejected += result.rejected;
+    state.alreadyStored += result.alreadyStored;
+    state.lastFlush = {
+      at: new Date().toISOString(),
+      messages: batch.length,
+      loaded: result.loaded,
+      rejected: result.rejected,
+      firstOffset: batch[0]!.offset,
+      lastOffset: batch[batch.length - 1]!.offset,
+      durationMs: Date.now() - started,
+    };
+    upsertSearchAttributes([
+      { key: KioskRowsRead, value: state.loaded + state.rejected },
+      { key: KioskRowsLoaded, value: state.loaded },
+      { key: KioskRowsRejected, value: state.rejected },
+    ]);
+    describe();
+  };
+
+  describe();
+  for (;;) {
+    if (buffer.size === 0) {
+      await condition(() => buffer.size > 0 || shouldContinueAsNew());
+    } else if (!flushDue()) {
+      const waitMs = (buffer.oldestArrival ?? Date.now()) + settings.flush.maxAgeMs - Date.now();
+      if (waitMs > 0) await condition(flushDue, waitMs);
+    }
+    if (buffer.size > 0) await flush();
+    if (shouldContinueAsNew()) {
+      await condition(allHandlersFinished);
+      // Under sustained input a signal nearly always lands during the last flush, so waiting for an empty
+      // buffer could put continue-as-new off until the history limit. Up to MAX_CARRIED_BYTES travels in the
+      // next run's input instead; more is flushed first, and the bridge pauses the partition meanwhile (the
+      // state query says continueAsNewDue) so that the buffer does shrink. No await between this check and
+      // continue-as-new: a signal arriving now makes the server refuse the command, and this code runs again
+      // with that signal in the buffer.
+      if (buffer.byteSize <= Math.min(MAX_CARRIED_BYTES, settings.flush.maxBytes)) {
+        const next = makeContinueAsNewFunc<typeof streamPartition>({
+          typedSearchAttributes: workflowInfo().typedSearchAttributes,
+        });
+        const pending = buffer.drain();
+        state.carriedOver += pending.length;
+        await next({ topic, partition, settings, carried: state, pending });
+      }
+    }
+  }
+}
