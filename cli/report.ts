@@ -8,7 +8,7 @@ import { checkDatabase, describeDatabaseError } from '../report/database';
 import { parseDateRange, isIsoDate } from '../report/range';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../report/render';
 
-interface ReportOptions {
+export interface ReportOptions {
   from?: string;
   to?: string;
   format: ReportFormat;

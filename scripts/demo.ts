@@ -1,9 +1,13 @@
 // The demo on the embedded defaults (run by `npm run demo` after the stack is up and migrated): generates
-// realistic history, uploads it to the bucket, loads it through the batch workflow with a worker of its own,
-// and prints the summary and where to look in the Temporal Web UI.
+// realistic history, uploads it to the bucket and loads it through the batch workflow with a worker of its
+// own; then runs the Kafka bridge and the kiosk simulator for a short while so live rows arrive; then writes
+// the analysis report. It prints each step's result and where to look in the Temporal Web UI.
 import { Upload } from '@aws-sdk/lib-storage';
 import fs from 'node:fs';
 import path from 'node:path';
+import { runStreamDemo } from '../bridge/demo';
+import { loadBridgeSettings } from '../bridge/settings';
+import { runReport } from '../cli/report';
 import { generateHistory } from '../cli/simulate-history';
 import { batchWorkflowId, formatSummary, startBatch } from '../cli/batch';
 import { connectOrExplain, webUiLink } from '../cli/temporal-preflight';
@@ -16,6 +20,9 @@ import { batchProgressQuery } from '../workflows/batch';
 const ROWS = Number(process.env.DEMO_ROWS ?? 200_000);
 const DATA_DIR = path.resolve(__dirname, '..', '.stack', 'demo', `history-${ROWS}`);
 const PREFIX = 'demo/';
+const STREAM_SECONDS = Number(process.env.DEMO_STREAM_SECONDS ?? 15);
+const STREAM_RATE = Number(process.env.DEMO_STREAM_RATE ?? 200);
+const REPORT_FILE = path.resolve(__dirname, '..', '.stack', 'demo', 'report.html');
 
 function step(text: string): void {
   console.log(`\n== ${text}`);
@@ -84,6 +91,20 @@ async function main(): Promise<void> {
       `batch summary (${seconds.toFixed(1)} s, ${Math.round(summary.read / seconds).toLocaleString('en-GB')} rows/s)`,
     );
     console.log(formatSummary(summary, link));
+
+    step(
+      `stream: the bridge and the kiosk simulator for ${STREAM_SECONDS} s (${STREAM_RATE} presses/s, real noise)`,
+    );
+    await runStreamDemo(cfg, loadBridgeSettings(), {
+      seconds: STREAM_SECONDS,
+      rate: STREAM_RATE,
+      seed: 2026,
+      worker: false,
+    });
+
+    step(`report: written to ${REPORT_FILE} (open it in a browser); the text version follows`);
+    await runReport({ format: 'html', out: REPORT_FILE });
+    await runReport({ format: 'text' });
   } finally {
     worker.shutdown();
     await running;
@@ -93,6 +114,7 @@ async function main(): Promise<void> {
 
   step('next');
   console.log(`Temporal Web UI: ${cfg.temporal.uiUrl} (every run, its search attributes and history)`);
+  console.log('Live dashboard:  npm run dashboard  (then http://127.0.0.1:8787)');
   console.log('The stack keeps running; stop it with: npm run stack:down');
 }
 
