@@ -8,6 +8,7 @@ import { registerSimulateHistory } from './cli/simulate-history';
 import { registerSimulateCommands } from './cli/simulate-kiosks';
 import { registerStreamCommands } from './cli/stream';
 import { ConfigError } from './infra/config';
+import { loadDotEnv } from './infra/dotenv';
 
 export function buildProgram(): Command {
   const program = new Command('client')
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  loadDotEnv();
   main(process.argv).then(
     (code) => process.exit(code),
     () => process.exit(1),

@@ -3,6 +3,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from './activities';
 import { closeActivityDeps, createActivityDeps } from './activities/deps';
 import { loadConfig, type Config } from './infra/config';
+import { loadDotEnv } from './infra/dotenv';
 
 export async function createWorker(
   config: Config,
@@ -35,7 +36,18 @@ export async function createWorker(
   return { worker, close };
 }
 
+const HELP = `Usage: npm run worker
+
+Runs the Temporal worker: every workflow (batch, stream, health) and activity of the project on the task queue
+TEMPORAL_TASK_QUEUE (default kiosk-pipeline). Settings come from the environment (see .env.example), and
+WORKER_MAX_ACTIVITIES (default 8) bounds the activities run at once. WORKFLOW_BUNDLE_PATH selects a prebuilt
+workflow bundle (npm run build:bundle). SIGINT or SIGTERM: finish the running activities, then exit.`;
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(HELP);
+    return;
+  }
   const config = loadConfig();
   const { worker, close } = await createWorker(config);
   console.log(
@@ -50,6 +62,7 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
+  loadDotEnv();
   main().then(
     () => process.exit(0),
     (err: unknown) => {

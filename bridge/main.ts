@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig } from '../infra/config';
 import { startBridge, type RunningBridge } from './bridge';
 import { describeBridgeVariables, loadBridgeSettings } from './settings';
+import { loadDotEnv } from '../infra/dotenv';
 
 const HELP = `Usage: npm run bridge [-- --help]
 
@@ -66,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  loadDotEnv();
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../../infra/config';
 import { createKnex } from '../../infra/db';
 import { checkDatabase } from '../database';
 import { DEFAULT_POLL_MS, startDashboard } from './app';
+import { loadDotEnv } from '../../infra/dotenv';
 
 export const DEFAULT_PORT = 8787;
 
@@ -93,6 +94,7 @@ export async function main(argv: string[], env = process.env): Promise<number> {
 }
 
 if (require.main === module) {
+  loadDotEnv();
   main(process.argv).then(
     (code) => process.exit(code),
     (err: Error) => {

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ConfigError, DEFAULTS, loadConfig, redactUrl } from '../../infra/config';
+import { loadDotEnv } from '../../infra/dotenv';
 
 describe('configuration from the environment', () => {
   it('defaults to the local stack', () => {
@@ -60,5 +64,24 @@ describe('configuration from the environment', () => {
   it('never shows a password in what it prints', () => {
     assert.equal(redactUrl('postgres://kiosk:s3cr3t@host:5432/db'), 'postgres://kiosk:***@host:5432/db');
     assert.equal(redactUrl('postgres://host/db'), 'postgres://host/db');
+  });
+});
+
+describe('a local .env file', () => {
+  it('fills in what the environment does not set, and never overrides it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiosk-env-'));
+    const file = path.join(dir, '.env');
+    fs.writeFileSync(file, 'KIOSK_TEST_FROM_FILE=file\nKIOSK_TEST_SET_BOTH=file\n');
+    process.env.KIOSK_TEST_SET_BOTH = 'environment';
+    try {
+      assert.equal(loadDotEnv(file), true);
+      assert.equal(process.env.KIOSK_TEST_FROM_FILE, 'file');
+      assert.equal(process.env.KIOSK_TEST_SET_BOTH, 'environment');
+      assert.equal(loadDotEnv(path.join(dir, 'absent.env')), false);
+    } finally {
+      delete process.env.KIOSK_TEST_FROM_FILE;
+      delete process.env.KIOSK_TEST_SET_BOTH;
+      fs.rmSync(dir, { recursive: true });
+    }
   });
 });
