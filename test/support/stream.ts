@@ -15,19 +15,10 @@ import { createKafka } from '../../infra/kafka';
 import { createTemporalClient } from '../../infra/temporal';
 import { stateQuery, streamWorkflowId, type StreamState } from '../../workflows/stream-api';
 import { seedRealExhibitions } from './exhibitions';
-import { createDatabase, dropDatabase, isolatedConfig, uniqueSuffix } from './isolated-env';
+import { createDatabase, dropDatabase, isolatedConfig, SHARED_DATA, uniqueSuffix } from './isolated-env';
 import { workflowBundle } from './test-worker';
 
-export const SAMPLE_FILE = path.resolve(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  'shared',
-  'data',
-  'lmnh',
-  'lmnh_kafka_sample_messages.json',
-);
+export const SAMPLE_FILE = path.join(SHARED_DATA, 'lmnh_kafka_sample_messages.json');
 
 export interface StreamEnv {
   cfg: Config;

@@ -5,6 +5,7 @@ import { beforeOpening, formatKioskAt, londonOffsetMs, simulationStart } from '.
 import { parseReplayFile } from '../../domain/kiosk-replay';
 import { KioskTraffic, REAL_NOISE, type Fault } from '../../domain/kiosk-traffic';
 import { validateStreamValue } from '../../domain/validation';
+import { SHARED_DATA } from '../support/isolated-env';
 
 const ctx = (now: number) => ({ knownSites: new Set([0, 1, 2, 3, 4, 5]), now: new Date(now) });
 // Python json.dumps of {"at": str, "site": str, "val": int[, "type": int]}.
@@ -96,16 +97,7 @@ describe('kiosk traffic', () => {
 
 describe('replay files', () => {
   it('reads the shared sample', () => {
-    const file = path.resolve(
-      __dirname,
-      '..',
-      '..',
-      '..',
-      'shared',
-      'data',
-      'lmnh',
-      'lmnh_kafka_sample_messages.json',
-    );
+    const file = path.join(SHARED_DATA, 'lmnh_kafka_sample_messages.json');
     const values = parseReplayFile(fs.readFileSync(file, 'utf8'));
     assert.equal(values.length, 6243);
     assert.equal(values[0], '{"site": "5", "val": 3}');

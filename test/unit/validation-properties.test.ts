@@ -11,30 +11,11 @@ import {
   type RuleContext,
   type Verdict,
 } from '../../domain/validation';
+import { SHARED_DATA } from '../support/isolated-env';
+import { seededRandom } from '../../domain/seeded-random';
 
 const ctx: RuleContext = { knownSites: new Set([0, 1, 2, 3, 4, 5]), now: new Date('2026-11-27T12:00:00Z') };
-const SAMPLE = path.resolve(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  'shared',
-  'data',
-  'lmnh',
-  'lmnh_kafka_sample_messages.json',
-);
-
-/** mulberry32: a seeded generator, so a failure here replays the same way every time. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const SAMPLE = path.join(SHARED_DATA, 'lmnh_kafka_sample_messages.json');
 
 /** Throws unless the verdict is well formed; `describe` names the input, and runs only on failure. */
 function checkWellFormed(verdict: Verdict, describe: () => string): void {
@@ -60,7 +41,7 @@ function checkWellFormed(verdict: Verdict, describe: () => string): void {
 
 describe('validation properties', () => {
   it('random bytes never throw', () => {
-    const next = random(1);
+    const next = seededRandom(1);
     for (let n = 0; n < 20_000; n++) {
       const raw = Uint8Array.from({ length: Math.floor(next() * 64) }, () => Math.floor(next() * 256));
       checkWellFormed(validateStreamValue(raw, ctx), () => JSON.stringify(Array.from(raw)));
@@ -68,7 +49,7 @@ describe('validation properties', () => {
   });
 
   it('mutated real messages never throw', () => {
-    const next = random(2);
+    const next = seededRandom(2);
     const file = JSON.parse(fs.readFileSync(SAMPLE, 'utf8')) as { messages: { raw: string }[] };
     const messages = file.messages.map((message) => Buffer.from(message.raw, 'utf8'));
     for (let n = 0; n < 20_000; n++) {
@@ -89,7 +70,7 @@ describe('validation properties', () => {
   });
 
   it('random JSON objects never throw', () => {
-    const next = random(3);
+    const next = seededRandom(3);
     const values = [
       'null',
       'true',
@@ -138,7 +119,7 @@ describe('validation properties', () => {
   });
 
   it('random CSV text never throws', () => {
-    const next = random(4);
+    const next = seededRandom(4);
     const alphabet = '0123456789 -:.+eE,TZ\u00e9\u0000';
     const text = (): string =>
       Array.from(

@@ -10,8 +10,9 @@ import {
   type RuleContext,
   type Verdict,
 } from '../../domain/validation';
+import { SHARED_DATA } from '../support/isolated-env';
 
-const DATA = path.resolve(__dirname, '..', '..', '..', 'shared', 'data', 'lmnh');
+const DATA = SHARED_DATA;
 const ctx: RuleContext = { knownSites: new Set([0, 1, 2, 3, 4, 5]), now: new Date('2026-11-27T12:00:00Z') };
 
 type Counts = Partial<Record<ReasonCode, number>>;
