@@ -3,6 +3,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from './activities';
 import { closeActivityDeps, createActivityDeps } from './activities/deps';
 import { loadConfig, type Config } from './infra/config';
+import { dataConverter } from './infra/payload-codec';
 import { loadDotEnv } from './infra/dotenv';
 
 export async function createWorker(
@@ -26,6 +27,8 @@ export async function createWorker(
     taskQueue,
     activities: createActivities(deps),
     ...workflowSource,
+    // Compresses the stream's big signal and load payloads (infra/payload-codec.ts).
+    dataConverter,
     maxConcurrentActivityTaskExecutions: Number(process.env.WORKER_MAX_ACTIVITIES ?? 8),
     ...overrides,
   });

@@ -4,7 +4,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { parseExhibitionMetadata, type ExhibitionMetadata } from '../domain/exhibition';
-import { readLines } from '../domain/csv-lines';
+import { LineSplitter, type LineVisitor } from '../domain/csv-lines';
 import { HistoryFileJudge } from '../domain/history-row';
 import { withPgClient } from '../infra/db';
 import { CopyWriter } from '../infra/copy-in';
@@ -13,6 +13,7 @@ import {
   STAGING_DDL,
   STAGING_SCHEMA,
   stagingPrefix,
+  stagingRow,
   stagingTableName,
 } from './batch-staging';
 import type { ActivityDeps } from './deps';
@@ -289,26 +290,25 @@ export function createBatchActivities(deps: ActivityDeps) {
         const body = await store.open(object.uri).catch(nonRetryable);
         const copy = new CopyWriter(client, `copy ${table} ${STAGING_COLUMNS} from stdin`);
         let staged = 0;
+        let beatAt = 0;
+        const stageLine: LineVisitor = (line, buf, start, end) => {
+          const outcome = judge.judgeLine(line, buf, start, end);
+          if (outcome.header) return;
+          copy.add(stagingRow(line, buf, start, end, outcome));
+          staged++;
+        };
         try {
-          for await (const src of readLines(body)) {
-            const outcome = judge.judge(src);
-            if (outcome.header) continue;
-            if (outcome.valid) {
-              const i = outcome.interaction;
-              await copy.row([
-                src.line,
-                i.site,
-                i.kind === 'rating' ? 0 : 1,
-                i.value,
-                i.eventAt,
-                src.raw,
-                null,
-              ]);
-            } else {
-              await copy.row([src.line, null, null, null, null, src.raw, outcome.reasons]);
+          const splitter = new LineSplitter();
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            splitter.push(chunk, stageLine);
+            // Once per chunk, not per line: the send waits for PostgreSQL, the beat is a message to Temporal.
+            await copy.flush();
+            if (staged - beatAt >= HEARTBEAT_EVERY_LINES) {
+              ctx.heartbeat({ staged });
+              beatAt = staged;
             }
-            if (++staged % HEARTBEAT_EVERY_LINES === 0) ctx.heartbeat({ staged });
           }
+          splitter.end(stageLine);
           await copy.end();
         } catch (err) {
           body.destroy();

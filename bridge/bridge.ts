@@ -77,6 +77,8 @@ export async function startBridge(
       sessionTimeoutMs: settings.sessionTimeoutMs,
       heartbeatIntervalMs: settings.heartbeatIntervalMs,
       partitionsConcurrently: settings.partitionsConcurrently,
+      fetchMinBytes: settings.fetchMinBytes,
+      fetchMaxWaitMs: settings.fetchMaxWaitMs,
     });
   } catch (err) {
     await client.connection.close();

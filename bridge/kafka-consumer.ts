@@ -38,6 +38,9 @@ export interface ConsumerOptions {
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   partitionsConcurrently: number;
+  /** A fetch returns once this many bytes are there or fetchMaxWaitMs has passed (batches, not trickles). */
+  fetchMinBytes: number;
+  fetchMaxWaitMs: number;
 }
 
 export interface PartitionConsumer {
@@ -121,6 +124,8 @@ export async function connectPartitionConsumer(
     // Rebalances wait this long for members to rejoin; a member busy in a Temporal call heartbeats meanwhile.
     rebalanceTimeout: Math.max(60_000, options.sessionTimeoutMs * 2),
     heartbeatInterval: options.heartbeatIntervalMs,
+    minBytes: options.fetchMinBytes,
+    maxWaitTimeInMs: options.fetchMaxWaitMs,
     allowAutoTopicCreation: false,
   });
   try {

@@ -15,8 +15,13 @@ export class HistoryFileJudge {
   constructor(private readonly ctx: RuleContext) {}
 
   judge(src: SourceLine): LineOutcome {
-    const text = src.raw.toString('utf8');
-    if (src.line === 1) {
+    return this.judgeLine(src.line, src.raw, 0, src.raw.length);
+  }
+
+  /** The same for a line given as `buf[start, end)` (see LineSplitter), without copying its bytes. */
+  judgeLine(line: number, buf: Buffer, start: number, end: number): LineOutcome {
+    const text = buf.toString('utf8', start, end);
+    if (line === 1) {
       this.headerOk = (text.startsWith(BOM) ? text.slice(1) : text) === HISTORY_HEADER;
       if (this.headerOk) return { header: true };
     }

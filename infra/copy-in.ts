@@ -22,6 +22,10 @@ export function copyCell(value: Cell): string {
   return `{${value.join(',')}}`;
 }
 
+// Rows are sent in chunks of about this many bytes: big enough to amortise each write, small enough to keep
+// memory flat.
+const FLUSH_BYTES = 256 * 1024;
+
 export class CopyWriter {
   private pending: string[] = [];
   private pendingBytes = 0;
@@ -37,15 +41,25 @@ export class CopyWriter {
     this.stream.on('error', (err: Error) => (this.failure = err));
   }
 
+  /** Queues one row, then waits if enough is queued to send (so memory stays bounded). */
   async row(cells: readonly Cell[]): Promise<void> {
     let line = '';
     for (let i = 0; i < cells.length; i++) line += (i === 0 ? '' : '\t') + copyCell(cells[i] ?? null);
-    this.pending.push(line + '\n');
-    this.pendingBytes += line.length + 1;
-    if (this.pendingBytes >= 256 * 1024) await this.flush();
+    if (this.add(line + '\n')) await this.flush();
   }
 
-  private async flush(): Promise<void> {
+  /**
+   * Queues one row already in COPY text format (newline included) without waiting: for hot loops that format
+   * their own rows. True when the caller should `await flush()` before queueing much more.
+   */
+  add(line: string): boolean {
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    return this.pendingBytes >= FLUSH_BYTES;
+  }
+
+  /** Sends what is queued, honouring the stream's backpressure. */
+  async flush(): Promise<void> {
     this.throwIfFailed();
     if (this.pending.length === 0) return;
     const chunk = this.pending.join('');

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from './config';
+import { dataConverter } from './payload-codec';
 
 export async function connectTemporal(t: Config['temporal']): Promise<Connection> {
   return Connection.connect({
@@ -12,5 +13,5 @@ export async function connectTemporal(t: Config['temporal']): Promise<Connection
 
 export async function createTemporalClient(t: Config['temporal']): Promise<Client> {
   const connection = await connectTemporal(t);
-  return new Client({ connection, namespace: t.namespace });
+  return new Client({ connection, namespace: t.namespace, dataConverter });
 }
