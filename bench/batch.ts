@@ -30,6 +30,7 @@ import {
 import {
   activityTimings,
   Cleanup,
+  cleanUpOnSignals,
   countArg,
   CpuMeter,
   describeMachine,
@@ -54,14 +55,15 @@ same run loads the same judged rows with psql \\copy into the same tables of a f
 with single-row autocommit INSERTs (the original Python pipeline). Writes bench/results/batch-*.json.
 
 Options:
-  --rows N          data rows in all (default 1,000,000)
-  --files N         objects the rows are split over (default 4)
-  --repeat N        rounds of baseline + pipeline, median reported (default 3)
-  --row-by-row N    rows for the row-by-row baseline (default 20,000; 0 skips it)
-  --max-parallel N  the workflow's maxParallel (default: the workflow's own)
-  --pipeline-only   skip both baselines (for memory runs on large inputs)
-  --keep-data       keep the generated files in the temp folder (their path is printed)
-  --help            this text
+  --rows N            data rows in all (default 1,000,000)
+  --files N           objects the rows are split over (default 4)
+  --repeat N          rounds of baseline + pipeline, median reported (default 3)
+  --row-by-row N      rows for the row-by-row baseline (default 20,000; 0 skips it)
+  --max-parallel N    the workflow's maxParallel (default: the workflow's own)
+  --pipeline-only     skip both baselines (memory runs on big inputs; results in batch-memory-*.json)
+  --worker-heap-mb N  run the worker with --max-old-space-size=N (default: Node's, from the machine's memory)
+  --keep-data         keep the generated files in the temp folder (their path is printed)
+  --help              this text
 
 Targets (the issue's): pipeline >= 0.5 x psql \\copy; >= 50 x row-by-row; worker peak RSS < 300 MB at 1 GB.`;
 
@@ -137,15 +139,18 @@ async function runCopyBaseline(
   exhibitions: ExhibitionMetadata[],
   ids: Map<number, number>,
   baseline: BaselineFiles,
+  cleanup: Cleanup,
 ): Promise<{ seconds: number; fingerprint: Record<FinalTable, TableFingerprint> }> {
   const cfg = isolatedConfig('bench-copy');
   await createDatabase(cfg.databaseUrl);
+  const forgetDatabase = cleanup.add('copy database', () => dropDatabase(cfg.databaseUrl));
   try {
     await seedBaselineDatabase(cfg.databaseUrl, exhibitions, ids);
     const seconds = await timePsqlCopy(cfg.databaseUrl, baseline.files);
     return { seconds, fingerprint: await fingerprint(cfg.databaseUrl) };
   } finally {
     await dropDatabase(cfg.databaseUrl);
+    forgetDatabase();
   }
 }
 
@@ -153,20 +158,25 @@ async function runRowByRow(
   exhibitions: ExhibitionMetadata[],
   ids: Map<number, number>,
   baseline: BaselineFiles,
+  cleanup: Cleanup,
 ): Promise<number> {
   const cfg = isolatedConfig('bench-rowbyrow');
   await createDatabase(cfg.databaseUrl);
+  const forgetDatabase = cleanup.add('row-by-row database', () => dropDatabase(cfg.databaseUrl));
   try {
     await seedBaselineDatabase(cfg.databaseUrl, exhibitions, ids);
     return await timeRowByRow(cfg.databaseUrl, baseline.sample);
   } finally {
     await dropDatabase(cfg.databaseUrl);
+    forgetDatabase();
   }
 }
 
 async function runPipeline(
   bucketCfg: Config,
   maxParallel: number | undefined,
+  workerEnv: Record<string, string>,
+  cleanup: Cleanup,
 ): Promise<{
   seconds: number;
   summary: BatchSummary;
@@ -177,8 +187,10 @@ async function runPipeline(
 }> {
   const cfg: Config = { ...isolatedConfig('bench-batch'), s3: bucketCfg.s3 };
   await createDatabase(cfg.databaseUrl);
+  const forgetDatabase = cleanup.add('pipeline database', () => dropDatabase(cfg.databaseUrl));
   const client = await createTemporalClient(cfg.temporal);
-  const worker = await startWorkerProcess(cfg);
+  const worker = await startWorkerProcess(cfg, workerEnv);
+  const forgetWorker = cleanup.add('worker', () => stopProcess(worker));
   try {
     const sampler = new RssSampler(worker.child.pid!);
     const cpu = new CpuMeter({ worker: { pid: worker.child.pid!, tree: false }, ...stackProcesses() });
@@ -188,6 +200,7 @@ async function runPipeline(
       workflowId: `bench-batch-${uniqueSuffix()}`,
       args: [{ source: `s3://${cfg.s3.bucket}/`, maxParallel }],
     });
+    const forgetWorkflow = cleanup.add('workflow', () => handle.terminate('bench interrupted'));
     const beat = setInterval(() => {
       handle.query(batchProgressQuery).then(
         (p) =>
@@ -203,6 +216,7 @@ async function runPipeline(
       summary = await handle.result();
     } finally {
       clearInterval(beat);
+      forgetWorkflow();
     }
     const seconds = (performance.now() - began) / 1000;
     const memory = sampler.stop();
@@ -218,15 +232,17 @@ async function runPipeline(
     };
   } finally {
     await stopProcess(worker);
+    forgetWorker();
     await client.connection.close();
     await dropDatabase(cfg.databaseUrl);
+    forgetDatabase();
   }
 }
 
 async function main(): Promise<void> {
   const o = parseOptions(
     process.argv.slice(2),
-    ['rows', 'files', 'repeat', 'row-by-row', 'max-parallel'],
+    ['rows', 'files', 'repeat', 'row-by-row', 'max-parallel', 'worker-heap-mb'],
     ['pipeline-only', 'keep-data'],
     USAGE,
   );
@@ -237,6 +253,13 @@ async function main(): Promise<void> {
   const rowByRowRows = pipelineOnly
     ? 0
     : countArg('row-by-row', o['row-by-row'] as string | undefined, 20_000, 0);
+  const heapMb =
+    o['worker-heap-mb'] === undefined
+      ? undefined
+      : countArg('worker-heap-mb', o['worker-heap-mb'] as string, 64);
+  // Node's own default heap limit follows the machine's memory (4 GiB here): a container's limit may differ.
+  const workerEnv: Record<string, string> =
+    heapMb === undefined ? {} : { NODE_OPTIONS: `--max-old-space-size=${heapMb}` };
   const maxParallel =
     o['max-parallel'] === undefined ? undefined : countArg('max-parallel', o['max-parallel'] as string, 1);
 
@@ -246,9 +269,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiosk-bench-batch-'));
   if (o['keep-data'] !== true)
     cleanup.add('temp folder', () => fs.promises.rm(dir, { recursive: true, force: true }));
-  const onSignal = () => void cleanup.run().then(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  cleanUpOnSignals(cleanup);
 
   try {
     progress(`generating ${rows.toLocaleString('en-GB')} rows in ${files} objects into ${dir}`);
@@ -289,13 +310,13 @@ async function main(): Promise<void> {
       let copyPrint: Record<FinalTable, TableFingerprint> | undefined;
       if (baseline) {
         progress(`round ${r}/${repeat}: psql \\copy baseline`);
-        const copy = await runCopyBaseline(exhibitions, ids, baseline);
+        const copy = await runCopyBaseline(exhibitions, ids, baseline, cleanup);
         round_.copy = { seconds: round(copy.seconds, 3), rowsPerS: round(rows / copy.seconds) };
         copyPrint = copy.fingerprint;
         progress(`  ${round_.copy.rowsPerS.toLocaleString('en-GB')} rows/s (${round_.copy.seconds} s)`);
       }
       progress(`round ${r}/${repeat}: batch workflow`);
-      const p = await runPipeline(bucketCfg, maxParallel);
+      const p = await runPipeline(bucketCfg, maxParallel, workerEnv, cleanup);
       if (p.summary.read !== rows) throw new Error(`the workflow read ${p.summary.read} rows, not ${rows}`);
       const same =
         copyPrint === undefined ? undefined : JSON.stringify(copyPrint) === JSON.stringify(p.fingerprint);
@@ -321,7 +342,7 @@ async function main(): Promise<void> {
       );
       if (baseline && rowByRowRows > 0) {
         progress(`round ${r}/${repeat}: row-by-row baseline (${rowByRowRows.toLocaleString('en-GB')} rows)`);
-        const seconds = await runRowByRow(exhibitions, ids, baseline);
+        const seconds = await runRowByRow(exhibitions, ids, baseline, cleanup);
         round_.rowByRow = {
           rows: rowByRowRows,
           seconds: round(seconds, 3),
@@ -353,7 +374,12 @@ async function main(): Promise<void> {
         accepted: baseline ? baseline.rows.rating_interaction + baseline.rows.request_interaction : undefined,
         rejected: baseline?.rows.rejected_interaction,
       },
-      options: { repeat, maxParallel: maxParallel ?? 'workflow default', rowByRowRows },
+      options: {
+        repeat,
+        maxParallel: maxParallel ?? 'workflow default',
+        rowByRowRows,
+        workerHeapMb: heapMb ?? 'node default',
+      },
       median: {
         pipelineRowsPerS: med((r) => r.pipeline.rowsPerS),
         copyRowsPerS: med((r) => r.copy?.rowsPerS),

@@ -27,6 +27,8 @@ export function countArg(name: string, raw: string | undefined, fallback: number
 /** How a bench's main() ends on an error: usage mistakes briefly (exit 2), failures with their stack (exit 1). */
 export function exitOnError(bench: string): (err: unknown) => never {
   return (err: unknown) => {
+    // Interrupted: the failure is the cleanup pulling things away; the signal handler exits once it is done.
+    if (interrupted) return new Promise<never>(() => undefined) as never;
     if (err instanceof UsageError) {
       console.error(`${bench}: ${err.message} (--help lists the options)`);
       process.exit(2);
@@ -210,24 +212,72 @@ export function writeResult(name: string, result: unknown): string {
   return file;
 }
 
-/** Runs the cleanups in reverse order, reporting (not throwing) failures, so one leak does not hide others. */
+/**
+ * What to undo if the bench stops early (an error, Ctrl-C): run in reverse order, reporting (not throwing)
+ * failures, so one leak does not hide others.
+ */
 export class Cleanup {
   private readonly steps: { what: string; fn: () => Promise<unknown> }[] = [];
+  private running: Promise<void> | undefined;
+  private readonly late: Promise<void>[] = [];
 
-  add(what: string, fn: () => Promise<unknown>): void {
-    this.steps.push({ what, fn });
+  /**
+   * Registers a step; the returned function unregisters it (once the caller has done it itself). Once the
+   * cleanup has started, a step registered late (something created meanwhile) runs at once instead.
+   */
+  add(what: string, fn: () => Promise<unknown>): () => void {
+    if (this.running !== undefined) {
+      this.late.push(this.attempt({ what, fn }));
+      return () => undefined;
+    }
+    const step = { what, fn };
+    this.steps.push(step);
+    return () => {
+      const i = this.steps.indexOf(step);
+      if (i !== -1) this.steps.splice(i, 1);
+    };
   }
 
-  async run(): Promise<void> {
-    while (this.steps.length > 0) {
-      const step = this.steps.pop()!;
-      try {
-        await step.fn();
-      } catch (err) {
-        progress(`cleanup: ${step.what} failed: ${(err as Error).message}`);
-      }
+  private async attempt(step: { what: string; fn: () => Promise<unknown> }): Promise<void> {
+    try {
+      await step.fn();
+    } catch (err) {
+      progress(`cleanup: ${step.what} failed: ${(err as Error).message}`);
     }
   }
+
+  /** Runs the steps once; a second caller (a signal during the normal ending) waits for the same run. */
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      while (this.steps.length > 0) await this.attempt(this.steps.pop()!);
+    })();
+    return this.running;
+  }
+
+  /** Waits for the steps registered after run() started. */
+  async settle(): Promise<void> {
+    await Promise.all(this.late);
+  }
+}
+
+let interrupted = false;
+
+/**
+ * On SIGINT or SIGTERM: undo what the bench created, give whatever was being created a moment to finish (and
+ * be undone as it registers), then exit 130.
+ */
+export function cleanUpOnSignals(cleanup: Cleanup): void {
+  const onSignal = () => {
+    interrupted = true;
+    progress('interrupted: cleaning up');
+    void cleanup
+      .run()
+      .then(() => sleep(3000))
+      .then(() => cleanup.settle())
+      .then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 }
 
 export interface ActivityTiming {

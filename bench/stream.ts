@@ -17,6 +17,7 @@ import { createDatabase, dropDatabase, isolatedConfig } from '../test/support/is
 import { stateQuery, streamWorkflowId, type StreamState } from '../workflows/stream-api';
 import {
   Cleanup,
+  cleanUpOnSignals,
   countArg,
   CpuMeter,
   describeMachine,
@@ -59,6 +60,9 @@ Options:
 Targets (the issue's): drain >= 0.5 x the direct consumer and >= 5,000 messages/s; p99 < 2 s at 1,000/s.`;
 
 const POLL_MS = 200;
+
+// What to undo if the bench stops early: the topic, and whatever pipeline or database is running then.
+const cleanup = new Cleanup();
 
 interface Ledger {
   read: number;
@@ -173,10 +177,13 @@ interface Pipeline {
 async function startPipeline(label: string, topicCfg: Config, partitions: number): Promise<Pipeline> {
   const cfg = runConfig(label, topicCfg);
   const knex = await freshDatabase(cfg);
+  const forgetDatabase = cleanup.add('pipeline database', () => dropDatabase(cfg.databaseUrl));
   const client = await createTemporalClient(cfg.temporal);
   const worker = await startWorkerProcess(cfg);
+  const forgetWorker = cleanup.add('worker', () => stopProcess(worker));
   const workerRss = new RssSampler(worker.child.pid!);
   const bridge = startEntryPoint('bridge/main.ts', cfg);
+  const forgetBridge = cleanup.add('bridge', () => stopProcess(bridge));
   // The bridge's notable moments (pauses for backpressure or continue-as-new), timed, to explain latency spikes.
   const events: { at: number; line: string }[] = [];
   bridge.child.stdout?.on('data', (d: Buffer) => {
@@ -212,12 +219,15 @@ async function startPipeline(label: string, topicCfg: Config, partitions: number
       };
       try {
         await stopProcess(bridge);
+        forgetBridge();
         memory.workflows = await finishStreamWorkflows(client, cfg.kafka.topic, partitions);
         await stopProcess(worker);
+        forgetWorker();
       } finally {
         await client.connection.close();
         await knex.destroy();
         await dropDatabase(cfg.databaseUrl);
+        forgetDatabase();
       }
       return memory;
     },
@@ -255,6 +265,7 @@ async function drainPipeline(
 async function drainDirect(topicCfg: Config, messages: number): Promise<DrainRun> {
   const cfg = runConfig('bench-stream-direct', topicCfg);
   const knex = await freshDatabase(cfg);
+  const forgetDatabase = cleanup.add('direct database', () => dropDatabase(cfg.databaseUrl));
   try {
     const direct = await startDirectConsumer(cfg, loadBridgeSettings());
     const began = performance.now();
@@ -271,6 +282,7 @@ async function drainDirect(topicCfg: Config, messages: number): Promise<DrainRun
   } finally {
     await knex.destroy();
     await dropDatabase(cfg.databaseUrl);
+    forgetDatabase();
   }
 }
 
@@ -373,6 +385,7 @@ async function latencyRun(
 ): Promise<LatencyResult> {
   const topicCfg = isolatedConfig('bench-latency');
   await createTopic(topicCfg, partitions);
+  const forgetTopic = cleanup.add('latency topic', () => deleteTopic(topicCfg));
   try {
     const p = await startPipeline('bench-latency', topicCfg, partitions);
     try {
@@ -417,6 +430,7 @@ async function latencyRun(
     }
   } finally {
     await deleteTopic(topicCfg);
+    forgetTopic();
   }
 }
 
@@ -435,10 +449,7 @@ async function main(): Promise<void> {
   const warmup = countArg('warmup', o.warmup as string | undefined, 5, 0);
   const topicCfg = isolatedConfig('bench-stream');
   const machine = describeMachine(topicCfg.databaseUrl.replace(/\/[^/]*$/, '/postgres'));
-  const cleanup = new Cleanup();
-  const onSignal = () => void cleanup.run().then(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  cleanUpOnSignals(cleanup);
 
   try {
     type PipelineDrain = Awaited<ReturnType<typeof drainPipeline>>;
