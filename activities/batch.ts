@@ -140,9 +140,11 @@ async function loadInTransaction(
              returning source_line),
            taken as (select source_line from rated union all select source_line from requested)
            insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
-           select s.raw, coalesce(s.reasons, array['DUPLICATE']), $1, $2, s.line
-           from ${stagingTable} s
-           where s.kind is null or s.line not in (select source_line from taken)`,
+           select s.raw, s.reasons, $1, $2, s.line from ${stagingTable} s where s.kind is null
+           union all
+           -- An anti-join, not "line not in (...)": past work_mem that becomes a scan of taken per row.
+           select s.raw, array['DUPLICATE'], $1, $2, s.line from ${stagingTable} s
+           where s.kind is not null and not exists (select from taken t where t.source_line = s.line)`,
         [runId, object.uri],
       );
       const summary = await summarizeObject(client, object.uri);
