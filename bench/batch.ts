@@ -46,10 +46,11 @@ import {
   writeResult,
   type ActivityTiming,
 } from './common';
+import { DEPLOYED_WORKER_HEAP_MB, type WorkerLaunch } from './worker-launch';
 
 const USAGE = `Usage: npm run bench:batch [-- options]
 
-Times the whole batch workflow (a worker.ts child process, started with the Temporal client, timed from
+Times the whole batch workflow (the compiled worker as the image runs it, a child process, started with the Temporal client, timed from
 start to its result, which comes after the last commit) on generated history CSVs in versitygw, and in the
 same run loads the same judged rows with psql \\copy into the same tables of a fresh database, and a sample
 with single-row autocommit INSERTs (the original Python pipeline). Writes bench/results/batch-*.json.
@@ -61,7 +62,9 @@ Options:
   --row-by-row N      rows for the row-by-row baseline (default 20,000; 0 skips it)
   --max-parallel N    the workflow's maxParallel (default: the workflow's own)
   --pipeline-only     skip both baselines (memory runs on big inputs; results in batch-memory-*.json)
-  --worker-heap-mb N  run the worker with --max-old-space-size=N (default: Node's, from the machine's memory)
+  --worker-heap-mb N  the worker's --max-old-space-size (default: the deployed value, \${DEPLOYED_WORKER_HEAP_MB};
+                      0 leaves Node's default, a share of the machine's memory)
+  --worker-from-source  run worker.ts through tsx instead of the compiled worker the image runs
   --keep-data         keep the generated files in the temp folder (their path is printed)
   --help              this text
 
@@ -175,7 +178,7 @@ async function runRowByRow(
 async function runPipeline(
   bucketCfg: Config,
   maxParallel: number | undefined,
-  workerEnv: Record<string, string>,
+  launch: WorkerLaunch,
   cleanup: Cleanup,
 ): Promise<{
   seconds: number;
@@ -189,7 +192,7 @@ async function runPipeline(
   await createDatabase(cfg.databaseUrl);
   const forgetDatabase = cleanup.add('pipeline database', () => dropDatabase(cfg.databaseUrl));
   const client = await createTemporalClient(cfg.temporal);
-  const worker = await startWorkerProcess(cfg, workerEnv);
+  const worker = await startWorkerProcess(cfg, launch);
   const forgetWorker = cleanup.add('worker', () => stopProcess(worker));
   try {
     const sampler = new RssSampler(worker.child.pid!);
@@ -243,7 +246,7 @@ async function main(): Promise<void> {
   const o = parseOptions(
     process.argv.slice(2),
     ['rows', 'files', 'repeat', 'row-by-row', 'max-parallel', 'worker-heap-mb'],
-    ['pipeline-only', 'keep-data'],
+    ['pipeline-only', 'keep-data', 'worker-from-source'],
     USAGE,
   );
   const rows = countArg('rows', o.rows as string | undefined, 1_000_000);
@@ -253,13 +256,16 @@ async function main(): Promise<void> {
   const rowByRowRows = pipelineOnly
     ? 0
     : countArg('row-by-row', o['row-by-row'] as string | undefined, 20_000, 0);
-  const heapMb =
-    o['worker-heap-mb'] === undefined
-      ? undefined
-      : countArg('worker-heap-mb', o['worker-heap-mb'] as string, 64);
-  // Node's own default heap limit follows the machine's memory (4 GiB here): a container's limit may differ.
-  const workerEnv: Record<string, string> =
-    heapMb === undefined ? {} : { NODE_OPTIONS: `--max-old-space-size=${heapMb}` };
+  const heapMb = countArg(
+    'worker-heap-mb',
+    o['worker-heap-mb'] as string | undefined,
+    DEPLOYED_WORKER_HEAP_MB,
+    0,
+  );
+  const launch: WorkerLaunch = {
+    compiled: o['worker-from-source'] !== true,
+    heapMb: heapMb === 0 ? undefined : heapMb,
+  };
   const maxParallel =
     o['max-parallel'] === undefined ? undefined : countArg('max-parallel', o['max-parallel'] as string, 1);
 
@@ -316,7 +322,7 @@ async function main(): Promise<void> {
         progress(`  ${round_.copy.rowsPerS.toLocaleString('en-GB')} rows/s (${round_.copy.seconds} s)`);
       }
       progress(`round ${r}/${repeat}: batch workflow`);
-      const p = await runPipeline(bucketCfg, maxParallel, workerEnv, cleanup);
+      const p = await runPipeline(bucketCfg, maxParallel, launch, cleanup);
       if (p.summary.read !== rows) throw new Error(`the workflow read ${p.summary.read} rows, not ${rows}`);
       const same =
         copyPrint === undefined ? undefined : JSON.stringify(copyPrint) === JSON.stringify(p.fingerprint);
@@ -378,7 +384,7 @@ async function main(): Promise<void> {
         repeat,
         maxParallel: maxParallel ?? 'workflow default',
         rowByRowRows,
-        workerHeapMb: heapMb ?? 'node default',
+        worker: { compiled: launch.compiled, heapMb: launch.heapMb ?? 'node default' },
       },
       median: {
         pipelineRowsPerS: med((r) => r.pipeline.rowsPerS),

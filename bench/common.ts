@@ -8,7 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../infra/config';
-import { startEntryPoint, waitForOutput, type RunningProcess } from '../test/support/child-process';
+import { DEPLOYED_WORKER, type WorkerLaunch } from './worker-launch';
+import {
+  spawnNode,
+  startEntryPoint,
+  waitForOutput,
+  type RunningProcess,
+} from '../test/support/child-process';
 import { REPO_ROOT } from '../test/support/isolated-env';
 
 export const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
@@ -179,15 +185,41 @@ export function workflowBundleFile(): Promise<string> {
   return bundlePath;
 }
 
-/** Runs worker.ts as a child process on the config's task queue, and waits until it polls. */
+let compiledDir: string | undefined;
+
+/**
+ * The project compiled as the Dockerfile's build stage compiles it (tsc -p tsconfig.build.json), once per
+ * bench, into dist/ (ignored) so that its requires find node_modules; removed at exit.
+ */
+export function compiledProject(): string {
+  if (compiledDir !== undefined) return compiledDir;
+  const dir = path.join(REPO_ROOT, 'dist', `bench-${process.pid}`);
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', dir], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  compiledDir = dir;
+  return dir;
+}
+
+/** Runs the worker as a child process on the config's task queue, and waits until it polls. */
 export async function startWorkerProcess(
   cfg: Config,
-  extraEnv: Record<string, string> = {},
+  launch: WorkerLaunch = DEPLOYED_WORKER,
 ): Promise<RunningProcess> {
-  const worker = startEntryPoint('worker.ts', cfg, [], {
-    WORKFLOW_BUNDLE_PATH: await workflowBundleFile(),
-    ...extraEnv,
-  });
+  const env = { WORKFLOW_BUNDLE_PATH: await workflowBundleFile() };
+  const heapFlag = launch.heapMb === undefined ? [] : [`--max-old-space-size=${launch.heapMb}`];
+  const worker = launch.compiled
+    ? spawnNode(['--enable-source-maps', ...heapFlag, path.join(compiledProject(), 'worker.js')], cfg, {
+        NODE_OPTIONS: '',
+        ...env,
+      })
+    : startEntryPoint('worker.ts', cfg, [], {
+        ...env,
+        ...(heapFlag.length > 0 ? { NODE_OPTIONS: heapFlag.join(' ') } : {}),
+      });
   await waitForOutput(worker, /polling task queue/, 120_000);
   return worker;
 }

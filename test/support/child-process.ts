@@ -38,7 +38,16 @@ export function startEntryPoint(
 ): RunningProcess {
   // node with tsx's require hook, not the tsx CLI: the CLI runs the script in a grandchild that a SIGKILL to
   // the child would orphan.
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO_ROOT, script), ...args], {
+  return spawnNode(['--require', 'tsx/cjs', path.join(REPO_ROOT, script), ...args], cfg, extraEnv);
+}
+
+/** Runs `node nodeArgs...` with the config's environment, collecting its output. */
+export function spawnNode(
+  nodeArgs: string[],
+  cfg: Config,
+  extraEnv: Record<string, string> = {},
+): RunningProcess {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...configToEnv(cfg), ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,17 @@
+// How the benchmarks run the worker: by default as deployed, so that what they measure is what runs.
+
+/** How the worker process runs: as deployed (compiled, the image's node flags) or from source through tsx. */
+export interface WorkerLaunch {
+  compiled: boolean;
+  /** --max-old-space-size; undefined leaves Node's default (a share of the machine's memory). */
+  heapMb: number | undefined;
+}
+
+/**
+ * The worker's V8 heap cap as deployed: the Dockerfile's CMD and `npm run worker` pass the same number
+ * (test/unit/worker-heap.test.ts holds them together).
+ */
+export const DEPLOYED_WORKER_HEAP_MB = 384;
+
+/** As the Dockerfile's CMD runs it. */
+export const DEPLOYED_WORKER: WorkerLaunch = { compiled: true, heapMb: DEPLOYED_WORKER_HEAP_MB };
