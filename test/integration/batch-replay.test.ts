@@ -59,7 +59,7 @@ describe('workflow replay (determinism across code changes)', function () {
   });
 
   const recorded = fs.existsSync(FIXTURES)
-    ? fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.history.pb'))
+    ? fs.readdirSync(FIXTURES).filter((f) => f.startsWith('batch-') && f.endsWith('.history.pb'))
     : [];
   it('has recorded histories to replay', () => {
     assert.ok(recorded.length > 0, `no recorded histories in ${FIXTURES}`);

@@ -1,0 +1,119 @@
+// The streaming workflow runs for months, so every deploy meets histories written by older code: recorded
+// histories must keep replaying. Record a new one with RECORD_HISTORY=1 when the workflow changes shape (and
+// keep the old ones: running chains still carry them until they continue as new).
+import { Worker } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { readReplayValues } from '../../cli/simulate-kiosks';
+import { dataConverter } from '../../infra/payload-codec';
+import {
+  messagesSignal,
+  stateQuery,
+  STREAM_WORKFLOW_TYPE,
+  streamWorkflowId,
+  type StreamMessage,
+  type StreamSettings,
+  type StreamWorkflowInput,
+} from '../../workflows/stream-api';
+import { REPO_ROOT } from '../support/isolated-env';
+import { SAMPLE_FILE, setUpStream, tearDownStream, type StreamEnv } from '../support/stream';
+import { startTestWorker, workflowBundle } from '../support/test-worker';
+
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'histories');
+// Binary protobuf for the reason given in batch-replay.test.ts. The signals' payloads are compressed, so the
+// replayer needs the worker's data converter.
+const HistoryProto = temporal.api.history.v1.History;
+type History = temporal.api.history.v1.IHistory;
+
+// Small flushes and an early continue-as-new, so one short history holds every command the workflow issues:
+// loads by size and by age, search attribute updates, and the hand-over to the next run.
+const SETTINGS: StreamSettings = {
+  flush: { maxMessages: 300, maxBytes: 1024 * 1024, maxAgeMs: 200 },
+  continueAsNewAfterEvents: 40,
+  loadTimeoutMs: 60_000,
+};
+const SIGNALS = 4;
+const PER_SIGNAL = 250;
+
+describe('stream workflow replay (determinism across code changes)', function () {
+  let env: StreamEnv | undefined;
+  let fresh: { workflowId: string; history: History } | undefined;
+
+  before(async () => {
+    env = await setUpStream('stream-replay', 1);
+    const { cfg, client } = env;
+    const values = readReplayValues(SAMPLE_FILE).slice(0, SIGNALS * PER_SIGNAL);
+    const messages: StreamMessage[] = values.map((v, offset) => ({
+      offset,
+      value: v.toString('base64'),
+      timestamp: Date.UTC(2023, 2, 6, 12),
+    }));
+    const tw = await startTestWorker(cfg);
+    try {
+      const workflowId = streamWorkflowId(cfg.kafka.topic, 0);
+      const input: StreamWorkflowInput = { topic: cfg.kafka.topic, partition: 0, settings: SETTINGS };
+      let firstRunId: string | undefined;
+      for (let i = 0; i < SIGNALS; i++) {
+        const handle = await client.workflow.signalWithStart(STREAM_WORKFLOW_TYPE, {
+          workflowId,
+          taskQueue: cfg.temporal.taskQueue,
+          args: [input],
+          signal: messagesSignal,
+          signalArgs: [{ messages: messages.slice(i * PER_SIGNAL, (i + 1) * PER_SIGNAL) }],
+        });
+        firstRunId ??= handle.signaledRunId;
+      }
+      // Every message stored (loaded or rejected), whichever run of the chain did it.
+      const latest = client.workflow.getHandle(workflowId);
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const state = await latest.query(stateQuery);
+        if (state.loaded + state.rejected === messages.length) break;
+        if (Date.now() > deadline) throw new Error(`stream stuck: ${JSON.stringify(state)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const first = client.workflow.getHandle(workflowId, firstRunId);
+      const description = await first.describe();
+      assert.equal(
+        description.status.name,
+        'CONTINUED_AS_NEW',
+        'the recorded run should end in continue-as-new',
+      );
+      const history = await first.fetchHistory();
+      fresh = { workflowId, history };
+      if (process.env.RECORD_HISTORY === '1') {
+        fs.writeFileSync(
+          path.join(FIXTURES, 'stream-continue-as-new.history.pb'),
+          HistoryProto.encode(history).finish(),
+        );
+      }
+    } finally {
+      await tw.stop();
+    }
+  });
+  after(() => tearDownStream(env));
+
+  it('replays a run just recorded by the current code, through its continue-as-new', async () => {
+    assert.ok(fresh);
+    await Worker.runReplayHistory(
+      { workflowBundle: await workflowBundle(), dataConverter },
+      fresh.history,
+      fresh.workflowId,
+    );
+  });
+
+  const recorded = fs.existsSync(FIXTURES)
+    ? fs.readdirSync(FIXTURES).filter((f) => f.startsWith('stream-') && f.endsWith('.history.pb'))
+    : [];
+  it('has a recorded stream history to replay', () => {
+    assert.ok(recorded.length > 0, `no recorded stream histories in ${FIXTURES}`);
+  });
+  for (const file of recorded) {
+    it(`replays the recorded history ${file}`, async () => {
+      const history = HistoryProto.decode(fs.readFileSync(path.join(FIXTURES, file)));
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter }, history, file);
+    });
+  }
+});
