@@ -50,10 +50,11 @@ import { DEPLOYED_WORKER_HEAP_MB, type WorkerLaunch } from './worker-launch';
 
 const USAGE = `Usage: npm run bench:batch [-- options]
 
-Times the whole batch workflow (the compiled worker as the image runs it, a child process, started with the Temporal client, timed from
-start to its result, which comes after the last commit) on generated history CSVs in versitygw, and in the
-same run loads the same judged rows with psql \\copy into the same tables of a fresh database, and a sample
-with single-row autocommit INSERTs (the original Python pipeline). Writes bench/results/batch-*.json.
+Times the whole batch workflow (the compiled worker, run as the image runs it, in a child process; the
+workflow started with the Temporal client, timed from start to its result, which comes after the last
+commit) on generated history CSVs in versitygw, and in the same run loads the same judged rows with psql
+\\copy into the same tables of a fresh database, and a sample with single-row autocommit INSERTs (the
+original Python pipeline). Writes bench/results/batch-*.json.
 
 Options:
   --rows N            data rows in all (default 1,000,000)
@@ -62,9 +63,9 @@ Options:
   --row-by-row N      rows for the row-by-row baseline (default 20,000; 0 skips it)
   --max-parallel N    the workflow's maxParallel (default: the workflow's own)
   --pipeline-only     skip both baselines (memory runs on big inputs; results in batch-memory-*.json)
-  --worker-heap-mb N  the worker's --max-old-space-size (default: the deployed value, \${DEPLOYED_WORKER_HEAP_MB};
-                      0 leaves Node's default, a share of the machine's memory)
-  --worker-from-source  run worker.ts through tsx instead of the compiled worker the image runs
+  --worker-heap-mb N  the worker's --max-old-space-size (default ${DEPLOYED_WORKER_HEAP_MB}, as deployed; 0 leaves
+                      Node's default, a share of the machine's memory)
+  --worker-from-source  run worker.ts through tsx instead of the compiled worker
   --keep-data         keep the generated files in the temp folder (their path is printed)
   --help              this text
 

@@ -35,13 +35,14 @@ import {
   writeResult,
 } from './common';
 import { startDirectConsumer } from './stream-direct';
+import { DEPLOYED_WORKER } from './worker-launch';
 import { createTopic, deleteTopic, fillTopic, producePaced, type SendLog } from './stream-kafka';
 
 const USAGE = `Usage: npm run bench:stream [-- options]
 
 Fills a topic of its own with realistic kiosk messages (the simulator's format and noise), then times its
 drain through the bridge (a bridge/main.ts child process), the streaming workflows and their load activity
-(a worker.ts child process), and the drain of the same messages by a direct consumer (the bridge's Kafka seam
+(the compiled worker with the image's heap cap, a child process), and the drain of the same messages by a direct consumer (the bridge's Kafka seam
 calling the same validation and load code, no Temporal). Then a latency run: messages produced at a fixed
 rate through the whole pipeline, each timed from its send to its row being committed. Production settings
 (bridge and workflow defaults) throughout. Writes bench/results/stream-*.json.
@@ -505,6 +506,7 @@ async function main(): Promise<void> {
       machine,
       input,
       settings: loadBridgeSettings(),
+      worker: DEPLOYED_WORKER,
       median: {
         pipelineMessagesPerS: pipelineRate,
         directMessagesPerS: med((r) => r.direct.messagesPerS),
