@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # One image for both ECS services; the task definition chooses the command:
-#   worker:     node --max-old-space-size=384 dist/worker.js   (default CMD)
+#   worker:     node --max-old-space-size=768 dist/worker.js   (default CMD)
 #   bridge:     node dist/bridge/main.js
 #   migrations: node dist/client.js db migrate
 #   schedule:   node dist/client.js schedule create --cron "..."
@@ -78,4 +78,4 @@ COPY --from=certs /certs ./certs
 USER node
 # A fixed V8 heap cap keeps the worker's memory steady whatever the task size: without it V8 sizes the heap
 # from the host's memory and lets garbage build up (bench/README.md, the memory row).
-CMD ["node", "--max-old-space-size=384", "dist/worker.js"]
+CMD ["node", "--max-old-space-size=768", "dist/worker.js"]

@@ -11,7 +11,7 @@ export interface WorkerLaunch {
  * The worker's V8 heap cap as deployed: the Dockerfile's CMD and `npm run worker` pass the same number
  * (test/unit/worker-heap.test.ts holds them together).
  */
-export const DEPLOYED_WORKER_HEAP_MB = 384;
+export const DEPLOYED_WORKER_HEAP_MB = 768;
 
 /** As the Dockerfile's CMD runs it. */
 export const DEPLOYED_WORKER: WorkerLaunch = { compiled: true, heapMb: DEPLOYED_WORKER_HEAP_MB };

@@ -1,5 +1,5 @@
 # ECS Fargate: one cluster, one image, two services with different commands.
-#   worker: node --max-old-space-size=384 dist/worker.js (Temporal worker: batch and stream workflows, activities)
+#   worker: node --max-old-space-size=768 dist/worker.js (Temporal worker: batch and stream workflows, activities)
 #   bridge: node dist/bridge/main.js  (Kafka consumer that signals the streaming workflows)
 # One-off operator tasks (migrations, schedule creation) run the worker task definition
 # with a command override; see README.md.
@@ -57,7 +57,7 @@ locals {
 
   services = {
     worker = {
-      command       = ["node", "--max-old-space-size=384", "dist/worker.js"]
+      command       = ["node", "--max-old-space-size=768", "dist/worker.js"]
       cpu           = var.worker_cpu
       memory        = var.worker_memory
       desired_count = var.worker_desired_count
