@@ -77,5 +77,5 @@ COPY --from=certs /certs ./certs
 # The official image's unprivileged user (uid/gid 1000); the code stays read-only to it.
 USER node
 # A fixed V8 heap cap keeps the worker's memory steady whatever the task size: without it V8 sizes the heap
-# from the host's memory and lets garbage build up (bench/README.md, the memory row).
+# from the memory it sees and lets garbage build up before collecting (bench/README.md, "Memory").
 CMD ["node", "--max-old-space-size=768", "dist/worker.js"]
