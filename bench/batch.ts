@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateHistory } from '../cli/simulate-history';
-import { parseExhibitionMetadata, type ExhibitionMetadata } from '../domain/exhibition';
+import type { ExhibitionMetadata } from '../domain/exhibition';
+import { realExhibitions } from '../test/support/exhibitions';
 import type { Config } from '../infra/config';
 import { createS3Client } from '../infra/s3';
 import { createTemporalClient } from '../infra/temporal';
@@ -124,19 +125,6 @@ async function deleteBucket(cfg: Config): Promise<void> {
   } finally {
     s3.destroy();
   }
-}
-
-function exhibitionsIn(dir: string): ExhibitionMetadata[] {
-  // In object-key order, as the workflow lists and upserts them: the identity ids then come out the same.
-  return fs
-    .readdirSync(dir)
-    .filter((f) => /^lmnh_exhibition_.*\.json$/.test(f))
-    .sort()
-    .map((f) => {
-      const parsed = parseExhibitionMetadata(fs.readFileSync(path.join(dir, f), 'utf8'));
-      if (!parsed.ok) throw new Error(`${f}: ${parsed.problems.join('; ')}`);
-      return parsed.exhibition;
-    });
 }
 
 async function runCopyBaseline(
@@ -293,7 +281,8 @@ async function main(): Promise<void> {
     cleanup.add('bucket', () => deleteBucket(bucketCfg));
     await uploadFolder(bucketCfg, dataDir, names);
 
-    const exhibitions = exhibitionsIn(dataDir);
+    // In object-key order, as the workflow lists and upserts them: the identity ids then come out the same.
+    const exhibitions = realExhibitions(dataDir);
     // A fresh database gives the exhibitions identity ids 1.. in upsert order (checked when seeding).
     const ids = new Map(exhibitions.map((e, i) => [e.site, i + 1]));
     let baseline: BaselineFiles | undefined;
