@@ -28,10 +28,11 @@ const HistoryProto = temporal.api.history.v1.History;
 type History = temporal.api.history.v1.IHistory;
 
 // Small flushes and an early continue-as-new, so one short history holds every command the workflow issues:
-// loads by size and by age, search attribute updates, and the hand-over to the next run.
+// loads by size and by age, search attribute updates, and the hand-over to the next run. The 1,000 messages
+// need at least 4 loads of 300, so the first run passes 20 events (about two loads) whatever the timing.
 const SETTINGS: StreamSettings = {
   flush: { maxMessages: 300, maxBytes: 1024 * 1024, maxAgeMs: 200 },
-  continueAsNewAfterEvents: 40,
+  continueAsNewAfterEvents: 20,
   loadTimeoutMs: 60_000,
 };
 const SIGNALS = 4;
