@@ -7,29 +7,6 @@ import type { Config } from '../infra/config';
 import { createKafka } from '../infra/kafka';
 import { sleep } from './common';
 
-export async function createTopic(cfg: Config, partitions: number): Promise<void> {
-  const admin = createKafka(cfg.kafka, '-bench-admin').admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [{ topic: cfg.kafka.topic, numPartitions: partitions, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-export async function deleteTopic(cfg: Config): Promise<void> {
-  const admin = createKafka(cfg.kafka, '-bench-admin').admin();
-  await admin.connect();
-  try {
-    await admin.deleteTopics({ topics: [cfg.kafka.topic] });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** 10:00 London time yesterday: every generated press is inside opening hours and in the past. */
 function yesterdayAtTen(): number {
   const date = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);

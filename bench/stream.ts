@@ -36,7 +36,8 @@ import {
 } from './common';
 import { startDirectConsumer } from './stream-direct';
 import { DEPLOYED_WORKER } from './worker-launch';
-import { createTopic, deleteTopic, fillTopic, producePaced, type SendLog } from './stream-kafka';
+import { createTopic, deleteTopic } from '../test/support/kafka-topics';
+import { fillTopic, producePaced, type SendLog } from './stream-kafka';
 
 const USAGE = `Usage: npm run bench:stream [-- options]
 

@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
 import { createKafka } from '../../infra/kafka';
 import { isolatedConfig } from '../support/isolated-env';
+import { createTopic, deleteTopic } from '../support/kafka-topics';
 
 describe('Kafka (KRaft) carries messages through a topic and back', function () {
   const cfg = isolatedConfig('kafka');
   const kafka = createKafka(cfg.kafka);
-  const admin = kafka.admin();
 
-  before(async () => {
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic: cfg.kafka.topic, numPartitions: 3 }],
-      waitForLeaders: true,
-    });
-  });
-  after(async () => {
-    await admin.deleteTopics({ topics: [cfg.kafka.topic] });
-    await admin.disconnect();
-  });
+  before(() => createTopic(cfg, 3));
+  after(() => deleteTopic(cfg));
 
   it('delivers every produced value byte-exact, in order per partition', async () => {
     const values = [

@@ -1,13 +1,8 @@
 // The streaming workflow runs for months, so every deploy meets histories written by older code: recorded
-// histories must keep replaying. Record a new one with RECORD_HISTORY=1 when the workflow changes shape (and
-// keep the old ones: running chains still carry them until they continue as new).
-import { Worker } from '@temporalio/worker';
-import { temporal } from '@temporalio/proto';
+// histories must keep replaying (test/support/replay.ts). Record a new one with RECORD_HISTORY=1 when the
+// workflow changes shape, and keep the old ones: running chains still carry them until they continue as new.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { readReplayValues } from '../../cli/simulate-kiosks';
-import { dataConverter } from '../../infra/payload-codec';
 import {
   messagesSignal,
   stateQuery,
@@ -17,15 +12,9 @@ import {
   type StreamSettings,
   type StreamWorkflowInput,
 } from '../../workflows/stream-api';
-import { REPO_ROOT } from '../support/isolated-env';
+import { itReplaysRecordedHistories, recordIfAsked, replay, type History } from '../support/replay';
 import { SAMPLE_FILE, setUpStream, tearDownStream, type StreamEnv } from '../support/stream';
-import { startTestWorker, workflowBundle } from '../support/test-worker';
-
-const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'histories');
-// Binary protobuf for the reason given in batch-replay.test.ts. The signals' payloads are compressed, so the
-// replayer needs the worker's data converter.
-const HistoryProto = temporal.api.history.v1.History;
-type History = temporal.api.history.v1.IHistory;
+import { startTestWorker } from '../support/test-worker';
 
 // Small flushes and an early continue-as-new, so one short history holds every command the workflow issues:
 // loads by size and by age, search attribute updates, and the hand-over to the next run. The 1,000 messages
@@ -84,12 +73,7 @@ describe('stream workflow replay (determinism across code changes)', function ()
       );
       const history = await first.fetchHistory();
       fresh = { workflowId, history };
-      if (process.env.RECORD_HISTORY === '1') {
-        fs.writeFileSync(
-          path.join(FIXTURES, 'stream-continue-as-new.history.pb'),
-          HistoryProto.encode(history).finish(),
-        );
-      }
+      recordIfAsked('stream-continue-as-new.history.pb', history);
     } finally {
       await tw.stop();
     }
@@ -98,23 +82,8 @@ describe('stream workflow replay (determinism across code changes)', function ()
 
   it('replays a run just recorded by the current code, through its continue-as-new', async () => {
     assert.ok(fresh);
-    await Worker.runReplayHistory(
-      { workflowBundle: await workflowBundle(), dataConverter },
-      fresh.history,
-      fresh.workflowId,
-    );
+    await replay(fresh.history, fresh.workflowId);
   });
 
-  const recorded = fs.existsSync(FIXTURES)
-    ? fs.readdirSync(FIXTURES).filter((f) => f.startsWith('stream-') && f.endsWith('.history.pb'))
-    : [];
-  it('has a recorded stream history to replay', () => {
-    assert.ok(recorded.length > 0, `no recorded stream histories in ${FIXTURES}`);
-  });
-  for (const file of recorded) {
-    it(`replays the recorded history ${file}`, async () => {
-      const history = HistoryProto.decode(fs.readFileSync(path.join(FIXTURES, file)));
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter }, history, file);
-    });
-  }
+  itReplaysRecordedHistories('stream-');
 });

@@ -15,6 +15,7 @@ import { createKafka } from '../../infra/kafka';
 import { createTemporalClient } from '../../infra/temporal';
 import { stateQuery, streamWorkflowId, type StreamState } from '../../workflows/stream-api';
 import { seedRealExhibitions } from './exhibitions';
+import { createTopic, withKafkaAdmin } from './kafka-topics';
 import { createDatabase, dropDatabase, isolatedConfig, SHARED_DATA, uniqueSuffix } from './isolated-env';
 import { workflowBundle } from './test-worker';
 
@@ -32,16 +33,7 @@ export async function setUpStream(label: string, partitions: number): Promise<St
   await createDatabase(cfg.databaseUrl);
   const knex = createKnex(cfg.databaseUrl, 4);
   await seedRealExhibitions(knex);
-  const admin = createKafka(cfg.kafka, '-test-admin').admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [{ topic: cfg.kafka.topic, numPartitions: partitions, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await createTopic(cfg, partitions);
   const client = await createTemporalClient(cfg.temporal);
   return { cfg, knex, client, partitions };
 }
@@ -59,18 +51,14 @@ export async function tearDownStream(env: StreamEnv | undefined): Promise<void> 
   }
   await env.client.connection.close();
   await env.knex.destroy();
-  const admin = createKafka(cfg.kafka, '-test-admin').admin();
-  await admin.connect();
-  try {
+  await withKafkaAdmin(cfg, async (admin) => {
     await admin.deleteTopics({ topics: [cfg.kafka.topic] });
     const groups = (await admin.listGroups()).groups
       .map((g) => g.groupId)
       .filter((id) => id.startsWith(cfg.kafka.groupId));
     // Best effort: a group whose member has not left yet cannot be deleted, and expires on its own.
     await admin.deleteGroups(groups).catch(() => undefined);
-  } finally {
-    await admin.disconnect();
-  }
+  });
   await dropDatabase(cfg.databaseUrl);
 }
 
