@@ -2,7 +2,6 @@
 // object) and load (staging to the final tables in one transaction). Each is safe to retry.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type pg from 'pg';
 import { parseExhibitionMetadata, type ExhibitionMetadata } from '../domain/exhibition';
 import { LineSplitter, type LineVisitor } from '../domain/csv-lines';
 import { HistoryFileJudge } from '../domain/history-row';
@@ -17,6 +16,7 @@ import {
   stagingTableName,
 } from './batch-staging';
 import type { ActivityDeps } from './deps';
+import { loadObject, prepareObject } from './batch-load';
 import { knownSites, upsertExhibitions } from './exhibition-store';
 import {
   EXHIBITION_OBJECT,
@@ -28,6 +28,16 @@ import {
 import type { BatchObject, ObjectLoadResult, RunLedger } from './batch-types';
 
 const HEARTBEAT_EVERY_LINES = 20_000;
+
+/** Long SQL statements send no progress: beat meanwhile so a dead worker is noticed in seconds, not hours. */
+async function whileBeating<T>(ctx: Context, details: unknown, fn: () => Promise<T>): Promise<T> {
+  const beat = setInterval(() => ctx.heartbeat(details), 2000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(beat);
+  }
+}
 
 function nonRetryable(err: unknown): never {
   if (err instanceof SourceMissingError) {
@@ -47,139 +57,6 @@ function landedWithin(o: StoredObject, from?: string, to?: string): boolean {
     return false;
   }
   return true;
-}
-
-async function summarizeObject(
-  client: pg.Client,
-  uri: string,
-): Promise<Omit<ObjectLoadResult, 'uri' | 'skipped'>> {
-  const counts = await client.query<{
-    ratings: number;
-    assistance: number;
-    emergency: number;
-    rejected: number;
-  }>(
-    `select (select count(*) from rating_interaction where source_object = $1)::int as ratings,
-            (select count(*) from request_interaction where source_object = $1 and request_value = 0)::int as assistance,
-            (select count(*) from request_interaction where source_object = $1 and request_value = 1)::int as emergency,
-            (select count(*) from rejected_interaction where source_object = $1)::int as rejected`,
-    [uri],
-  );
-  const reasons = await client.query<{ reason: string; n: number }>(
-    `select reason, count(*)::int as n from rejected_interaction, unnest(reasons) as reason
-     where source_object = $1 group by reason order by reason`,
-    [uri],
-  );
-  const c = counts.rows[0]!;
-  const loaded = c.ratings + c.assistance + c.emergency;
-  return {
-    read: loaded + c.rejected,
-    loaded,
-    rejected: c.rejected,
-    rejectedByReason: Object.fromEntries(reasons.rows.map((r) => [r.reason, r.n])),
-    ratingRows: c.ratings,
-    assistanceRows: c.assistance,
-    emergencyRows: c.emergency,
-  };
-}
-
-/**
- * Replaces whatever the object loaded before with its staged rows, in one transaction. A row that repeats a
- * press already accepted (same exhibition, second and value) is rejected as DUPLICATE. A retry after a commit
- * whose reply was lost finds its own result and returns it unchanged.
- */
-async function loadInTransaction(
-  databaseUrl: string,
-  runId: string,
-  object: BatchObject,
-  stagingTable: string,
-): Promise<ObjectLoadResult> {
-  return withPgClient(databaseUrl, async (client) => {
-    await client.query('begin');
-    try {
-      await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [object.uri]);
-      const previous = await client.query<{ run_id: string; etag: string }>(
-        'select run_id, etag from source_object where source_object = $1',
-        [object.uri],
-      );
-      const prev = previous.rows[0];
-      if (prev && prev.run_id === runId && prev.etag === object.etag) {
-        const summary = await summarizeObject(client, object.uri);
-        await client.query('commit');
-        await client.query(`drop table if exists ${stagingTable}`);
-        return { uri: object.uri, skipped: false, ...summary };
-      }
-      const staged = await client.query<{ exists: string | null }>('select to_regclass($1) as exists', [
-        stagingTable,
-      ]);
-      if (!staged.rows[0]?.exists) {
-        throw new Error(`staging table ${stagingTable} is missing: the extract step must run again`);
-      }
-      for (const table of [
-        'rating_interaction',
-        'request_interaction',
-        'rejected_interaction',
-        'source_object',
-      ]) {
-        await client.query(`delete from ${table} where source_object = $1`, [object.uri]);
-      }
-      await client.query(
-        `with rated as (
-             insert into rating_interaction (exhibition_id, rating_value, event_at, run_id, source_object, source_line)
-             select e.exhibition_id, s.value, s.event_at, $1, $2, s.line
-             from ${stagingTable} s join exhibition e on e.site = s.site
-             where s.kind = 0 order by s.line
-             on conflict (exhibition_id, event_at, rating_value) where source_object is not null do nothing
-             returning source_line),
-           requested as (
-             insert into request_interaction (exhibition_id, request_value, event_at, run_id, source_object, source_line)
-             select e.exhibition_id, s.value, s.event_at, $1, $2, s.line
-             from ${stagingTable} s join exhibition e on e.site = s.site
-             where s.kind = 1 order by s.line
-             on conflict (exhibition_id, event_at, request_value) where source_object is not null do nothing
-             returning source_line),
-           taken as (select source_line from rated union all select source_line from requested)
-           insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
-           select s.raw, s.reasons, $1, $2, s.line from ${stagingTable} s where s.kind is null
-           union all
-           -- An anti-join, not "line not in (...)": past work_mem that becomes a scan of taken per row.
-           select s.raw, array['DUPLICATE'], $1, $2, s.line from ${stagingTable} s
-           where s.kind is not null and not exists (select from taken t where t.source_line = s.line)`,
-        [runId, object.uri],
-      );
-      const summary = await summarizeObject(client, object.uri);
-      const stagedCount = await client.query<{ n: number }>(`select count(*)::int as n from ${stagingTable}`);
-      if (summary.read !== stagedCount.rows[0]?.n) {
-        // Nothing may be lost between staging and the final tables; refuse to commit if anything was.
-        throw new Error(
-          `object ${object.uri}: staged ${stagedCount.rows[0]?.n} rows but placed ${summary.read}`,
-        );
-      }
-      await client.query(
-        `insert into source_object (source_object, etag, size_bytes, run_id, read_count, loaded_count, rejected_count)
-           values ($1, $2, $3, $4, $5, $6, $7)`,
-        [object.uri, object.etag, object.size, runId, summary.read, summary.loaded, summary.rejected],
-      );
-      await client.query(
-        `update pipeline_run set
-             read_count = read_count + $2, loaded_count = loaded_count + $3, rejected_count = rejected_count + $4,
-             rejected_by_reason = (
-               select coalesce(jsonb_object_agg(k, n), '{}'::jsonb) from (
-                 select k, sum(n)::bigint as n from (
-                   select key as k, value::bigint as n from jsonb_each_text(rejected_by_reason)
-                   union all select key, value::bigint from jsonb_each_text($5::jsonb)) parts
-                 group by k) totals)
-           where run_id = $1`,
-        [runId, summary.read, summary.loaded, summary.rejected, JSON.stringify(summary.rejectedByReason)],
-      );
-      await client.query(`drop table ${stagingTable}`);
-      await client.query('commit');
-      return { uri: object.uri, skipped: false, ...summary };
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    }
-  });
 }
 
 export function createBatchActivities(deps: ActivityDeps) {
@@ -276,7 +153,8 @@ export function createBatchActivities(deps: ActivityDeps) {
 
     /**
      * Extract, validate and transform, streamed: reads the object line by line, judges each line with the
-     * shared rules and COPYs the normalised rows and the rejects into a staging table. Returns its name.
+     * shared rules, COPYs the normalised rows and the rejects into a staging table, then prepares the
+     * object's tables from it (batch-load.ts). Returns the staging table's name.
      */
     async stageObject(input: {
       runId: string;
@@ -317,25 +195,23 @@ export function createBatchActivities(deps: ActivityDeps) {
           throw err;
         }
         ctx.heartbeat({ staged });
+        await whileBeating(ctx, { preparing: object.uri }, () =>
+          prepareObject(client, runId, object.uri, table),
+        );
         return { stagingTable: table, staged };
       });
     },
 
-    /** Load: the staged rows into the final tables (see loadInTransaction). */
+    /** Load: the prepared rows into the final tables (see batch-load.ts). */
     async loadObject(input: {
       runId: string;
       object: BatchObject;
       stagingTable: string;
     }): Promise<ObjectLoadResult> {
       const { runId, object, stagingTable } = input;
-      // One long SQL transaction: beat meanwhile so that a dead worker is noticed in seconds, not hours.
-      const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat({ loading: object.uri }), 2000);
-      try {
-        return await loadInTransaction(deps.config.databaseUrl, runId, object, stagingTable);
-      } finally {
-        clearInterval(beat);
-      }
+      return whileBeating(Context.current(), { loading: object.uri }, () =>
+        withPgClient(deps.config.databaseUrl, (client) => loadObject(client, runId, object, stagingTable)),
+      );
     },
 
     /** Drops the staging tables a failed run left between extract and load. */

@@ -2,9 +2,11 @@
 // module (HistoryFileJudge) with the same DUPLICATE rule (first press wins, objects in key order, lines in
 // order), written once as COPY text files per final table. Then:
 //   - `psql \copy` of those files into the final tables of a fresh, migrated database: this machine's raw
-//     load limit for these rows, with the same indexes, constraints and foreign keys as the pipeline;
+//     load limit for these rows. The same tables as the pipeline's, built the same way: each object's tables
+//     filled bare by \copy, then indexed, attached and key-checked in bulk, its presses registered;
 //   - single-row INSERTs with autocommit, one round trip and one commit per row: what the original Python
-//     pipeline did.
+//     pipeline did, into the same tables with their indexes and foreign keys in place (and, to favour the
+//     baseline, without registering the presses).
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -15,6 +17,17 @@ import type { ExhibitionMetadata } from '../domain/exhibition';
 import { readLines } from '../domain/csv-lines';
 import { HistoryFileJudge } from '../domain/history-row';
 import { upsertExhibitions } from '../activities/exhibition-store';
+import {
+  addObjectForeignKeysSql,
+  createObjectTableSql,
+  attachObjectTableSql,
+  indexObjectTableSql,
+  INTERACTION_KINDS,
+  KIND_SHAPE,
+  objectTable,
+  registerAcceptedPressesSql,
+  type InteractionKind,
+} from '../activities/object-tables';
 import { copyCell } from '../infra/copy-in';
 import { createKnex } from '../infra/db';
 
@@ -28,14 +41,27 @@ const COLUMNS = {
 export type FinalTable = keyof typeof COLUMNS;
 export const FINAL_TABLES = Object.keys(COLUMNS) as FinalTable[];
 
+const KIND_OF: Partial<Record<FinalTable, InteractionKind>> = {
+  rating_interaction: 'rating',
+  request_interaction: 'request',
+};
+
 /** One row for a final table, its cells in COLUMNS order. */
 export interface BaselineRow {
   table: FinalTable;
+  uri: string;
   cells: (string | number | Buffer | Date | string[])[];
 }
 
+/** Where a row lands: its object's table for an interaction, the rejects table otherwise. */
+function targetTable(table: FinalTable, uri: string): string {
+  const kind = KIND_OF[table];
+  return kind === undefined ? table : objectTable(kind, uri);
+}
+
 export interface BaselineFiles {
-  files: Record<FinalTable, string>;
+  /** One COPY text file per object and final table, objects in key order. */
+  files: { uri: string; table: FinalTable; file: string }[];
   rows: Record<FinalTable, number>;
   /** The first rows in source order (all tables mixed), for the row-by-row baseline. */
   sample: BaselineRow[];
@@ -78,14 +104,7 @@ export async function prepareBaselineFiles(
 ): Promise<BaselineFiles> {
   const judge = () =>
     new HistoryFileJudge({ knownSites: new Set(exhibitionIdBySite.keys()), now: new Date() });
-  const files = Object.fromEntries(FINAL_TABLES.map((t) => [t, path.join(dir, `${t}.copy`)])) as Record<
-    FinalTable,
-    string
-  >;
-  const writers = Object.fromEntries(FINAL_TABLES.map((t) => [t, new LineWriter(files[t])])) as Record<
-    FinalTable,
-    LineWriter
-  >;
+  const files: BaselineFiles['files'] = [];
   const rows: Record<FinalTable, number> = {
     rating_interaction: 0,
     request_interaction: 0,
@@ -95,8 +114,15 @@ export async function prepareBaselineFiles(
   const accepted = new Set<string>();
   let total = 0;
   const sorted = [...objects].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
-  for (const { file, uri } of sorted) {
+  for (const [index, { file, uri }] of sorted.entries()) {
     const fileJudge = judge();
+    const writers = Object.fromEntries(
+      FINAL_TABLES.map((table) => {
+        const out = path.join(dir, `${index}-${table}.copy`);
+        files.push({ uri, table, file: out });
+        return [table, new LineWriter(out)];
+      }),
+    ) as Record<FinalTable, LineWriter>;
     for await (const src of readLines(fs.createReadStream(file, { highWaterMark: 1 << 20 }))) {
       const outcome = fileJudge.judge(src);
       if (outcome.header) continue;
@@ -108,23 +134,25 @@ export async function prepareBaselineFiles(
         if (accepted.has(key)) {
           row = {
             table: 'rejected_interaction',
+            uri,
             cells: [src.raw, ['DUPLICATE'], BASELINE_RUN_ID, uri, src.line],
           };
         } else {
           accepted.add(key);
           const exhibitionId = exhibitionIdBySite.get(i.site)!;
-          row = { table, cells: [exhibitionId, i.value, i.eventAt, BASELINE_RUN_ID, uri, src.line] };
+          row = { table, uri, cells: [exhibitionId, i.value, i.eventAt, BASELINE_RUN_ID, uri, src.line] };
         }
       } else {
         row = {
           table: 'rejected_interaction',
+          uri,
           cells: [Buffer.from(src.raw), outcome.reasons, BASELINE_RUN_ID, uri, src.line],
         };
       }
       if (sample.length < sampleSize) {
         // raw is a view into the reader's chunk: keep a copy of the few rows held beyond this iteration.
         sample.push({
-          table: row.table,
+          ...row,
           cells: row.cells.map((c) => (Buffer.isBuffer(c) ? Buffer.from(c) : c)),
         });
       }
@@ -132,8 +160,8 @@ export async function prepareBaselineFiles(
       await writers[row.table].write(row.cells.map((c) => copyCell(c)).join('\t') + '\n');
       if (++total % 250_000 === 0) onProgress(total);
     }
+    for (const t of FINAL_TABLES) await writers[t].end();
   }
-  for (const t of FINAL_TABLES) await writers[t].end();
   return { files, rows, sample };
 }
 
@@ -173,32 +201,66 @@ export async function seedBaselineDatabase(
 
 const execFileAsync = promisify(execFile);
 
-/** Seconds taken by one psql process running `\copy` of the three files (each its own transaction). */
-export async function timePsqlCopy(databaseUrl: string, files: Record<FinalTable, string>): Promise<number> {
-  const args = [databaseUrl, '-X', '-q', '-v', 'ON_ERROR_STOP=1'];
-  for (const t of FINAL_TABLES) {
+/** The SQL that builds an object's interaction tables around a `\copy` into each. */
+function objectTablesScript(uri: string, files: Partial<Record<InteractionKind, string>>): string[] {
+  const steps: string[] = [];
+  for (const kind of INTERACTION_KINDS) {
+    steps.push(createObjectTableSql(kind, uri));
+    const file = files[kind];
+    const table = KIND_SHAPE[kind].parent as FinalTable;
     // psql's \copy takes the file name unquoted or in single quotes; ours are plain temp paths.
-    args.push('-c', `\\copy ${t} ${COLUMNS[t]} from '${files[t]}'`);
+    if (file !== undefined) steps.push(`\\copy ${objectTable(kind, uri)} ${COLUMNS[table]} from '${file}'`);
+    steps.push(indexObjectTableSql(kind, objectTable(kind, uri)), attachObjectTableSql(kind, uri));
+    steps.push(registerAcceptedPressesSql(kind, uri, false));
+    steps.push(addObjectForeignKeysSql(kind, objectTable(kind, uri)));
   }
+  return steps;
+}
+
+/**
+ * Seconds taken by one psql process running the `\copy` of every file: each object's tables built around
+ * their files as the pipeline builds them, then the rejects.
+ */
+export async function timePsqlCopy(databaseUrl: string, files: BaselineFiles['files']): Promise<number> {
+  const script: string[] = ['\\set ON_ERROR_STOP 1'];
+  for (const uri of [...new Set(files.map((f) => f.uri))]) {
+    const mine = files.filter((f) => f.uri === uri);
+    const byKind: Partial<Record<InteractionKind, string>> = {};
+    for (const f of mine) {
+      const kind = KIND_OF[f.table];
+      if (kind !== undefined) byKind[kind] = f.file;
+    }
+    script.push(...objectTablesScript(uri, byKind));
+  }
+  for (const f of files.filter((x) => x.table === 'rejected_interaction')) {
+    script.push(`\\copy rejected_interaction ${COLUMNS.rejected_interaction} from '${f.file}'`);
+  }
+  const scriptFile = path.join(path.dirname(files[0]!.file), 'copy.psql');
+  await fs.promises.writeFile(scriptFile, script.join('\n') + '\n');
   const began = performance.now();
-  await execFileAsync('psql', args, { maxBuffer: 1 << 20 });
+  await execFileAsync('psql', [databaseUrl, '-X', '-q', '-f', scriptFile], { maxBuffer: 1 << 20 });
   return (performance.now() - began) / 1000;
 }
 
-/** Seconds for the rows as single-row INSERTs in autocommit: a round trip and a commit each. */
+/**
+ * Seconds for the rows as single-row INSERTs in autocommit: a round trip and a commit each, into the tables
+ * they end in, made beforehand (untimed) with every index and key in place.
+ */
 export async function timeRowByRow(databaseUrl: string, rows: readonly BaselineRow[]): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'kiosk-bench-row-by-row' });
   await client.connect();
   try {
-    const sql = Object.fromEntries(
-      FINAL_TABLES.map((t) => {
-        const n = COLUMNS[t].split(',').length;
-        const values = Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ');
-        return [t, `insert into ${t} ${COLUMNS[t]} values (${values})`];
-      }),
-    ) as Record<FinalTable, string>;
+    for (const uri of [...new Set(rows.map((r) => r.uri))]) {
+      for (const step of objectTablesScript(uri, {})) await client.query(step);
+    }
+    const placeholders = (table: FinalTable) =>
+      Array.from({ length: COLUMNS[table].split(',').length }, (_, i) => `$${i + 1}`).join(', ');
+    const statements = rows.map(
+      (row) =>
+        `insert into ${targetTable(row.table, row.uri)} ${COLUMNS[row.table]} values (${placeholders(row.table)})`,
+    );
     const began = performance.now();
-    for (const row of rows) await client.query(sql[row.table], row.cells);
+    for (const [i, row] of rows.entries()) await client.query(statements[i]!, row.cells);
     return (performance.now() - began) / 1000;
   } finally {
     await client.end();

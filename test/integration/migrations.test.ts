@@ -2,9 +2,18 @@ import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
 import { createKnex } from '../../infra/db';
 import { migrateLatest, rollbackAll } from '../../infra/migrate';
+import {
+  addObjectForeignKeysSql,
+  createObjectTableSql,
+  attachObjectTableSql,
+  indexObjectTableSql,
+  objectTable,
+  registerAcceptedPressesSql,
+} from '../../activities/object-tables';
 import { createDatabase, dropDatabase, isolatedConfig } from '../support/isolated-env';
 
 const TABLES = [
+  'accepted_batch_press',
   'department',
   'exhibition',
   'floor',
@@ -72,7 +81,9 @@ const FIXTURE = `
 
 const rating = (cols: string, values: string) =>
   `insert into rating_interaction (${cols}) values (${values})`;
-const GOOD_RATING = `exhibition_id, rating_value, event_at, run_id, source_object, source_line`;
+// The interaction tables themselves hold the stream's rows; batch rows live in per-object tables (below).
+const GOOD_RATING = `exhibition_id, rating_value, event_at, run_id, source_topic, source_partition, source_offset`;
+const BATCH_RATING = `exhibition_id, rating_value, event_at, run_id, source_object, source_line`;
 const UNIQUE = '23505';
 const CHECK = '23514';
 const FK = '23503';
@@ -130,15 +141,15 @@ const BAD_ROWS: [string, string, string][] = [
   ],
   [
     'rating interaction with an unknown rating',
-    rating(GOOD_RATING, `1, 7, now(), 'run-1', 's3://b/k', 1`),
+    rating(GOOD_RATING, `1, 7, now(), 'run-1', 'lmnh', 0, 1`),
     FK,
   ],
   [
     'rating interaction at an unknown exhibition',
-    rating(GOOD_RATING, `42, 3, now(), 'run-1', 's3://b/k', 1`),
+    rating(GOOD_RATING, `42, 3, now(), 'run-1', 'lmnh', 0, 1`),
     FK,
   ],
-  ['rating interaction of an unknown run', rating(GOOD_RATING, `1, 3, now(), 'nope', 's3://b/k', 1`), FK],
+  ['rating interaction of an unknown run', rating(GOOD_RATING, `1, 3, now(), 'nope', 'lmnh', 0, 1`), FK],
   [
     'rating interaction with no source',
     rating('exhibition_id, rating_value, event_at, run_id', `1, 3, now(), 'run-1'`),
@@ -146,13 +157,14 @@ const BAD_ROWS: [string, string, string][] = [
   ],
   [
     'rating interaction with both sources',
-    rating(
-      `${GOOD_RATING}, source_topic, source_partition, source_offset`,
-      `1, 3, now(), 'run-1', 's3://b/k', 1, 'lmnh', 0, 1`,
-    ),
+    rating(`${GOOD_RATING}, source_object, source_line`, `1, 3, now(), 'run-1', 'lmnh', 0, 1, 's3://b/k', 1`),
     CHECK,
   ],
-  ['rating interaction at line 0', rating(GOOD_RATING, `1, 3, now(), 'run-1', 's3://b/k', 0`), CHECK],
+  [
+    'a batch rating in the interaction table instead of its object table',
+    rating(BATCH_RATING, `1, 3, now(), 'run-1', 's3://b/k', 1`),
+    CHECK,
+  ],
   [
     'request interaction with an unknown request',
     `insert into request_interaction (exhibition_id, request_value, event_at, run_id, source_topic, source_partition, source_offset)
@@ -231,7 +243,7 @@ describe('schema migrations', function () {
 
     it('accepts the good rows the bad ones are made from', async () => {
       assert.equal(
-        await outcome(knex, rating(GOOD_RATING, `1, 3, now(), 'run-1', 's3://b/k', 1`)),
+        await outcome(knex, rating(GOOD_RATING, `1, 3, now(), 'run-1', 'lmnh', 0, 1`)),
         'accepted',
       );
       assert.equal(
@@ -250,25 +262,123 @@ describe('schema migrations', function () {
       });
     }
 
-    it('refuses the same source line twice and the same batch press twice', async () => {
-      await knex.raw(rating(GOOD_RATING, `1, 3, '2023-03-06 10:00:00+00', 'run-1', 's3://b/k', 1`));
+    it('refuses the same stream offset twice', async () => {
+      await knex.raw(rating(GOOD_RATING, `1, 3, '2023-03-06 10:00:00+00', 'run-1', 'lmnh', 0, 1`));
       assert.equal(
-        await outcome(knex, rating(GOOD_RATING, `1, 2, '2023-03-06 11:00:00+00', 'run-1', 's3://b/k', 1`)),
-        UNIQUE,
-      );
-      assert.equal(
-        await outcome(
-          knex,
-          rating(GOOD_RATING, `1, 3, '2023-03-06 10:00:00+00', 'run-1', 's3://b/other', 9`),
-        ),
-        UNIQUE,
-      );
-      const stream = `exhibition_id, rating_value, event_at, run_id, source_topic, source_partition, source_offset`;
-      await knex.raw(rating(stream, `1, 3, '2023-03-06 10:00:00+00', 'run-1', 'lmnh', 0, 1`));
-      assert.equal(
-        await outcome(knex, rating(stream, `1, 4, '2023-03-06 12:00:00+00', 'run-1', 'lmnh', 0, 1`)),
+        await outcome(knex, rating(GOOD_RATING, `1, 4, '2023-03-06 12:00:00+00', 'run-1', 'lmnh', 0, 1`)),
         UNIQUE,
       );
     });
+  });
+
+  describe("an object's tables, built the way a batch load builds them", function () {
+    const uri = 's3://b/k';
+    const table = objectTable('rating', uri);
+    const intoObject = (values: string) => `insert into ${table} (${BATCH_RATING}) values (${values})`;
+
+    before(async () => {
+      await knex.transaction(async (trx) => {
+        await trx.raw(createObjectTableSql('rating', uri));
+        await trx.raw(intoObject(`1, 3, '2023-03-06 10:00:00+00', 'run-1', '${uri}', 1`));
+        await trx.raw(registerAcceptedPressesSql('rating', uri, false));
+        await trx.raw(indexObjectTableSql('rating', table));
+        await trx.raw(attachObjectTableSql('rating', uri));
+        await trx.raw(addObjectForeignKeysSql('rating', table));
+      });
+    });
+
+    it('show their rows through the interaction table, with an id from its sequence', async () => {
+      const rows = await knex.raw<{ rows: { source_line: number; id_from_family: boolean }[] }>(
+        `select source_line,
+           rating_interaction_id <= (select last_value from rating_interaction_rating_interaction_id_seq)
+             as id_from_family
+         from rating_interaction where source_object = ?`,
+        [uri],
+      );
+      assert.deepEqual(rows.rows, [{ source_line: 1, id_from_family: true }]);
+    });
+
+    const OBJECT_BAD_ROWS: [string, string, string][] = [
+      ['an unknown exhibition', `42, 3, now(), 'run-1', '${uri}', 2`, FK],
+      ['an unknown rating', `1, 7, now(), 'run-1', '${uri}', 2`, FK],
+      ['an unknown run', `1, 3, now(), 'nope', '${uri}', 2`, FK],
+      ['line 0', `1, 3, now(), 'run-1', '${uri}', 0`, CHECK],
+      ["another object's row", `1, 3, now(), 'run-1', 's3://b/other', 2`, CHECK],
+      ['a row without its object', `1, 3, now(), 'run-1', null, 2`, NOT_NULL],
+      ['the same source line twice', `1, 2, '2023-03-06 11:00:00+00', 'run-1', '${uri}', 1`, UNIQUE],
+    ];
+    it('accept the good row the bad ones are made from', async () => {
+      assert.equal(await outcome(knex, intoObject(`1, 3, now(), 'run-1', '${uri}', 2`)), 'accepted');
+    });
+    for (const [name, values, code] of OBJECT_BAD_ROWS) {
+      it(`refuse ${name}`, async () => {
+        assert.equal(await outcome(knex, intoObject(values)), code);
+      });
+    }
+
+    it('register each accepted press once across every object', async () => {
+      const press = (kind: number) =>
+        `insert into accepted_batch_press (exhibition_id, event_at, kind, value)
+         values (1, '2023-03-06 10:00:00+00', ${kind}, 3)`;
+      assert.equal(await outcome(knex, press(0)), UNIQUE);
+      assert.equal(
+        await outcome(knex, press(1)),
+        'accepted',
+        'a request with the same value is another press',
+      );
+    });
+  });
+
+  it('move rows loaded before object tables existed into them, and back on the way down', async () => {
+    await rollbackAll(knex);
+    await knex.migrate.up();
+    await knex.migrate.up();
+    await knex.raw(FIXTURE);
+    await knex.raw(`
+      insert into rating_interaction (${BATCH_RATING}) values
+        (1, 3, '2023-03-06 10:00:00+00', 'run-1', 's3://b/one', 1),
+        (1, 4, '2023-03-06 10:00:01+00', 'run-1', 's3://b/one', 2),
+        (1, 3, '2023-03-06 10:00:02+00', 'run-1', 's3://b/two''s', 1);
+      insert into request_interaction (exhibition_id, request_value, event_at, run_id, source_object, source_line)
+        values (1, 1, '2023-03-06 10:00:00+00', 'run-1', 's3://b/one', 3);
+      insert into rating_interaction (${GOOD_RATING}) values (1, 0, '2023-03-06 11:00:00+00', 'run-1', 'lmnh', 0, 7);`);
+    const everything = async () =>
+      (
+        await knex.raw<{ rows: unknown[] }>(
+          `select 'rating' as kind, source_object, source_line, source_offset, rating_value as value, event_at
+           from rating_interaction
+           union all select 'request', source_object, source_line, source_offset, request_value, event_at
+           from request_interaction order by 1, 2, 3, 4`,
+        )
+      ).rows;
+    const before = await everything();
+    assert.equal(before.length, 5);
+
+    await knex.migrate.up();
+    assert.deepEqual(await everything(), before);
+    const placed = await knex.raw<{ rows: { tableoid: string; n: number }[] }>(
+      `select tableoid::regclass::text as tableoid, count(*)::int as n from rating_interaction group by 1
+       union all select tableoid::regclass::text, count(*)::int from request_interaction group by 1 order by 1`,
+    );
+    assert.deepEqual(
+      placed.rows,
+      [
+        { tableoid: 'rating_interaction', n: 1 },
+        { tableoid: objectTable('rating', 's3://b/one'), n: 2 },
+        { tableoid: objectTable('rating', "s3://b/two's"), n: 1 },
+        { tableoid: objectTable('request', 's3://b/one'), n: 1 },
+      ].sort((a, b) => (a.tableoid < b.tableoid ? -1 : 1)),
+    );
+    const presses = await knex('accepted_batch_press').count<{ n: number }[]>({ n: '*' });
+    assert.equal(presses[0]?.n, 4);
+
+    await knex.migrate.down();
+    assert.deepEqual(await everything(), before);
+    const schemas = await knex.raw<{ rows: unknown[] }>(
+      `select 1 from pg_namespace where nspname = 'batch_objects'`,
+    );
+    assert.equal(schemas.rows.length, 0);
+    await rollbackAll(knex);
+    await migrateLatest(knex);
   });
 });
