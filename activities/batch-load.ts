@@ -47,40 +47,47 @@ export async function prepareObject(
   uri: string,
   stagingTable: string,
 ): Promise<void> {
+  const prepared = (kind: InteractionKind) => preparedTable(stagingTable, kind);
+  const rejects = setAsideRejects(stagingTable);
   await inTransaction(client, async () => {
-    for (const kind of INTERACTION_KINDS) {
-      const { value, code } = KIND_SHAPE[kind];
-      const table = preparedTable(stagingTable, kind);
-      await client.query(`drop table if exists ${table}`);
-      await client.query(createObjectTableSql(kind, uri, table));
-      // Written in natural-key order, which the registry's index takes without a sort at load.
-      await client.query(
-        `insert into ${table} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
-         select distinct on (e.exhibition_id, s.event_at, s.value)
-           e.exhibition_id, s.value, s.event_at, $1, $2, s.line
-         from ${stagingTable} s join exhibition e on e.site = s.site
-         where s.kind = ${code}
-         order by e.exhibition_id, s.event_at, s.value, s.line`,
-        [runId, uri],
-      );
-      await client.query(indexObjectTableSql(kind, table));
-      // The load joins this table with the registry: give the planner its true size and spread.
-      await client.query(`analyze ${table}`);
-    }
-    const rejects = setAsideRejects(stagingTable);
-    await client.query(`drop table if exists ${rejects}`);
+    const tables = [...INTERACTION_KINDS.map(prepared), rejects];
+    await client.query(`drop table if exists ${tables.join(', ')}`);
+    for (const kind of INTERACTION_KINDS) await client.query(createObjectTableSql(kind, uri, prepared(kind)));
     await client.query(
-      `create unlogged table ${rejects} as
+      `create unlogged table ${rejects} (line integer not null, raw bytea not null, reasons text[])`,
+    );
+    // One sort ranks every press within its natural key by line: the first is accepted, the others are
+    // DUPLICATE. Its output, hence each table, is in natural-key order, which the registry's index takes
+    // without a sort at load.
+    const insertFirsts = INTERACTION_KINDS.map((kind) => {
+      const { value, code } = KIND_SHAPE[kind];
+      return `${kind}_firsts as (
+        insert into ${prepared(kind)} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
+        select exhibition_id, value, timestamptz 'epoch' + event_ms * interval '1 millisecond', $1, $2, line
+        from ranked where kind = ${code} and nth = 1)`;
+    });
+    await client.query(
+      `with ranked as materialized (
+         select s.line, s.kind, e.exhibition_id, s.event_ms, s.value,
+           row_number() over (partition by s.kind, e.exhibition_id, s.event_ms, s.value order by s.line) as nth
+         from ${stagingTable} s join exhibition e on e.site = s.site
+         where s.kind is not null),
+       ${insertFirsts.join(',\n       ')}
+       insert into ${rejects} (line, raw, reasons)
        select s.line, s.raw, s.reasons from ${stagingTable} s where s.kind is null
        union all
-       select s.line, s.raw, array['DUPLICATE'] from ${stagingTable} s
-       where s.kind is not null
-         and not exists (select from ${preparedTable(stagingTable, 'rating')} r where r.source_line = s.line)
-         and not exists (select from ${preparedTable(stagingTable, 'request')} q where q.source_line = s.line)`,
+       select s.line, s.raw, array['DUPLICATE'] from ${stagingTable} s join ranked r on r.line = s.line
+       where r.nth > 1`,
+      [runId, uri],
     );
+    for (const kind of INTERACTION_KINDS) {
+      await client.query(indexObjectTableSql(kind, prepared(kind)));
+      // The load joins this table with the registry: give the planner its true size and spread.
+      await client.query(`analyze ${prepared(kind)}`);
+    }
     // Last: adding a key locks the tables it references against writes (pipeline_run included) until commit.
     for (const kind of INTERACTION_KINDS) {
-      await client.query(addObjectForeignKeysSql(kind, preparedTable(stagingTable, kind)));
+      await client.query(addObjectForeignKeysSql(kind, prepared(kind)));
     }
   });
 }
