@@ -11,11 +11,14 @@ import {
   addObjectForeignKeysSql,
   attachObjectTableSql,
   createObjectTableSql,
-  dropObjectTables,
+  detachObjectTables,
+  dropReplacedObjectTables,
   indexObjectTableSql,
   INTERACTION_KINDS,
   KIND_SHAPE,
   registerAcceptedPressesSql,
+  uncheckedForeignKeysSql,
+  validateObjectForeignKeysSql,
   type InteractionKind,
 } from './object-tables';
 
@@ -49,9 +52,10 @@ export async function prepareObject(
 ): Promise<void> {
   const prepared = (kind: InteractionKind) => preparedTable(stagingTable, kind);
   const rejects = setAsideRejects(stagingTable);
+  // An earlier attempt's tables may carry foreign keys, and dropping those locks the tables they reference:
+  // on its own, not at the start of a long transaction.
+  await client.query(`drop table if exists ${[...INTERACTION_KINDS.map(prepared), rejects].join(', ')}`);
   await inTransaction(client, async () => {
-    const tables = [...INTERACTION_KINDS.map(prepared), rejects];
-    await client.query(`drop table if exists ${tables.join(', ')}`);
     for (const kind of INTERACTION_KINDS) await client.query(createObjectTableSql(kind, uri, prepared(kind)));
     await client.query(
       `create unlogged table ${rejects} (line integer not null, raw bytea not null, reasons text[])`,
@@ -85,11 +89,14 @@ export async function prepareObject(
       // The load joins this table with the registry: give the planner its true size and spread.
       await client.query(`analyze ${prepared(kind)}`);
     }
-    // Last: adding a key locks the tables it references against writes (pipeline_run included) until commit.
     for (const kind of INTERACTION_KINDS) {
-      await client.query(addObjectForeignKeysSql(kind, prepared(kind)));
+      await client.query(addObjectForeignKeysSql(kind, prepared(kind), true));
     }
   });
+  // Checked after that commit, so writers of the referenced tables (the stream's ledger) never wait on it.
+  for (const kind of INTERACTION_KINDS) {
+    await client.query(validateObjectForeignKeysSql(kind, prepared(kind)));
+  }
 }
 
 async function summarizeObject(
@@ -158,7 +165,13 @@ export async function loadObject(
         throw new Error(`staged table ${table} is missing: the extract step must run again`);
       }
     }
-    await dropObjectTables(client, uri);
+    for (const kind of INTERACTION_KINDS) {
+      const unchecked = await client.query<{ n: number }>(uncheckedForeignKeysSql(prepared(kind)));
+      if (unchecked.rows[0]?.n !== 0) {
+        throw new Error(`${prepared(kind)} has unchecked foreign keys: the extract step must run again`);
+      }
+    }
+    await detachObjectTables(client, uri);
     for (const table of ['rejected_interaction', 'source_object']) {
       await client.query(`delete from ${table} where source_object = $1`, [uri]);
     }
@@ -208,6 +221,7 @@ export async function loadObject(
       [runId, summary.read, summary.loaded, summary.rejected, JSON.stringify(summary.rejectedByReason)],
     );
     await dropStaging(client, stagingTable);
+    await dropReplacedObjectTables(client, uri);
     return { uri, skipped: false, ...summary };
   });
 }

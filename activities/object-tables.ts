@@ -102,18 +102,39 @@ export function attachObjectTableSql(kind: InteractionKind, uri: string, prepare
     alter table ${final} inherit ${KIND_SHAPE[kind].parent};`;
 }
 
-/**
- * The three foreign keys, each validated by one join over the filled table. Adding them locks the referenced
- * tables against writes (pipeline_run included) until commit: the caller's last step before committing.
- */
-export function addObjectForeignKeysSql(kind: InteractionKind, table: string): string {
+const foreignKeys = (kind: InteractionKind) => {
   const s = KIND_SHAPE[kind];
-  return `
-    alter table ${table}
-      add foreign key (exhibition_id) references exhibition (exhibition_id),
-      add foreign key (${s.value}) references ${s.values} (${s.value}),
-      add foreign key (run_id) references pipeline_run (run_id);`;
+  return [
+    { name: `${kind}_exhibition_fk`, column: 'exhibition_id', references: 'exhibition (exhibition_id)' },
+    { name: `${kind}_value_fk`, column: s.value, references: `${s.values} (${s.value})` },
+    { name: `${kind}_run_fk`, column: 'run_id', references: 'pipeline_run (run_id)' },
+  ];
+};
+
+/**
+ * The three foreign keys. Validated, each is checked by one join over the filled table, but adding a key
+ * locks the tables it references against writes (pipeline_run included) until commit. `notValid` adds them
+ * unchecked, a catalogue change of milliseconds, for validateObjectForeignKeysSql to check in another
+ * transaction under a lock that lets writers through.
+ */
+export function addObjectForeignKeysSql(kind: InteractionKind, table: string, notValid = false): string {
+  const keys = foreignKeys(kind).map(
+    (k) =>
+      `add constraint ${k.name} foreign key (${k.column}) references ${k.references}${notValid ? ' not valid' : ''}`,
+  );
+  return `alter table ${table} ${keys.join(', ')};`;
 }
+
+export function validateObjectForeignKeysSql(kind: InteractionKind, table: string): string {
+  return `alter table ${table} ${foreignKeys(kind)
+    .map((k) => `validate constraint ${k.name}`)
+    .join(', ')};`;
+}
+
+/** How many of the table's foreign keys are still unchecked (an object table attaches only at 0). */
+export const uncheckedForeignKeysSql = (table: string) =>
+  `select count(*)::int as n from pg_constraint where conrelid = '${table}'::regclass and contype = 'f'
+     and not convalidated`;
 
 /**
  * Registers every row of the filled table in accepted_batch_press, in key order so the index takes its
@@ -131,8 +152,15 @@ export function registerAcceptedPressesSql(
     ${writtenInKeyOrder ? '' : `order by exhibition_id, event_at, ${s.value}`};`;
 }
 
-/** Removes what an earlier load of the object left: its presses from the registry, then its tables. */
-export async function dropObjectTables(client: pg.ClientBase, uri: string): Promise<void> {
+const replacedName = (table: string) => `${table.split('.').pop()}_replaced`;
+
+/**
+ * Takes what an earlier load of the object left out of the family: its presses leave the registry, its
+ * tables leave their parents and step aside under another name. Dropping them has to wait for
+ * dropReplacedObjectTables: dropping a table with foreign keys locks the tables they reference (exhibition,
+ * pipeline_run) against readers and writers until commit.
+ */
+export async function detachObjectTables(client: pg.ClientBase, uri: string): Promise<void> {
   for (const kind of INTERACTION_KINDS) {
     const s = KIND_SHAPE[kind];
     const t = objectTable(kind, uri);
@@ -143,6 +171,13 @@ export async function dropObjectTables(client: pg.ClientBase, uri: string): Prom
        where p.exhibition_id = o.exhibition_id and p.event_at = o.event_at and p.kind = ${s.code}
          and p.value = o.${s.value}`,
     );
-    await client.query(`drop table ${t}`);
+    await client.query(`alter table ${t} no inherit ${s.parent}`);
+    await client.query(`alter table ${t} rename to ${replacedName(t)}`);
   }
+}
+
+/** Drops what detachObjectTables set aside: the caller's last step before committing. */
+export async function dropReplacedObjectTables(client: pg.ClientBase, uri: string): Promise<void> {
+  const tables = INTERACTION_KINDS.map((kind) => `${OBJECT_SCHEMA}.${replacedName(objectTable(kind, uri))}`);
+  await client.query(`drop table if exists ${tables.join(', ')}`);
 }
