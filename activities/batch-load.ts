@@ -58,7 +58,8 @@ export async function prepareObject(
   await inTransaction(client, async () => {
     for (const kind of INTERACTION_KINDS) await client.query(createObjectTableSql(kind, uri, prepared(kind)));
     await client.query(
-      `create unlogged table ${rejects} (line integer not null, raw bytea not null, reasons text[])`,
+      `create unlogged table ${rejects} (line integer not null, raw bytea not null, reasons text[])
+         with (autovacuum_enabled = false)`,
     );
     // One sort ranks every press within its natural key by line: the first is accepted, the others are
     // DUPLICATE. Its output, hence each table, is in natural-key order, which the registry's index takes

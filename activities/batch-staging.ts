@@ -29,7 +29,8 @@ export const STAGING_DDL = (table: string) => `
     event_ms bigint,            -- the instant in ms since the epoch: cheaper to COPY than timestamp text
     raw      bytea not null,
     reasons  text[]
-  )`;
+  ) with (autovacuum_enabled = false) -- read once by the prepare, then dropped: vacuuming it is waste
+`;
 
 export const STAGING_COLUMNS = '(line, site, kind, value, event_ms, raw, reasons)';
 
