@@ -2,8 +2,9 @@
 // a child (table inheritance) of rating_interaction or request_interaction, so every query of the parents sees
 // them. PostgreSQL checks a foreign key with one trigger query per inserted row, but checks a key added to a
 // filled table with one join; indexes too are cheaper built once than grown row by row. So an object's table
-// is filled bare, then indexed, attached and key-checked in bulk, all in the load's transaction. On 1M rows:
-// 30.6 s into the keyed, indexed parent, 3.6 s this way (bench/README.md).
+// is filled bare, then indexed and key-checked in bulk when it is prepared, and attached when it is loaded
+// (activities/batch-load.ts). On 1M rows: 30.6 s into the keyed, indexed parent, 3.6 s this way
+// (bench/README.md).
 //
 // What the parent's unique indexes did for batch rows, the object tables do by construction: one table per
 // object (its name is a digest of the object key, and a check pins the key), the source line unique inside
@@ -44,8 +45,7 @@ export const KIND_SHAPE: Record<InteractionKind, KindShape> = {
 };
 
 /** The parent's rule that keeps batch rows out of it; LIKE copies it, so each object table drops it. */
-export const batchRowsElsewhere = (kind: InteractionKind) =>
-  `${KIND_SHAPE[kind].parent}_batch_rows_elsewhere`;
+const batchRowsElsewhere = (kind: InteractionKind) => `${KIND_SHAPE[kind].parent}_batch_rows_elsewhere`;
 
 /** The table holding one object's accepted rows of one kind (schema-qualified, safe to interpolate). */
 export function objectTable(kind: InteractionKind, uri: string): string {
@@ -53,7 +53,7 @@ export function objectTable(kind: InteractionKind, uri: string): string {
 }
 
 /** Quotes a string as an SQL literal (standard_conforming_strings is on since PostgreSQL 9.1). */
-export function sqlLiteral(text: string): string {
+function sqlLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
