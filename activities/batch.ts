@@ -1,5 +1,6 @@
 // The batch path's activities: run ledger, exhibition metadata, listing, extract (stream, judge and stage an
-// object) and load (staging to the final tables in one transaction). Each is safe to retry.
+// object, then prepare its tables) and load (the prepared tables made final in one transaction; both SQL
+// steps are in batch-load.ts). Each is safe to retry.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseExhibitionMetadata, type ExhibitionMetadata } from '../domain/exhibition';
