@@ -16,6 +16,7 @@ import {
   indexObjectTableSql,
   INTERACTION_KINDS,
   KIND_SHAPE,
+  missingTables,
   registerAcceptedPressesSql,
   uncheckedForeignKeysSql,
   validateObjectForeignKeysSql,
@@ -160,11 +161,9 @@ export async function loadObject(
       await dropStaging(client, stagingTable);
       return { uri, skipped: false, ...summary };
     }
-    for (const table of [stagingTable, prepared('rating'), prepared('request'), rejects]) {
-      const found = await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [table]);
-      if (!found.rows[0]?.t) {
-        throw new Error(`staged table ${table} is missing: the extract step must run again`);
-      }
+    const missing = await missingTables(client, [stagingTable, ...INTERACTION_KINDS.map(prepared), rejects]);
+    if (missing.length > 0) {
+      throw new Error(`staged table ${missing.join(', ')} is missing: the extract step must run again`);
     }
     for (const kind of INTERACTION_KINDS) {
       const unchecked = await client.query<{ n: number }>(uncheckedForeignKeysSql(prepared(kind)));

@@ -10,7 +10,7 @@
 // object (its name is a digest of the object key, and a check pins the key), the source line unique inside
 // it, and the natural key of every accepted press unique across objects in accepted_batch_press.
 import { createHash } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 
 export const OBJECT_SCHEMA = 'batch_objects';
 
@@ -52,11 +52,6 @@ export function objectTable(kind: InteractionKind, uri: string): string {
   return `${OBJECT_SCHEMA}.${kind}_${createHash('sha256').update(uri).digest('hex').slice(0, 24)}`;
 }
 
-/** Quotes a string as an SQL literal (standard_conforming_strings is on since PostgreSQL 9.1). */
-function sqlLiteral(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
-
 /**
  * DDL of the object's empty table, without indexes or foreign keys, under its final name or another (a
  * prepared table, renamed when attached). Ids come from the parent's identity sequence (named by PostgreSQL's
@@ -76,7 +71,7 @@ export function createObjectTableSql(
       alter column ${s.id} set default nextval('${s.parent}_${s.id}_seq'::regclass),
       alter column source_object set not null,
       alter column source_line set not null,
-      add constraint ${kind}_of_one_object check (source_object = ${sqlLiteral(uri)});`;
+      add constraint ${kind}_of_one_object check (source_object = ${pg.escapeLiteral(uri)});`;
 }
 
 /** The indexes of a filled object table, each built in one pass. */
@@ -152,6 +147,15 @@ export function registerAcceptedPressesSql(
     ${writtenInKeyOrder ? '' : `order by exhibition_id, event_at, ${s.value}`};`;
 }
 
+/** The tables of `names` (schema-qualified) that do not exist. */
+export async function missingTables(client: pg.ClientBase, names: string[]): Promise<string[]> {
+  const r = await client.query<{ name: string }>(
+    'select name from unnest($1::text[]) as name where to_regclass(name) is null',
+    [names],
+  );
+  return r.rows.map((x) => x.name);
+}
+
 const replacedName = (table: string) => `${table.split('.').pop()}_replaced`;
 
 /**
@@ -164,8 +168,7 @@ export async function detachObjectTables(client: pg.ClientBase, uri: string): Pr
   for (const kind of INTERACTION_KINDS) {
     const s = KIND_SHAPE[kind];
     const t = objectTable(kind, uri);
-    const exists = await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [t]);
-    if (!exists.rows[0]?.t) continue;
+    if ((await missingTables(client, [t])).length > 0) continue;
     await client.query(
       `delete from accepted_batch_press p using ${t} o
        where p.exhibition_id = o.exhibition_id and p.event_at = o.event_at and p.kind = ${s.code}

@@ -5,6 +5,7 @@
 // loaded move too, and back down again.
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { escapeLiteral as literal } from 'pg';
 
 // Frozen here on purpose, like every migration; activities/object-tables.ts names tables the same way, and
 // test/integration/migrations.test.ts proves the two agree.
@@ -28,7 +29,6 @@ const KINDS = [
 
 const objectTable = (kind: string, uri: string) =>
   `batch_objects.${kind}_${createHash('sha256').update(uri).digest('hex').slice(0, 24)}`;
-const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
