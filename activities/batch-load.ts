@@ -6,6 +6,7 @@
 //     are registered, the tables join the interaction tables, the ledger is written.
 // Only the load depends on other objects, so only it runs one object at a time.
 import type pg from 'pg';
+import { missingTables } from '../infra/db';
 import type { BatchObject, ObjectLoadResult } from './batch-types';
 import {
   addObjectForeignKeysSql,
@@ -16,7 +17,6 @@ import {
   indexObjectTableSql,
   INTERACTION_KINDS,
   KIND_SHAPE,
-  missingTables,
   registerAcceptedPressesSql,
   uncheckedForeignKeysSql,
   validateObjectForeignKeysSql,
@@ -30,6 +30,11 @@ const SET_WORK_MEM = `set local work_mem = '64MB'`;
 export const preparedTable = (stagingTable: string, kind: InteractionKind) => `${stagingTable}_${kind}`;
 /** The object's rejects, reasons decided, between prepare and load. */
 export const setAsideRejects = (stagingTable: string) => `${stagingTable}_rejects`;
+/** Every table prepare leaves for the load, beside the staging table itself. */
+const preparedTables = (stagingTable: string) => [
+  ...INTERACTION_KINDS.map((kind) => preparedTable(stagingTable, kind)),
+  setAsideRejects(stagingTable),
+];
 
 async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
   await client.query('begin');
@@ -55,7 +60,7 @@ export async function prepareObject(
   const rejects = setAsideRejects(stagingTable);
   // An earlier attempt's tables may carry foreign keys, and dropping those locks the tables they reference:
   // on its own, not at the start of a long transaction.
-  await client.query(`drop table if exists ${[...INTERACTION_KINDS.map(prepared), rejects].join(', ')}`);
+  await client.query(`drop table if exists ${preparedTables(stagingTable).join(', ')}`);
   await inTransaction(client, async () => {
     for (const kind of INTERACTION_KINDS) await client.query(createObjectTableSql(kind, uri, prepared(kind)));
     await client.query(
@@ -161,7 +166,7 @@ export async function loadObject(
       await dropStaging(client, stagingTable);
       return { uri, skipped: false, ...summary };
     }
-    const missing = await missingTables(client, [stagingTable, ...INTERACTION_KINDS.map(prepared), rejects]);
+    const missing = await missingTables(client, [stagingTable, ...preparedTables(stagingTable)]);
     if (missing.length > 0) {
       throw new Error(`staged table ${missing.join(', ')} is missing: the extract step must run again`);
     }
@@ -228,10 +233,5 @@ export async function loadObject(
 
 /** The staging table and what prepare set aside (the prepared tables are gone once attached). */
 async function dropStaging(client: pg.ClientBase, stagingTable: string): Promise<void> {
-  const leftovers = [
-    stagingTable,
-    setAsideRejects(stagingTable),
-    ...INTERACTION_KINDS.map((k) => preparedTable(stagingTable, k)),
-  ];
-  await client.query(`drop table if exists ${leftovers.join(', ')}`);
+  await client.query(`drop table if exists ${[stagingTable, ...preparedTables(stagingTable)].join(', ')}`);
 }

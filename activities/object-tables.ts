@@ -11,6 +11,7 @@
 // it, and the natural key of every accepted press unique across objects in accepted_batch_press.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { missingTables } from '../infra/db';
 
 export const OBJECT_SCHEMA = 'batch_objects';
 
@@ -23,8 +24,6 @@ interface KindShape {
   value: string;
   /** The kind's code in staging tables and in accepted_batch_press. */
   code: 0 | 1;
-  /** The reference table of the value. */
-  values: string;
 }
 
 export const KIND_SHAPE: Record<InteractionKind, KindShape> = {
@@ -33,14 +32,12 @@ export const KIND_SHAPE: Record<InteractionKind, KindShape> = {
     id: 'rating_interaction_id',
     value: 'rating_value',
     code: 0,
-    values: 'rating',
   },
   request: {
     parent: 'request_interaction',
     id: 'request_interaction_id',
     value: 'request_value',
     code: 1,
-    values: 'request',
   },
 };
 
@@ -101,7 +98,8 @@ const foreignKeys = (kind: InteractionKind) => {
   const s = KIND_SHAPE[kind];
   return [
     { name: `${kind}_exhibition_fk`, column: 'exhibition_id', references: 'exhibition (exhibition_id)' },
-    { name: `${kind}_value_fk`, column: s.value, references: `${s.values} (${s.value})` },
+    // Each value's reference table is named like its kind: rating, request.
+    { name: `${kind}_value_fk`, column: s.value, references: `${kind} (${s.value})` },
     { name: `${kind}_run_fk`, column: 'run_id', references: 'pipeline_run (run_id)' },
   ];
 };
@@ -145,15 +143,6 @@ export function registerAcceptedPressesSql(
     insert into accepted_batch_press (exhibition_id, event_at, kind, value)
     select exhibition_id, event_at, ${s.code}, ${s.value} from ${objectTable(kind, uri)}
     ${writtenInKeyOrder ? '' : `order by exhibition_id, event_at, ${s.value}`};`;
-}
-
-/** The tables of `names` (schema-qualified) that do not exist. */
-export async function missingTables(client: pg.ClientBase, names: string[]): Promise<string[]> {
-  const r = await client.query<{ name: string }>(
-    'select name from unnest($1::text[]) as name where to_regclass(name) is null',
-    [names],
-  );
-  return r.rows.map((x) => x.name);
 }
 
 const replacedName = (table: string) => `${table.split('.').pop()}_replaced`;

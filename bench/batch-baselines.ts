@@ -41,10 +41,10 @@ const COLUMNS = {
 export type FinalTable = keyof typeof COLUMNS;
 export const FINAL_TABLES = Object.keys(COLUMNS) as FinalTable[];
 
-const KIND_OF: Partial<Record<FinalTable, InteractionKind>> = {
-  rating_interaction: 'rating',
-  request_interaction: 'request',
-};
+/** The kind of each interaction table (the rejects table has none). */
+const KIND_OF = Object.fromEntries(
+  INTERACTION_KINDS.map((kind) => [KIND_SHAPE[kind].parent, kind]),
+) as Partial<Record<FinalTable, InteractionKind>>;
 
 /** One row for a final table, its cells in COLUMNS order. */
 export interface BaselineRow {

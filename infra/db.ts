@@ -56,3 +56,12 @@ export async function withPgClient<T>(
     await client.end();
   }
 }
+
+/** The tables of `names` (schema-qualified) that do not exist. */
+export async function missingTables(client: pg.ClientBase, names: string[]): Promise<string[]> {
+  const r = await client.query<{ name: string }>(
+    'select name from unnest($1::text[]) as name where to_regclass(name) is null',
+    [names],
+  );
+  return r.rows.map((x) => x.name);
+}
