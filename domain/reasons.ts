@@ -16,6 +16,9 @@ export const REASON_CODES = [
   'BAD_TYPE',
   'UNEXPECTED_TYPE',
   'DUPLICATE',
+  'AT_OUT_OF_RANGE',
+  'OVERSIZE',
+  'UNSTORABLE',
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -37,6 +40,9 @@ export const REASON_DESCRIPTIONS: Record<ReasonCode, string> = {
   BAD_TYPE: 'val is -1 (a request) but type is not 0 (assistance) or 1 (emergency)',
   UNEXPECTED_TYPE: 'val is a rating (0 to 4) but type is given',
   DUPLICATE: 'Same exhibition, second, val and type as an interaction already accepted from another row',
+  AT_OUT_OF_RANGE: 'at is a real instant but outside the years the pipeline stores',
+  OVERSIZE: 'The value is larger than the pipeline carries; its first bytes and full length are kept',
+  UNSTORABLE: 'The database refused the value as data (SQLSTATE class 22 or 23)',
 };
 
 const CODE_SET: ReadonlySet<string> = new Set(REASON_CODES);

@@ -13,7 +13,9 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { BatchObject, ObjectLoadResult } from '../activities/batch-types';
+import type { ObjectLoadResult } from '../activities/batch-types';
+import { loadObjects } from './batch-objects';
+import { batchRetry } from './batch-retry';
 import {
   KioskDateFrom,
   KioskDateTo,
@@ -75,22 +77,7 @@ const TemporalScheduledStartTime = defineSearchAttributeKey(
   SearchAttributeType.DATETIME,
 );
 
-const retry = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts: 12,
-  nonRetryableErrorTypes: ['SourceMissing'],
-};
-
-const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
-// Extract and load stream whole objects (up to gigabytes): long timeouts, short heartbeats so a dead worker
-// is noticed in seconds and the step retried on another.
-const bulk = proxyActivities<Activities>({
-  startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '10 seconds',
-  retry,
-});
+const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: batchRetry });
 
 function scheduledWindow(input: BatchInput): { from?: string; to?: string } {
   if (input.from !== undefined || input.to !== undefined || input.scheduleIntervalHours === undefined) {
@@ -140,22 +127,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   progress.objectsSkipped = skippedObjects.length;
 
   const results: ObjectLoadResult[] = [];
-  const stages = new Map<number, Promise<{ stagingTable: string }>>();
-  const startStage = (i: number, object: BatchObject) => {
-    const p = bulk.stageObject({ runId, object });
-    p.catch(() => undefined); // observed when its turn to load comes
-    stages.set(i, p);
-  };
-  let next = 0;
   try {
-    for (let i = 0; i < todo.length; i++) {
-      while (next < todo.length && next < i + maxParallel) {
-        startStage(next, todo[next]!);
-        next++;
-      }
-      const object = todo[i]!;
-      const { stagingTable } = await stages.get(i)!;
-      const result = await bulk.loadObject({ runId, object, stagingTable });
+    await loadObjects(runId, todo, maxParallel, (result) => {
       results.push(result);
       progress.objectsLoaded++;
       progress.read += result.read;
@@ -165,10 +138,9 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
         `**${progress.objectsLoaded} of ${todo.length}** objects loaded · read ${progress.read} · ` +
           `loaded ${progress.loaded} · rejected ${progress.rejected}`,
       );
-    }
+    });
   } catch (err) {
-    // Let in-flight extracts finish so their staging tables can be dropped, then record the failure.
-    await Promise.allSettled(stages.values());
+    // loadObjects let its in-flight extracts settle, so every staging table can be dropped here.
     await quick.dropRunStaging({ runId });
     await quick.finishRun({ runId, status: 'failed' });
     throw err;

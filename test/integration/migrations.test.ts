@@ -233,7 +233,7 @@ describe('schema migrations', function () {
       { request_value: 1, description: 'Emergency' },
     ]);
     const reasons = await knex('reject_reason').count<{ count: number }[]>({ count: '*' });
-    assert.equal(reasons[0]?.count, 15);
+    assert.equal(reasons[0]?.count, 18);
   });
 
   describe('refuse a bad row for each constraint', function () {
