@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
+import { REASON_DESCRIPTIONS } from '../../domain/reasons';
 import { createKnex } from '../../infra/db';
+import { migrateLatest } from '../../infra/migrate';
 import { createDatabase, dropDatabase, isolatedConfig } from '../support/isolated-env';
 
 const MIGRATION = '20261130000100_reject_reasons_lifetime';
@@ -87,5 +89,14 @@ describe('migration: reject reasons for unstorable values, and raw_length', func
       '23514',
     );
     await migrateUpTo(knex, MIGRATION);
+  });
+
+  it('leaves, at the latest migration, exactly the codes and descriptions of domain/reasons.ts', async () => {
+    await migrateLatest(knex);
+    const rows = await knex('reject_reason').orderBy('code').select('code', 'description');
+    const expected = Object.entries(REASON_DESCRIPTIONS)
+      .map(([code, description]) => ({ code, description }))
+      .sort((a, b) => (a.code < b.code ? -1 : 1));
+    assert.deepEqual(rows, expected);
   });
 });
