@@ -19,6 +19,8 @@ export interface ReplayInput {
   filter: RejectFilter;
   /** Rejects per page (and per transaction); default 1,000. */
   pageSize?: number;
+  /** Pages before continuing as new (history stays small); default 200. */
+  pagesPerRun?: number;
   /** Set by continue-as-new only. */
   carried?: ReplayProgress;
 }
@@ -70,7 +72,7 @@ export async function rejectReplay(input: ReplayInput): Promise<ReplaySummary> {
   let handOver = false;
   try {
     for (let pagesHere = 0; !progress.done; pagesHere++) {
-      if (pagesHere >= PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      if (pagesHere >= (input.pagesPerRun ?? PAGES_PER_RUN) || workflowInfo().continueAsNewSuggested) {
         handOver = true;
         break;
       }
