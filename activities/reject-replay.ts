@@ -4,7 +4,7 @@
 // attempt has no rejects left to move, and the source key is unique, so nothing is admitted twice.
 import { validateStreamValue } from '../domain/validation';
 import type { ActivityDeps } from './deps';
-import { newestRejectId, rejectPage, type RejectFilter, type RejectRow } from './reject-store';
+import { idWindow, rejectPage, type RejectFilter, type RejectRow } from './reject-store';
 import { exhibitionIdsBySite } from './stream-store';
 
 // Verdicts of storage, not of the rules: the value was cut short (OVERSIZE), or the database refused it
@@ -46,13 +46,21 @@ function judgeAgain(r: RejectRow, exhibitions: Map<number, number>): Move | unde
 export function createReplayActivities(deps: ActivityDeps) {
   const { knex } = deps;
   return {
-    /** Opens the replay's ledger row and fixes the last reject id it will consider. */
-    async startReplay(input: { runId: string; workflowId: string; source: string }): Promise<number> {
+    /**
+     * Opens the replay's ledger row and fixes the ids it will walk: from the first reject of its dates up to
+     * the newest one now (rejects stored later are not its business).
+     */
+    async startReplay(input: {
+      runId: string;
+      workflowId: string;
+      source: string;
+      filter: RejectFilter;
+    }): Promise<{ afterId: number; untilId: number }> {
       await knex('pipeline_run')
         .insert({ run_id: input.runId, kind: 'replay', workflow_id: input.workflowId, source: input.source })
         .onConflict('run_id')
         .ignore();
-      return newestRejectId(knex);
+      return idWindow(knex, input.filter);
     },
 
     async replayRejectPage(input: ReplayPageInput): Promise<ReplayPageResult> {

@@ -105,15 +105,38 @@ export async function rejectPage(
   return r.rows.map(toRow);
 }
 
+/**
+ * The ids that can hold rejects of the filter's dates: the first id stored on or after `from` and the last
+ * stored before the day after `to`, each one probe of the rejected_at index. Exact bounds whatever the order
+ * ids were given in, and they keep a walk over one week of a long history from scanning the years before it.
+ */
+export async function idWindow(
+  db: Knex,
+  filter: RejectFilter,
+): Promise<{ afterId: number; untilId: number }> {
+  const r = await db.raw<{ rows: { lo: number | null; hi: number | null }[] }>(
+    `select
+       (select min(rejected_interaction_id) - 1 from rejected_interaction
+        where rejected_at >= coalesce(?::date, '-infinity'::date)::timestamp at time zone 'Europe/London') as lo,
+       (select max(rejected_interaction_id) from rejected_interaction
+        where rejected_at < (coalesce(?::date, 'infinity'::date) + 1)::timestamp at time zone 'Europe/London') as hi`,
+    [filter.from ?? null, filter.to ?? null],
+  );
+  const row = r.rows[0];
+  // No reject on or after `from`: an empty window.
+  return { afterId: row?.lo ?? row?.hi ?? 0, untilId: row?.hi ?? 0 };
+}
+
 /** Every selected reject in id order, one page in memory at a time. */
 export async function* eachReject(
   db: Knex,
   filter: RejectFilter,
   pageSize = 1000,
 ): AsyncGenerator<RejectRow> {
-  let afterId = 0;
+  const window = await idWindow(db, filter);
+  let afterId = window.afterId;
   for (;;) {
-    const rows = await rejectPage(db, filter, { afterId, limit: pageSize });
+    const rows = await rejectPage(db, filter, { afterId, untilId: window.untilId, limit: pageSize });
     yield* rows;
     if (rows.length < pageSize) return;
     afterId = rows[rows.length - 1]!.id;
@@ -127,14 +150,6 @@ export async function rejectById(db: Knex, id: number): Promise<RejectRow | unde
   );
   const row = r.rows[0];
   return row === undefined ? undefined : toRow(row);
-}
-
-/** The newest reject id now: a replay walks up to it and no further. */
-export async function newestRejectId(db: Knex): Promise<number> {
-  const r = await db.raw<{ rows: { id: number | null }[] }>(
-    'select max(rejected_interaction_id) as id from rejected_interaction',
-  );
-  return r.rows[0]?.id ?? 0;
 }
 
 /** Where a reject came from, in one short phrase. */

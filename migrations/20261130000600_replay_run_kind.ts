@@ -1,5 +1,6 @@
 // The run ledger gains a third kind of run, 'replay': `rejects replay` re-judges stored rejects and moves the
-// ones now valid into the interaction tables; those rows name the replay run that loaded them.
+// ones now valid into the interaction tables; those rows name the replay run that loaded them. An index on
+// rejected_at lets `rejects list|export|replay --from/--to` find the ids of a window without a full scan.
 import type { Knex } from 'knex';
 
 export async function up(knex: Knex): Promise<void> {
@@ -7,6 +8,7 @@ export async function up(knex: Knex): Promise<void> {
     alter table pipeline_run drop constraint pipeline_run_kind_check;
     alter table pipeline_run add constraint pipeline_run_kind_check
       check (kind in ('batch', 'stream', 'replay'));
+    create index rejected_interaction_rejected_at on rejected_interaction (rejected_at);
   `);
 }
 
@@ -23,6 +25,7 @@ export async function down(knex: Knex): Promise<void> {
     );
   }
   await knex.raw(`
+    drop index rejected_interaction_rejected_at;
     alter table pipeline_run drop constraint pipeline_run_kind_check;
     alter table pipeline_run add constraint pipeline_run_kind_check check (kind in ('batch', 'stream'));
   `);

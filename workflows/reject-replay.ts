@@ -1,6 +1,6 @@
 // `rejects replay`: pages through the selected rejects by id, each page re-judged and moved in one activity
-// transaction, up to the newest reject when the replay started. Continues as new before its history grows,
-// carrying the cursor and the totals, so years of rejects fit.
+// transaction, within the ids of its dates and up to the newest reject when the replay started. Continues as
+// new before its history grows, carrying the cursor and the totals, so years of rejects fit.
 import {
   continueAsNew,
   defineQuery,
@@ -62,8 +62,13 @@ export async function rejectReplay(input: ReplayInput): Promise<ReplaySummary> {
   let progress: ReplayProgress;
   if (input.carried === undefined) {
     upsertSearchAttributes([{ key: KioskPipeline, value: 'replay' }]);
-    const untilId = await act.startReplay({ runId, workflowId, source: describeFilter(input.filter) });
-    progress = { ledgerRunId: runId, untilId, afterId: 0, pages: 0, examined: 0, admitted: 0, done: false };
+    const window = await act.startReplay({
+      runId,
+      workflowId,
+      source: describeFilter(input.filter),
+      filter: input.filter,
+    });
+    progress = { ledgerRunId: runId, ...window, pages: 0, examined: 0, admitted: 0, done: false };
   } else {
     progress = { ...input.carried };
   }

@@ -30,6 +30,13 @@ describe('migration: replay runs in the ledger', function () {
     await dropDatabase(cfg.databaseUrl);
   });
 
+  const hasIndex = async () =>
+    (
+      await knex.raw<{ rows: { t: string | null }[] }>(
+        `select to_regclass('rejected_interaction_rejected_at')::text as t`,
+      )
+    ).rows[0]?.t !== null;
+
   const runs = async () =>
     (await knex('pipeline_run').select('run_id', 'kind').orderBy('run_id')) as {
       run_id: string;
@@ -47,8 +54,10 @@ describe('migration: replay runs in the ledger', function () {
       { run_id: 's1', kind: 'stream' },
     ]);
     assert.equal(await insertRun(knex, 'r0', 'replay'), '23514', 'the older schema has no replay kind');
+    assert.equal(await hasIndex(), false);
 
     await knex.migrate.up({ name: NAME });
+    assert.equal(await hasIndex(), true);
     assert.equal(await insertRun(knex, 'r1', 'replay'), 'accepted');
     assert.equal(await insertRun(knex, 'x2', 'nonsense'), '23514');
     assert.equal((await runs()).length, 3);

@@ -38,7 +38,7 @@ describe('replay workflow (activities mocked)', function () {
       activities: {
         startReplay: (i: { runId: string }) => {
           calls.started.push(i.runId);
-          return Promise.resolve(10);
+          return Promise.resolve({ afterId: 0, untilId: 10 });
         },
         replayRejectPage: (i: ReplayPageInput) => {
           calls.pages.push(i);

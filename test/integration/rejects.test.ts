@@ -243,6 +243,20 @@ describe('rejects: list, show, export and replay', function () {
       source_offset: 1,
     });
 
+    // Dates select by the London day a reject was stored.
+    const january = await cli(['rejects', 'list', '--to', '2026-01-01', '--json']);
+    assert.equal(january.code, 0, january.out);
+    assert.deepEqual(
+      january.out
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { reasons: string[] }).reasons),
+      [['FUTURE_AT', 'UNKNOWN_SITE']],
+    );
+    const later = await cli(['rejects', 'list', '--from', '2026-01-02', '--reason', 'FUTURE_AT']);
+    assert.equal(later.code, 0, later.out);
+    assert.match(later.out, /no rejects match/);
+
     await createBucketWith(cfg, dir, ['lmnh_exhibition_deeptime.json']);
     const batch = await runBatch(client, cfg, { source: `s3://${cfg.s3.bucket}/` });
     assert.equal(batch.failedMetadata.length, 0);
