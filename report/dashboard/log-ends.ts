@@ -14,7 +14,7 @@ export function createLogEnds(
   let cached: { at: number; value: Promise<Map<number, number>> } | undefined;
 
   async function read(): Promise<Map<number, number>> {
-    const admin = createKafka(kafka, '-dashboard').admin();
+    const admin = createKafka(kafka, '-dashboard', { probe: true }).admin();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
