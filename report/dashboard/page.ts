@@ -187,11 +187,11 @@ const SCRIPT = String.raw`
     fillTable('rows-runs', o.runs, (r) => [
       ['started', r.startedAt.replace('T', ' ').slice(0, 19)],
       ['kind', r.kind],
-      ['workflow', r.workflowId],
       ['status', r.status],
       ['read', r.read, true],
       ['loaded', r.loaded, true],
       ['rejected', r.rejected, true],
+      ['workflow', r.workflowId],
     ], (r) => r.runId);
     for (const td of document.querySelectorAll('#rows-runs td[data-field="status"]')) td.dataset.value = td.textContent;
     document.body.dataset.opsAt = o.generatedAt;
@@ -376,7 +376,7 @@ export function dashboardPage(nonce: string): string {
         ['Lag', true],
       ])}</div>
     <div class="panel"><h2>Latest runs</h2>
-      ${table('rows-runs', [['Started (UTC)'], ['Kind'], ['Workflow'], ['Status'], ['Read', true], ['Loaded', true], ['Rejected', true]])}</div>
+      ${table('rows-runs', [['Started (UTC)'], ['Kind'], ['Status'], ['Read', true], ['Loaded', true], ['Rejected', true], ['Workflow']])}</div>
     <div class="panel"><h2>Reject rate by reason per day (run ledger; last ${DEFAULT_DAYS} days unless a range is chosen)</h2>
       <div class="chart" id="chart-reject-rate"></div>
       ${table('rows-reject-days', [['Day (London)'], ['Read', true], ['Rejected', true], ['Rate', true], ['Reasons']])}</div>

@@ -178,6 +178,13 @@ describe('rejects: list, show, export and replay', function () {
     assert.match(o.out, /7b 22 73 69 74 65 22 3a {2}22 36 1b 5b 32 4a 22 2c/);
     assert.match(o.out, /MALFORMED: /);
     assert.ok(o.out.includes(`run         ${row.run_id} (stream stream-`), o.out);
+    const listed = await cli(['rejects', 'list', '--reason', 'MALFORMED']);
+    assert.equal(listed.code, 0, listed.out);
+    assert.ok(!listed.out.includes('\u001b'), 'the list escapes too');
+    assert.match(
+      listed.out,
+      /^\s+\d+ {2}\S+ {2}MALFORMED\s+stream \S+\[0\] offset 6 {2}\{"site":"6\\x1b\[2J",\\xff\\n$/m,
+    );
     const missing = await cli(['rejects', 'show', '999999']);
     assert.notEqual(missing.code, 0);
     assert.match(missing.out, /no reject with id 999999/);
