@@ -24,7 +24,7 @@ export interface ReplayPageResult {
   lastId: number;
   examined: number;
   admitted: number;
-  /** Fewer rows than a page: nothing is left up to untilId. */
+  /** Nothing is left up to untilId. */
   done: boolean;
 }
 
@@ -106,7 +106,9 @@ export function createReplayActivities(deps: ActivityDeps) {
           lastId: rows.length > 0 ? rows[rows.length - 1]!.id : input.untilId,
           examined: rows.length,
           admitted: moves.length,
-          done: rows.length < input.pageSize,
+          // Not "fewer rows than a page": a locked row that another replay moved meanwhile is skipped, so a
+          // short page does not prove the end.
+          done: rows.length === 0 || rows[rows.length - 1]!.id >= input.untilId,
         };
       });
     },

@@ -67,7 +67,7 @@ describe('replay workflow (activities mocked)', function () {
       (i) => {
         const last = Math.min(i.afterId + i.pageSize, i.untilId);
         const examined = last - i.afterId;
-        return { lastId: last, examined, admitted: 1, done: examined < i.pageSize };
+        return { lastId: last, examined, admitted: 1, done: last >= i.untilId };
       },
       { filter: { reason: 'UNKNOWN_SITE' }, pageSize: 3, pagesPerRun: 2 },
     );
