@@ -8,6 +8,7 @@ import { loadDotEnv } from './infra/dotenv';
 import { createJsonLogger, maskSecrets, secretValues } from './infra/log';
 import { initialiseSeries } from './infra/metrics';
 import { activityMetricsInterceptor } from './ops/activity-metrics';
+import { startWorkerStatusLog } from './ops/status-log';
 import { installWorkerRuntime, startWorkerOps } from './ops/worker-ops';
 
 export async function createWorker(
@@ -82,9 +83,11 @@ async function main(): Promise<void> {
       `metrics and health on http://${ops.address}`,
     { taskQueue: worker.options.taskQueue, metricsAddress: ops.address },
   );
+  const stopStatus = startWorkerStatusLog(deps.knex, logger);
   try {
     await worker.run();
   } finally {
+    stopStatus();
     await ops.close();
     await close();
   }

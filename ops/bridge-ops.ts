@@ -12,6 +12,7 @@ import type { JsonLogger } from '../infra/log';
 import { registry } from '../infra/metrics';
 import { connectTemporal } from '../infra/temporal';
 import { startOpsServer, type OpsServer } from './server';
+import { STATUS_EVERY_MS } from './status-log';
 
 export const streamLag = new Gauge({
   name: 'kiosk_stream_lag_messages',
@@ -68,7 +69,12 @@ function lazy<T>(open: () => Promise<T>, onDrop: (value: T) => Promise<void>) {
   };
 }
 
-export async function startBridgeOps(config: Config, logger: JsonLogger, redact: (t: string) => string) {
+export async function startBridgeOps(
+  config: Config,
+  log: JsonLogger,
+  redact: (t: string) => string,
+  statusEveryMs = STATUS_EVERY_MS,
+) {
   const { topic } = config.kafka;
   const knex = createKnex(config.databaseUrl, 2);
   const admin = lazy<Admin>(
@@ -103,6 +109,27 @@ export async function startBridgeOps(config: Config, logger: JsonLogger, redact:
     }
   };
 
+  // The minute's status line for CloudWatch (terraform/alarms.tf): the largest lag and each partition's.
+  const status = setInterval(() => {
+    refreshLag().then(
+      async () => {
+        const lag = (await streamLag.get()).values;
+        const stored = (await lastStoredOffset.get()).values;
+        log.info('stream status', {
+          event: 'stream_status',
+          maxLagMessages: Math.max(0, ...lag.map((v) => v.value)),
+          partitions: lag.map((v) => ({
+            partition: Number(v.labels.partition),
+            lagMessages: v.value,
+            lastStoredOffset: stored.find((x) => x.labels.partition === v.labels.partition)?.value ?? null,
+          })),
+        });
+      },
+      (err: unknown) => log.warn('status: the stream lag could not be read', { error: err }),
+    );
+  }, statusEveryMs);
+  status.unref();
+
   const server: OpsServer = await startOpsServer({
     address: config.metrics.bridgeAddress,
     redact,
@@ -117,7 +144,7 @@ export async function startBridgeOps(config: Config, logger: JsonLogger, redact:
       } catch (err) {
         streamLag.reset();
         lastStoredOffset.reset();
-        logger.warn('metrics: the stream lag could not be read', { topic, error: err });
+        log.warn('metrics: the stream lag could not be read', { error: err });
       }
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
@@ -126,6 +153,7 @@ export async function startBridgeOps(config: Config, logger: JsonLogger, redact:
   return {
     address: server.address,
     async close() {
+      clearInterval(status);
       await server.close();
       await Promise.all([admin.drop(), temporal.drop(), knex.destroy()]);
     },
