@@ -118,11 +118,13 @@ export async function startBridgeOps(
         log.info('stream status', {
           event: 'stream_status',
           maxLagMessages: Math.max(0, ...lag.map((v) => v.value)),
-          partitions: lag.map((v) => ({
-            partition: Number(v.labels.partition),
-            lagMessages: v.value,
-            lastStoredOffset: stored.find((x) => x.labels.partition === v.labels.partition)?.value ?? null,
-          })),
+          partitions: [...lag]
+            .sort((a, b) => Number(a.labels.partition) - Number(b.labels.partition))
+            .map((v) => ({
+              partition: Number(v.labels.partition),
+              lagMessages: v.value,
+              lastStoredOffset: stored.find((x) => x.labels.partition === v.labels.partition)?.value ?? null,
+            })),
         });
       },
       (err: unknown) => log.warn('status: the stream lag could not be read', { error: err }),

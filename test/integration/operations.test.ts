@@ -4,6 +4,7 @@ import { connectPublisher } from '../../bridge/kafka-publisher';
 import { readReplayValues, replayValues } from '../../cli/simulate-kiosks';
 import { createJsonLogger } from '../../infra/log';
 import { startBridgeOps } from '../../ops/bridge-ops';
+import { startWorkerStatusLog } from '../../ops/status-log';
 import { createBucketWith, deleteBucket, runBatch } from '../support/batch';
 import { startEntryPoint, waitForOutput, type RunningProcess } from '../support/child-process';
 import { SHARED_DATA } from '../support/isolated-env';
@@ -270,6 +271,51 @@ describe('operations: metrics, health and alert rules against a real Prometheus'
     assert.ok(
       Math.abs(recorded - london) <= 1 || Math.abs(recorded - london) === 1439,
       `${recorded} vs ${london}`,
+    );
+  });
+
+  it('writes the status lines that the CloudWatch alarms read, from the same figures', async () => {
+    const lines: string[] = [];
+    const log = createJsonLogger('test', { write: (l) => lines.push(l) });
+    const stopWorkerStatus = startWorkerStatusLog(env.knex, log, 100);
+    const ops = await startBridgeOps(
+      { ...env.cfg, metrics: { ...env.cfg.metrics, bridgeAddress: '127.0.0.1:0' } },
+      log,
+      (t) => t,
+      100,
+    );
+    type Status = Record<string, unknown> & { event?: string };
+    const parsed = () => lines.map((l) => JSON.parse(l) as Status);
+    try {
+      await waitUntil(
+        'a line of each kind',
+        () =>
+          Promise.resolve(
+            ['pipeline_status', 'stream_status'].every((e) => parsed().some((l) => l.event === e)),
+          ),
+        15_000,
+        50,
+      );
+    } finally {
+      stopWorkerStatus();
+      await ops.close();
+    }
+    const worker = parsed().find((l) => l.event === 'pipeline_status')!;
+    assert.equal(worker.batchLastRunFailed, 0);
+    assert.ok((worker.batchHoursSinceCompleted as number) < 1, JSON.stringify(worker));
+    assert.equal(typeof worker.streamFreshnessSeconds, 'number');
+    assert.equal(typeof worker.streamStaleWhileOpenSeconds, 'number');
+    const stream = parsed().find((l) => l.event === 'stream_status')!;
+    assert.equal(stream.maxLagMessages, 0);
+    assert.deepEqual(
+      (stream.partitions as { partition: number; lagMessages: number }[]).map((p) => [
+        p.partition,
+        p.lagMessages,
+      ]),
+      [
+        [0, 0],
+        [1, 0],
+      ],
     );
   });
 
