@@ -13,7 +13,11 @@ export const activityMetricsInterceptor: ActivityInterceptorsFactory = (ctx) => 
   inbound: {
     async execute(input, next) {
       const { activityType, attempt } = ctx.info;
-      if (attempt > 1) activityRetriesTotal.inc({ activity: activityType });
+      if (attempt > 1) {
+        activityRetriesTotal.inc({ activity: activityType });
+        // The context logger adds the workflow id, run id and activity to the JSON line.
+        ctx.log.warn(`attempt ${attempt} of ${activityType}`, { attempt });
+      }
       const source = LOAD_ACTIVITIES[activityType];
       if (source === undefined) return next(input);
       const stop = loadSeconds.startTimer({ source });

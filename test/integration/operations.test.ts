@@ -319,6 +319,22 @@ describe('operations: metrics, health and alert rules against a real Prometheus'
     );
   });
 
+  it('logs one JSON object per line from both processes, never a secret', () => {
+    for (const p of [worker!, bridge!]) {
+      const lines = p
+        .output()
+        .split('\n')
+        .filter((l) => l !== '');
+      assert.ok(lines.length > 0);
+      for (const line of lines) {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        assert.equal(typeof parsed.message, 'string', line);
+        assert.ok(!line.includes(env.cfg.s3.credentials!.secretAccessKey), line);
+      }
+    }
+    assert.match(bridge!.output(), /"topic":"lmnh-test-[^"]+"/);
+  });
+
   it('turns /readyz to 503 naming PostgreSQL while the database is unreachable, and back to 200', async () => {
     const url = new URL(env.cfg.databaseUrl);
     const proxy = new TcpProxy(url.hostname, Number(url.port));

@@ -1,13 +1,21 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../infra/config';
 import { createJsonLogger, formatLogLine, secretValues } from '../../infra/log';
-import { recordStoredRows, rejectReasonsTotal, rowsTotal } from '../../infra/metrics';
+import {
+  activityRetriesTotal,
+  loadSeconds,
+  recordStoredRows,
+  rejectReasonsTotal,
+  rowsTotal,
+} from '../../infra/metrics';
+import { activityMetricsInterceptor } from '../../ops/activity-metrics';
 import { checkReadiness, parseListenAddress } from '../../ops/server';
 import { londonMinuteOfDay, staleWhileOpenSeconds } from '../../ops/status-log';
 import { runtimeLogFields } from '../../ops/worker-ops';
 
 async function counterValue(
-  counter: typeof rowsTotal | typeof rejectReasonsTotal,
+  counter: typeof rowsTotal | typeof rejectReasonsTotal | typeof activityRetriesTotal,
   labels: Record<string, string>,
 ): Promise<number> {
   const values = (await counter.get()).values;
@@ -143,6 +151,49 @@ describe('operations: logs, metrics and readiness', () => {
         await counterValue(rejectReasonsTotal, { source: 'stream', reason: 'FUTURE_AT' }),
         before.reasonFuture + 1,
       );
+    });
+  });
+
+  describe('the activity interceptor', () => {
+    const run = async (activityType: string, attempt: number, fn: () => Promise<string>) => {
+      const logged: { message: string; meta?: Record<string, unknown> }[] = [];
+      const logger = {
+        log: () => undefined,
+        trace: () => undefined,
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (message: string, meta?: Record<string, unknown>) => logged.push({ message, meta }),
+        error: () => undefined,
+      };
+      const env = new MockActivityEnvironment(
+        { activityType, attempt },
+        { interceptors: [activityMetricsInterceptor], logger },
+      );
+      return { result: await env.run(fn).catch((err: Error) => err.message), logged };
+    };
+    const observations = async (source: string) =>
+      (await loadSeconds.get()).values.find(
+        (v) => v.metricName === 'kiosk_load_seconds_count' && v.labels.source === source,
+      )?.value ?? 0;
+
+    it('counts a retried attempt and logs it with the activity, and times load activities even when they fail', async () => {
+      const retriesBefore = await counterValue(activityRetriesTotal, { activity: 'loadObject' });
+      const timedBefore = await observations('batch');
+      const first = await run('loadObject', 1, () => Promise.resolve('done'));
+      assert.equal(first.result, 'done');
+      assert.equal(first.logged.length, 0);
+      const retried = await run('loadObject', 3, () => Promise.reject(new Error('connection reset')));
+      assert.equal(retried.result, 'connection reset');
+      assert.equal(await counterValue(activityRetriesTotal, { activity: 'loadObject' }), retriesBefore + 1);
+      assert.equal(await observations('batch'), timedBefore + 2);
+      assert.equal(retried.logged[0]?.message, 'attempt 3 of loadObject');
+      assert.equal(retried.logged[0]?.meta?.activityType, 'loadObject');
+    });
+
+    it('does not time activities that load nothing', async () => {
+      const before = [await observations('batch'), await observations('stream')];
+      await run('listHistoryObjects', 1, () => Promise.resolve('listed'));
+      assert.deepEqual([await observations('batch'), await observations('stream')], before);
     });
   });
 
