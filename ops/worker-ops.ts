@@ -92,7 +92,14 @@ export async function startWorkerOps(options: {
       }
       const [own, temporal] = await Promise.all([
         registry.metrics(),
-        fetch(`http://${options.temporalMetricsAddress}/metrics`).then((r) => r.text()),
+        fetch(`http://${options.temporalMetricsAddress}/metrics`).then(
+          (r) => r.text(),
+          (err: unknown) => {
+            // The pipeline's own metrics are still worth serving.
+            logger.warn("metrics: the Temporal SDK's exporter did not answer", { error: err });
+            return '';
+          },
+        ),
       ]);
       return { contentType: registry.contentType, body: `${own}\n${temporal}` };
     },
