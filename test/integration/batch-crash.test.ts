@@ -1,6 +1,3 @@
-import { WorkflowClient } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,41 +6,16 @@ import { generateHistory } from '../../cli/simulate-history';
 import { createKnex } from '../../infra/db';
 import { createTemporalClient } from '../../infra/temporal';
 import { batchWorkflow } from '../../workflows/batch';
-import { createBucketWith, deleteBucket, runBatch } from '../support/batch';
+import {
+  createBucketWith,
+  deleteBucket,
+  finalBatchState,
+  pendingActivityTypes,
+  runBatch,
+} from '../support/batch';
 import { sigkill, startEntryPoint, waitForOutput, type RunningProcess } from '../support/child-process';
 import { createDatabase, dropDatabase, isolatedConfig, uniqueSuffix } from '../support/isolated-env';
 import { startTestWorker } from '../support/test-worker';
-
-/** Everything a run leaves that must not depend on how it got there (ids, run ids and times excluded). */
-async function finalState(knex: Knex) {
-  const rows = (sql: string) => knex.raw<{ rows: unknown[] }>(sql).then((r) => r.rows);
-  return {
-    ratings: await rows(
-      `select source_object, source_line, exhibition_id, rating_value, event_at from rating_interaction
-       order by source_object, source_line`,
-    ),
-    requests: await rows(
-      `select source_object, source_line, exhibition_id, request_value, event_at from request_interaction
-       order by source_object, source_line`,
-    ),
-    rejects: await rows(
-      `select source_object, source_line, reasons, encode(raw, 'hex') as raw from rejected_interaction
-       order by source_object, source_line`,
-    ),
-    objects: await rows(
-      `select source_object, etag, read_count, loaded_count, rejected_count from source_object order by 1`,
-    ),
-    staging: await rows(`select tablename from pg_tables where schemaname = 'batch_staging'`),
-  };
-}
-
-async function pendingActivityTypes(client: WorkflowClient, workflowId: string): Promise<string[]> {
-  const d = await client.getHandle(workflowId).describe();
-  const raw = d.raw.pendingActivities ?? [];
-  return raw
-    .filter((a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)
-    .map((a) => a.activityType?.name ?? '');
-}
 
 describe('batch workflow survives its worker being killed mid-load', function () {
   this.timeout(240_000);
@@ -123,8 +95,8 @@ describe('batch workflow survives its worker being killed mid-load', function ()
 
       const cleanKnex = createKnex(clean.databaseUrl, 2);
       try {
-        const expected = await finalState(cleanKnex);
-        const actual = await finalState(knex);
+        const expected = await finalBatchState(cleanKnex);
+        const actual = await finalBatchState(knex);
         assert.equal(actual.ratings.length, expected.ratings.length);
         assert.deepEqual(actual, expected);
         assert.deepEqual(actual.staging, []);

@@ -6,7 +6,9 @@ import {
   PutObjectCommand,
   DeleteBucketCommand,
 } from '@aws-sdk/client-s3';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowClient } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { Knex } from 'knex';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../infra/config';
@@ -59,4 +61,36 @@ export function runBatch(client: Client, cfg: Config, input: BatchInput): Promis
     workflowId: `batch-test-${uniqueSuffix()}`,
     args: [input],
   });
+}
+
+/** Everything a run leaves that must not depend on how it got there (ids, run ids and times excluded). */
+export async function finalBatchState(knex: Knex) {
+  const rows = (sql: string) => knex.raw<{ rows: unknown[] }>(sql).then((r) => r.rows);
+  return {
+    ratings: await rows(
+      `select source_object, source_line, exhibition_id, rating_value, event_at from rating_interaction
+       order by source_object, source_line`,
+    ),
+    requests: await rows(
+      `select source_object, source_line, exhibition_id, request_value, event_at from request_interaction
+       order by source_object, source_line`,
+    ),
+    rejects: await rows(
+      `select source_object, source_line, reasons, encode(raw, 'hex') as raw from rejected_interaction
+       order by source_object, source_line`,
+    ),
+    objects: await rows(
+      `select source_object, etag, read_count, loaded_count, rejected_count from source_object order by 1`,
+    ),
+    staging: await rows(`select tablename from pg_tables where schemaname = 'batch_staging'`),
+  };
+}
+
+/** The types of the workflow's activities that a worker is running now. */
+export async function pendingActivityTypes(client: WorkflowClient, workflowId: string): Promise<string[]> {
+  const d = await client.getHandle(workflowId).describe();
+  const raw = d.raw.pendingActivities ?? [];
+  return raw
+    .filter((a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)
+    .map((a) => a.activityType?.name ?? '');
 }
