@@ -35,12 +35,11 @@ export async function createWorker(
     taskQueue,
     activities,
     ...workflowSource,
-    interceptors: { activity: [activityMetricsInterceptor] },
     // Compresses the stream's big signal and load payloads (infra/payload-codec.ts).
     dataConverter,
     maxConcurrentActivityTaskExecutions: Number(process.env.WORKER_MAX_ACTIVITIES ?? 8),
-    // A run that fails after its retries names the service that was down.
-    interceptors: { activity: [dependencyNamingInterceptor(config)] },
+    // A run that fails after its retries names the service that was down; retries and load times are counted.
+    interceptors: { activity: [dependencyNamingInterceptor(config), activityMetricsInterceptor] },
     ...overrides,
   });
   const close = async () => {
