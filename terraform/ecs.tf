@@ -65,7 +65,7 @@ locals {
       log_group     = aws_cloudwatch_log_group.worker.name
       # Lets in-flight activities finish when a task is replaced (Fargate maximum).
       stop_timeout = 120
-      health_port   = 9464
+      health_port  = 9464
       environment = concat(local.common_environment, [
         { name = "WORKFLOW_BUNDLE_PATH", value = local.workflow_bundle_path },
         { name = "WORKER_MAX_ACTIVITIES", value = tostring(var.worker_max_concurrent_activities) },
