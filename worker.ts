@@ -6,6 +6,11 @@ import { loadConfig, type Config } from './infra/config';
 import { dataConverter } from './infra/payload-codec';
 import { dependencyNamingInterceptor } from './infra/dependency-errors';
 import { loadDotEnv } from './infra/dotenv';
+import { createJsonLogger, maskSecrets, secretValues } from './infra/log';
+import { initialiseSeries } from './infra/metrics';
+import { activityMetricsInterceptor } from './ops/activity-metrics';
+import { startWorkerStatusLog } from './ops/status-log';
+import { installWorkerRuntime, startWorkerOps } from './ops/worker-ops';
 
 export async function createWorker(
   config: Config,
@@ -18,6 +23,8 @@ export async function createWorker(
     apiKey: config.temporal.apiKey,
   });
   const deps = createActivityDeps(config);
+  const activities = createActivities(deps);
+  initialiseSeries(Object.keys(activities));
   const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
   const workflowSource: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = bundlePath
     ? { workflowBundle: { codePath: bundlePath } }
@@ -26,20 +33,20 @@ export async function createWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue,
-    activities: createActivities(deps),
+    activities,
     ...workflowSource,
     // Compresses the stream's big signal and load payloads (infra/payload-codec.ts).
     dataConverter,
     maxConcurrentActivityTaskExecutions: Number(process.env.WORKER_MAX_ACTIVITIES ?? 8),
-    // A run that fails after its retries names the service that was down.
-    interceptors: { activity: [dependencyNamingInterceptor(config)] },
+    // A run that fails after its retries names the service that was down; retries and load times are counted.
+    interceptors: { activity: [dependencyNamingInterceptor(config), activityMetricsInterceptor] },
     ...overrides,
   });
   const close = async () => {
     await closeActivityDeps(deps);
     await connection.close();
   };
-  return { worker, close };
+  return { worker, close, connection, deps };
 }
 
 const HELP = `Usage: npm run worker
@@ -47,7 +54,11 @@ const HELP = `Usage: npm run worker
 Runs the Temporal worker: every workflow (batch, stream, health) and activity of the project on the task queue
 TEMPORAL_TASK_QUEUE (default kiosk-pipeline). Settings come from the environment (see .env.example), and
 WORKER_MAX_ACTIVITIES (default 8) bounds the activities run at once. WORKFLOW_BUNDLE_PATH selects a prebuilt
-workflow bundle (npm run build:bundle). SIGINT or SIGTERM: finish the running activities, then exit.`;
+workflow bundle (npm run build:bundle). SIGINT or SIGTERM: finish the running activities, then exit.
+
+Operations: WORKER_METRICS_ADDRESS (default 127.0.0.1:9464) serves /metrics (Prometheus text: kiosk_* and the
+Temporal SDK's temporal_*), /healthz (alive) and /readyz (Temporal and PostgreSQL answer; 503 otherwise).
+Logs are JSON, one object per line on stdout.`;
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -55,14 +66,31 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig();
-  const { worker, close } = await createWorker(config);
-  console.log(
+  const secrets = secretValues(config);
+  const logger = createJsonLogger('worker', { secrets });
+  const temporalMetricsAddress = await installWorkerRuntime(logger);
+  const { worker, close, connection, deps } = await createWorker(config);
+  const ops = await startWorkerOps({
+    address: config.metrics.workerAddress,
+    temporalMetricsAddress,
+    knex: deps.knex,
+    connection,
+    worker,
+    logger,
+    redact: (text) => maskSecrets(text, secrets),
+  });
+  logger.info(
     `worker: polling task queue '${worker.options.taskQueue}' on ${config.temporal.address} ` +
-      `(namespace ${config.temporal.namespace}); Web UI ${config.temporal.uiUrl}`,
+      `(namespace ${config.temporal.namespace}); Web UI ${config.temporal.uiUrl}; ` +
+      `metrics and health on http://${ops.address}`,
+    { taskQueue: worker.options.taskQueue, metricsAddress: ops.address },
   );
+  const stopStatus = startWorkerStatusLog(deps.knex, logger);
   try {
     await worker.run();
   } finally {
+    stopStatus();
+    await ops.close();
     await close();
   }
 }
@@ -72,7 +100,7 @@ if (require.main === module) {
   main().then(
     () => process.exit(0),
     (err: unknown) => {
-      console.error(`worker: ${(err as Error).message}`);
+      createJsonLogger('worker').error(`worker: ${(err as Error).message}`);
       process.exit(1);
     },
   );

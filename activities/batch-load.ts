@@ -7,6 +7,7 @@
 // Only the load depends on other objects, so only it runs one object at a time.
 import type pg from 'pg';
 import { missingTables } from '../infra/db';
+import { recordStoredRows } from '../infra/metrics';
 import type { BatchObject, ObjectLoadResult } from './batch-types';
 import {
   addObjectForeignKeysSql,
@@ -154,7 +155,9 @@ export async function loadObject(
   const uri = object.uri;
   const prepared = (kind: InteractionKind) => preparedTable(stagingTable, kind);
   const rejects = setAsideRejects(stagingTable);
-  return inTransaction(client, async () => {
+  // What this attempt committed, counted after the commit (a retry that finds its own result counts nothing).
+  let committed: { loaded: number; rejects: [string[], number][] } | undefined;
+  const result = await inTransaction(client, async () => {
     await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [uri]);
     const previous = await client.query<{ run_id: string; etag: string }>(
       'select run_id, etag from source_object where source_object = $1',
@@ -225,10 +228,17 @@ export async function loadObject(
          where run_id = $1`,
       [runId, summary.read, summary.loaded, summary.rejected, JSON.stringify(summary.rejectedByReason)],
     );
+    const groups = await client.query<{ reasons: string[]; n: number }>(
+      'select reasons, count(*)::int as n from rejected_interaction where source_object = $1 group by reasons',
+      [uri],
+    );
+    committed = { loaded: summary.loaded, rejects: groups.rows.map((g) => [g.reasons, g.n]) };
     await dropStaging(client, stagingTable);
     await dropReplacedObjectTables(client, uri);
     return { uri, skipped: false, ...summary };
   });
+  if (committed) recordStoredRows('batch', committed.loaded, committed.rejects);
+  return result;
 }
 
 /** The staging table and what prepare set aside (the prepared tables are gone once attached). */

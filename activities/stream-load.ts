@@ -2,6 +2,7 @@
 // interactions and invalid ones as rejects, in one transaction, idempotent on (topic, partition, offset).
 import { validateStreamValue, type ReasonCode } from '../domain/validation';
 import { streamSource, type StreamMessage } from '../workflows/stream-api';
+import { recordStoredRows } from '../infra/metrics';
 import type { ActivityDeps } from './deps';
 import {
   ensureStreamRun,
@@ -47,7 +48,7 @@ export function createStreamActivities(deps: ActivityDeps) {
         partition,
         source: streamSource(topic, partition),
       };
-      await deps.knex.transaction(async (trx) => {
+      const committed = await deps.knex.transaction(async (trx) => {
         await ensureStreamRun(trx, run);
         const exhibitions = await exhibitionIdsBySite(trx);
         const knownSites: ReadonlySet<number> = new Set(exhibitions.keys());
@@ -95,7 +96,13 @@ export function createStreamActivities(deps: ActivityDeps) {
         await insertStreamRows(trx, run, rows, delta);
         result.loaded += delta.loaded;
         result.rejected += delta.rejected;
+        return rows;
       });
+      recordStoredRows(
+        'stream',
+        committed.filter((r) => r.kind !== 'reject').length,
+        committed.flatMap((r) => (r.kind === 'reject' ? [[r.reasons, 1] as const] : [])),
+      );
       return result;
     },
   };

@@ -27,6 +27,8 @@ export interface Config {
     forcePathStyle: boolean;
     credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
   };
+  /** Where the worker and the bridge serve /metrics, /healthz and /readyz (host:port; port 0 = any free). */
+  metrics: { workerAddress: string; bridgeAddress: string };
 }
 
 export class ConfigError extends Error {
@@ -54,6 +56,8 @@ export const DEFAULTS = {
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'kiosk-local',
   AWS_SECRET_ACCESS_KEY: 'kiosk-local-secret',
+  WORKER_METRICS_ADDRESS: '127.0.0.1:9464',
+  BRIDGE_METRICS_ADDRESS: '127.0.0.1:9465',
 } as const;
 
 function pick(env: Env, name: keyof typeof DEFAULTS): string {
@@ -109,6 +113,13 @@ export function loadConfig(env: Env = process.env): Config {
   const secretAccessKey =
     env.AWS_SECRET_ACCESS_KEY ?? (endpoint !== '' ? DEFAULTS.AWS_SECRET_ACCESS_KEY : undefined);
 
+  const metricsAddresses = (['WORKER_METRICS_ADDRESS', 'BRIDGE_METRICS_ADDRESS'] as const).map((name) => {
+    const value = pick(env, name);
+    const port = Number(/:(\d{1,5})$/.exec(value)?.[1]);
+    if (!isHostPort(value) || port > 65535) problems.push(`${name} must be host:port, got '${value}'`);
+    return value;
+  });
+
   const kafkaSsl = parseBool(env, 'KAFKA_SSL', problems);
   const temporalTls = parseBool(env, 'TEMPORAL_TLS', problems);
 
@@ -146,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
           ? { accessKeyId, secretAccessKey }
           : undefined,
     },
+    metrics: { workerAddress: metricsAddresses[0]!, bridgeAddress: metricsAddresses[1]! },
   };
 }
 

@@ -51,6 +51,7 @@ console.log(s.passes, s.failures, s.pending)' "$stats")
 check "lint (eslint)" npx eslint .
 check "format (prettier)" npx prettier --check .
 check "typecheck (tsc)" npx tsc -p tsconfig.json
+check "alert rules (promtool test rules)" promtool test rules monitoring/tests/*.yml
 suite "unit tests" "test/unit/**/*.test.ts"
 
 if bash scripts/stack.sh status >/dev/null 2>&1 || bash scripts/stack.sh up; then

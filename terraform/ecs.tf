@@ -65,9 +65,11 @@ locals {
       log_group     = aws_cloudwatch_log_group.worker.name
       # Lets in-flight activities finish when a task is replaced (Fargate maximum).
       stop_timeout = 120
+      health_port  = 9464
       environment = concat(local.common_environment, [
         { name = "WORKFLOW_BUNDLE_PATH", value = local.workflow_bundle_path },
         { name = "WORKER_MAX_ACTIVITIES", value = tostring(var.worker_max_concurrent_activities) },
+        { name = "WORKER_METRICS_ADDRESS", value = "127.0.0.1:9464" },
       ])
       secrets = concat([
         { name = "DATABASE_URL", valueFrom = aws_secretsmanager_secret.database.arn },
@@ -83,10 +85,14 @@ locals {
       log_group     = aws_cloudwatch_log_group.bridge.name
       # Time to finish the current batch and commit its offsets before SIGKILL.
       stop_timeout = 60
-      environment  = local.common_environment
+      health_port  = 9465
+      environment = concat(local.common_environment, [
+        { name = "BRIDGE_METRICS_ADDRESS", value = "127.0.0.1:9465" },
+      ])
       secrets = concat([
         { name = "KAFKA_SASL_USERNAME", valueFrom = "${aws_secretsmanager_secret.kafka.arn}:username::" },
         { name = "KAFKA_SASL_PASSWORD", valueFrom = "${aws_secretsmanager_secret.kafka.arn}:password::" },
+        { name = "DATABASE_URL", valueFrom = aws_secretsmanager_secret.database.arn },
       ], local.temporal_secrets)
     }
   }
@@ -125,6 +131,22 @@ resource "aws_ecs_task_definition" "service" {
       stopTimeout            = each.value.stop_timeout
       environment            = each.value.environment
       secrets                = each.value.secrets
+
+      # /readyz (Temporal, PostgreSQL, and Kafka for the bridge) on the task's loopback listener: a new
+      # deployment whose tasks never get ready rolls back (circuit breaker) instead of replacing working ones.
+      # Ten failures 30 s apart (5 minutes) before a task is replaced, so a short outage of a dependency does
+      # not restart every task; a longer one restarts them, which reconnects and loses nothing (loads are
+      # idempotent, offsets are committed only after Temporal accepted them).
+      healthCheck = {
+        command = [
+          "CMD", "node", "-e",
+          "fetch('http://127.0.0.1:${each.value.health_port}/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))",
+        ]
+        interval    = 30
+        timeout     = 10
+        retries     = 10
+        startPeriod = 120
+      }
 
       mountPoints = [
         { sourceVolume = "tmp", containerPath = "/tmp", readOnly = false },

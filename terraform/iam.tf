@@ -37,7 +37,11 @@ locals {
   # Secrets each service's execution role may read (and inject into the container).
   execution_secret_arns = {
     worker = concat([aws_secretsmanager_secret.database.arn], local.temporal_secret_arns)
-    bridge = concat([aws_secretsmanager_secret.kafka.arn], local.temporal_secret_arns)
+    # The bridge reads the database too: the stored offsets behind its lag metric, and its /readyz check.
+    bridge = concat(
+      [aws_secretsmanager_secret.kafka.arn, aws_secretsmanager_secret.database.arn],
+      local.temporal_secret_arns,
+    )
   }
 
   execution_log_group_arns = {

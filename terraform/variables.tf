@@ -455,3 +455,29 @@ variable "kafka_ssl" {
   type        = bool
   default     = true
 }
+
+# ---------------------------------------------------------------------------
+# Alarms (alarms.tf)
+# ---------------------------------------------------------------------------
+
+variable "alarm_sns_topic_arn" {
+  description = "SNS topic that receives alarm and recovery notifications (an existing topic, e.g. wired to the on-call pager). Empty: the alarms still change state in CloudWatch but notify no one."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alarm_sns_topic_arn == "" || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.alarm_sns_topic_arn))
+    error_message = "alarm_sns_topic_arn must be empty or an SNS topic ARN."
+  }
+}
+
+variable "batch_run_max_hours" {
+  description = "Hours without a completed batch run after which the 'scheduled run missed' alarm fires (the schedule runs daily: 26 leaves two hours of slack)."
+  type        = number
+  default     = 26
+
+  validation {
+    condition     = var.batch_run_max_hours >= 1
+    error_message = "batch_run_max_hours must be at least 1."
+  }
+}

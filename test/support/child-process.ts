@@ -20,6 +20,8 @@ export function configToEnv(cfg: Config): Record<string, string> {
     AWS_REGION: cfg.s3.region,
     AWS_ACCESS_KEY_ID: cfg.s3.credentials?.accessKeyId ?? '',
     AWS_SECRET_ACCESS_KEY: cfg.s3.credentials?.secretAccessKey ?? '',
+    WORKER_METRICS_ADDRESS: cfg.metrics.workerAddress,
+    BRIDGE_METRICS_ADDRESS: cfg.metrics.bridgeAddress,
   };
 }
 

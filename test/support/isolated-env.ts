@@ -26,6 +26,8 @@ export function isolatedConfig(label: string): Config {
     temporal: { ...base.temporal, taskQueue: `test-${suffix}` },
     kafka: { ...base.kafka, topic: `lmnh-test-${suffix}`, groupId: `bridge-test-${suffix}` },
     s3: { ...base.s3, bucket: `kiosk-test-${suffix}`.slice(0, 63).replace(/-$/, 'x') },
+    // Any free port: suites run worker and bridge processes side by side.
+    metrics: { workerAddress: '127.0.0.1:0', bridgeAddress: '127.0.0.1:0' },
   };
 }
 
