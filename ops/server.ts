@@ -2,6 +2,7 @@
 // answers) and /readyz (every dependency answers within a deadline, else 503 naming the one that does not).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LOOPBACK_HOSTS, refuseUnlessAllowed } from '../infra/http-guard';
 
 export type ReadinessChecks = Record<string, () => Promise<unknown>>;
 
@@ -69,7 +70,11 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   const timeoutMs = options.checkTimeoutMs ?? 3000;
   const redact = options.redact ?? ((t: string) => t);
 
+  // Bound to loopback: only loopback Host names (no DNS rebinding); bound wider (a task's address, scraped
+  // by IP): any Host. A browser's cross-origin request is refused either way.
+  const hosts = LOOPBACK_HOSTS.includes(host) || host === '::1' ? LOOPBACK_HOSTS : 'any';
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    if (refuseUnlessAllowed(req, res, { hosts })) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;

@@ -1,5 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { loadConfig } from '../../infra/config';
 import { createJsonLogger, formatLogLine, secretValues } from '../../infra/log';
 import {
@@ -10,7 +11,7 @@ import {
   rowsTotal,
 } from '../../infra/metrics';
 import { activityMetricsInterceptor } from '../../ops/activity-metrics';
-import { checkReadiness, parseListenAddress } from '../../ops/server';
+import { checkReadiness, parseListenAddress, startOpsServer } from '../../ops/server';
 import { londonMinuteOfDay, staleWhileOpenSeconds } from '../../ops/status-log';
 import { runtimeLogFields } from '../../ops/worker-ops';
 
@@ -227,6 +228,31 @@ describe('operations: logs, metrics and readiness', () => {
         ready: true,
         checks: { postgres: 'ok' },
       });
+    });
+
+    it('answers only requests that name a loopback Host and, from a browser, its own origin', async () => {
+      const server = await startOpsServer({
+        address: '127.0.0.1:0',
+        checks: {},
+        metrics: () => Promise.resolve({ contentType: 'text/plain', body: 'kiosk_up 1\n' }),
+      });
+      const get = (headers: Record<string, string>) =>
+        new Promise<number>((resolve, reject) => {
+          const req = http.get(`http://${server.address}/metrics`, { headers }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+        });
+      try {
+        assert.equal(await get({}), 200);
+        assert.equal(await get({ origin: `http://${server.address}` }), 200);
+        assert.equal(await get({ host: 'attacker.example:9464' }), 403);
+        assert.equal(await get({ origin: 'http://attacker.example' }), 403);
+        assert.equal(await get({ origin: 'null' }), 403);
+      } finally {
+        await server.close();
+      }
     });
 
     it('addresses are validated with the rest of the configuration', () => {
