@@ -138,7 +138,7 @@ async function runCopyBaseline(
   const forgetDatabase = cleanup.add('copy database', () => dropDatabase(cfg.databaseUrl));
   try {
     await seedBaselineDatabase(cfg.databaseUrl, exhibitions, ids);
-    const seconds = await timePsqlCopy(cfg.databaseUrl, baseline.files);
+    const seconds = await timePsqlCopy(cfg.databaseUrl, baseline.files, baseline.months);
     return { seconds, fingerprint: await fingerprint(cfg.databaseUrl) };
   } finally {
     await dropDatabase(cfg.databaseUrl);
@@ -157,7 +157,7 @@ async function runRowByRow(
   const forgetDatabase = cleanup.add('row-by-row database', () => dropDatabase(cfg.databaseUrl));
   try {
     await seedBaselineDatabase(cfg.databaseUrl, exhibitions, ids);
-    return await timeRowByRow(cfg.databaseUrl, baseline.sample);
+    return await timeRowByRow(cfg.databaseUrl, baseline.sample, baseline.months);
   } finally {
     await dropDatabase(cfg.databaseUrl);
     forgetDatabase();

@@ -1,6 +1,5 @@
 import { WorkflowClient } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,33 +8,10 @@ import { generateHistory } from '../../cli/simulate-history';
 import { createKnex } from '../../infra/db';
 import { createTemporalClient } from '../../infra/temporal';
 import { batchWorkflow } from '../../workflows/batch';
-import { createBucketWith, deleteBucket, runBatch } from '../support/batch';
+import { batchFinalState as finalState, createBucketWith, deleteBucket, runBatch } from '../support/batch';
 import { sigkill, startEntryPoint, waitForOutput, type RunningProcess } from '../support/child-process';
 import { createDatabase, dropDatabase, isolatedConfig, uniqueSuffix } from '../support/isolated-env';
 import { startTestWorker } from '../support/test-worker';
-
-/** Everything a run leaves that must not depend on how it got there (ids, run ids and times excluded). */
-async function finalState(knex: Knex) {
-  const rows = (sql: string) => knex.raw<{ rows: unknown[] }>(sql).then((r) => r.rows);
-  return {
-    ratings: await rows(
-      `select source_object, source_line, exhibition_id, rating_value, event_at from rating_interaction
-       order by source_object, source_line`,
-    ),
-    requests: await rows(
-      `select source_object, source_line, exhibition_id, request_value, event_at from request_interaction
-       order by source_object, source_line`,
-    ),
-    rejects: await rows(
-      `select source_object, source_line, reasons, encode(raw, 'hex') as raw from rejected_interaction
-       order by source_object, source_line`,
-    ),
-    objects: await rows(
-      `select source_object, etag, read_count, loaded_count, rejected_count from source_object order by 1`,
-    ),
-    staging: await rows(`select tablename from pg_tables where schemaname = 'batch_staging'`),
-  };
-}
 
 async function pendingActivityTypes(client: WorkflowClient, workflowId: string): Promise<string[]> {
   const d = await client.getHandle(workflowId).describe();
@@ -98,7 +74,7 @@ describe('batch workflow survives its worker being killed mid-load', function ()
       });
 
       // Kill twice: once in the middle of a load transaction, once while the next objects are extracted.
-      for (const victim of ['loadObject', 'stageObject']) {
+      for (const victim of ['loadObject', 'extractObject']) {
         const deadline = Date.now() + 120_000;
         while (!(await pendingActivityTypes(client.workflow, workflowId)).includes(victim)) {
           assert.ok(Date.now() < deadline, `never saw ${victim} running`);

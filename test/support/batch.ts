@@ -7,6 +7,7 @@ import {
   DeleteBucketCommand,
 } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../infra/config';
@@ -59,4 +60,27 @@ export function runBatch(client: Client, cfg: Config, input: BatchInput): Promis
     workflowId: `batch-test-${uniqueSuffix()}`,
     args: [input],
   });
+}
+
+/** Everything a run leaves that must not depend on how it got there (ids, run ids and times excluded). */
+export async function batchFinalState(knex: Knex) {
+  const rows = (sql: string) => knex.raw<{ rows: unknown[] }>(sql).then((r) => r.rows);
+  return {
+    ratings: await rows(
+      `select source_object, source_line, exhibition_id, rating_value, event_at from rating_interaction
+       order by source_object, source_line`,
+    ),
+    requests: await rows(
+      `select source_object, source_line, exhibition_id, request_value, event_at from request_interaction
+       order by source_object, source_line`,
+    ),
+    rejects: await rows(
+      `select source_object, source_line, reasons, encode(raw, 'hex') as raw from rejected_interaction
+       order by source_object, source_line`,
+    ),
+    objects: await rows(
+      `select source_object, etag, read_count, loaded_count, rejected_count from source_object order by 1`,
+    ),
+    staging: await rows(`select tablename from pg_tables where schemaname = 'batch_staging'`),
+  };
 }
