@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
 import { createKnex } from '../../infra/db';
-import { migrateLatest, rollbackAll } from '../../infra/migrate';
+import { dropEverything, migrateLatest, rollbackAll } from '../../infra/migrate';
 import pg from 'pg';
-import { ensureMonths } from '../../activities/partitions';
+import { ensureMonths, monthsAround } from '../../activities/partitions';
 import { createDatabase, dropDatabase, isolatedConfig } from '../support/isolated-env';
 
 const TABLES = [
@@ -390,5 +390,37 @@ describe('schema migrations', function () {
     assert.deepEqual(await placed(), placedBefore);
     await rollbackAll(knex);
     await migrateLatest(knex);
+  });
+
+  it('reset (db reset) drops every table a few at a time, month partitions included, and migrates again', async () => {
+    await knex.raw(FIXTURE);
+    const months = Array.from({ length: 60 }, (_, i) =>
+      new Date(Date.UTC(2015, i, 1)).toISOString().slice(0, 10),
+    );
+    const client = new pg.Client({ connectionString: cfg.databaseUrl });
+    await client.connect();
+    try {
+      await ensureMonths(client, months);
+    } finally {
+      await client.end();
+    }
+    await knex.raw(rating(GOOD_RATING, `1, 3, '2016-05-06 10:00:00+00', 'run-1', 'lmnh', 0, 1`));
+    await dropEverything(knex);
+    assert.deepEqual(await userTables(knex), []);
+    await migrateLatest(knex);
+    assert.deepEqual(await userTables(knex), TABLES);
+    const rows = await knex('rating_interaction').count<{ n: number }[]>({ n: '*' });
+    assert.equal(rows[0]?.n, 0);
+    const partitions = await knex.raw<{ rows: { p: string }[] }>(
+      `select c.relname as p from pg_inherits i join pg_class c on c.oid = i.inhrelid
+       where i.inhparent = 'rating_interaction'::regclass order by 1`,
+    );
+    const expected = monthsAround(new Date()).map(
+      (m) => `rating_interaction_p${m.slice(0, 7).replace('-', '_')}`,
+    );
+    assert.deepEqual(
+      partitions.rows.map((r) => r.p),
+      [...expected, 'rating_interaction_pdefault'].sort(),
+    );
   });
 });
