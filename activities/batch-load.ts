@@ -13,11 +13,10 @@ import { missingTables } from '../infra/db';
 import type { BatchObject, ObjectLoadResult } from './batch-types';
 import { stagedTables } from './batch-staging';
 import { INTERACTION_KINDS, KIND_SHAPE } from './interaction-kinds';
-import { ensureMonths, monthsAround } from './partitions';
+import { BATCH_WRITE_LOCK, ensureMonths, monthsAround } from './partitions';
 
 // Joins and sorts over a whole object; past the default 4 MB those spill to disk.
 const SET_WORK_MEM = `set local work_mem = '64MB'`;
-const LOAD_LOCK = `select pg_advisory_xact_lock(hashtextextended('kiosk-pipeline batch load', 0))`;
 
 /** What the chain's earlier steps reported, to check the staged tables against. */
 export interface StagedCounts {
@@ -109,15 +108,23 @@ async function rejudge(client: pg.ClientBase, uri: string): Promise<number> {
     order by b.kind, b.exhibition_id, b.event_at, b.value, b.source_object collate "C", b.source_line;
     analyze winner;
     create temp table flipped (source_object text, delta integer) on commit drop;`);
+  // The keys' instants bound the months a holder can be in: given as values, so the plan reads only those
+  // months' partitions, however long the history.
+  const bounds = await client.query<{ lo: Date | null; hi: Date | null }>(
+    'select min(event_at) as lo, max(event_at) as hi from winner',
+  );
+  const { lo, hi } = bounds.rows[0]!;
+  if (lo === null || hi === null) return 0;
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
     const lost = `from ${parent} t join winner w on w.kind = ${code} and t.exhibition_id = w.exhibition_id
         and t.event_at = w.event_at and t.${value} = w.value
-      where t.source_object is not null
+      where t.source_object is not null and t.event_at between $1 and $2
         and (t.source_object, t.source_line) <> (w.source_object, w.source_line)`;
     const unknownRaw = await client.query<{ o: string }>(
       `select t.source_object as o ${lost} and exists (select 1 from batch_press b
          where b.source_object = t.source_object and b.source_line = t.source_line and b.raw is null) limit 1`,
+      [lo, hi],
     );
     if (unknownRaw.rows.length > 0) {
       throw ApplicationFailure.create({
@@ -132,7 +139,7 @@ async function rejudge(client: pg.ClientBase, uri: string): Promise<number> {
       `with lost as (
          delete from ${parent} t using winner w
          where w.kind = ${code} and t.exhibition_id = w.exhibition_id and t.event_at = w.event_at
-           and t.${value} = w.value and t.source_object is not null
+           and t.${value} = w.value and t.source_object is not null and t.event_at between $2 and $3
            and (t.source_object, t.source_line) <> (w.source_object, w.source_line)
          returning t.source_object, t.source_line, t.run_id),
        demoted as (
@@ -150,7 +157,7 @@ async function rejudge(client: pg.ClientBase, uri: string): Promise<number> {
          from promoted p join winner w using (source_object, source_line))
        insert into flipped
        select source_object, -1 from lost union all select source_object, 1 from promoted`,
-      [uri],
+      [uri, lo, hi],
     );
   }
   await client.query(
@@ -191,7 +198,7 @@ export async function loadObject(
   await ensureMonths(client, [...months.rows.map((r) => r.m), ...monthsAround(new Date())]);
 
   return inTransaction(client, async () => {
-    await client.query(LOAD_LOCK);
+    await client.query(BATCH_WRITE_LOCK);
     // Checked again under the lock: another run may have loaded this version meanwhile (its rows then
     // make way for this run's, which are the same).
     await checkStaged(client, stem, staged);

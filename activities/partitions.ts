@@ -14,6 +14,13 @@ export const monthPartition = (parent: string, month: string) =>
 
 const LOCK_TIMEOUT = `set local lock_timeout = '2s'`;
 
+/**
+ * Batch loads and month creation take turns on this transaction-level advisory lock: a month is made while
+ * no batch load holds rows of the DEFAULT partition or of pipeline_run, so it waits only for the stream's
+ * short transactions (and another run's load waits for one object's at most).
+ */
+export const BATCH_WRITE_LOCK = `select pg_advisory_xact_lock(hashtextextended('kiosk-pipeline batch load', 0))`;
+
 async function createMonth(client: pg.ClientBase, parent: string, month: string): Promise<void> {
   const table = monthPartition(parent, month);
   const from = `timestamptz '${month} 00:00:00+00'`;
@@ -22,7 +29,7 @@ async function createMonth(client: pg.ClientBase, parent: string, month: string)
   try {
     await client.query(LOCK_TIMEOUT);
     // Two loads needing the same month: the second finds it made once it gets the lock.
-    await client.query(`select pg_advisory_xact_lock(hashtextextended('kiosk-pipeline partitions', 0))`);
+    await client.query(BATCH_WRITE_LOCK);
     const exists = await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [table]);
     if (exists.rows[0]?.t === null) {
       await client.query(`
