@@ -12,6 +12,9 @@ import { INTERACTION_KINDS, KIND_SHAPE } from './interaction-kinds';
 export const monthPartition = (parent: string, month: string) =>
   `${parent}_p${month.slice(0, 7).replace('-', '_')}`;
 
+/** The reference table of a kind's values, named like the kind (rating, request). */
+const referenced = (parent: string) => parent.replace(/_interaction$/, '');
+
 const LOCK_TIMEOUT = `set local lock_timeout = '2s'`;
 
 /**
@@ -32,6 +35,12 @@ async function createMonth(client: pg.ClientBase, parent: string, month: string)
     await client.query(BATCH_WRITE_LOCK);
     const exists = await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [table]);
     if (exists.rows[0]?.t === null) {
+      // The attach locks the referenced tables for the cloned foreign keys. Taken first, before the DEFAULT
+      // partition: a stream transaction writes its ledger row, then rows that may land in DEFAULT, and
+      // taking these in the other order deadlocked with it (batch-load.test.ts).
+      await client.query(
+        `lock table exhibition, pipeline_run, ${referenced(parent)} in share row exclusive mode`,
+      );
       await client.query(`
         create table ${table} (like ${parent} including defaults including constraints);
         alter table ${table} add constraint ${table.split('.').pop()}_bounds

@@ -4,6 +4,9 @@
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { loadObject, type StagedCounts } from '../../activities/batch-load';
+import { overview } from '../../report/queries';
+import { parseDateRange } from '../../report/range';
+import { createKnex } from '../../infra/db';
 import {
   JUDGED_COLUMNS,
   JUDGED_DDL,
@@ -241,5 +244,59 @@ describe('batch load (activities/batch-load.ts)', function () {
     await stageAndLoad('run-1', 's3://b/b.csv', B);
     await client.query(`update batch_press set raw = null where source_object = 's3://b/b.csv'`);
     await assert.rejects(stageAndLoad('run-1', 's3://b/a.csv', A), /reprocess s3:\/\/b\/b.csv first/);
+  });
+
+  it('lets the stream write and a report read while an object loads (no lock on shared tables)', async () => {
+    const uri = 's3://b/big.csv';
+    const stem = stagingTableName('run-1', uri);
+    const t = stagedTables(stem);
+    const lines = 60_000;
+    await client.query(RAW_DDL(t.raw));
+    await client.query(JUDGED_DDL(t.judged));
+    await client.query(
+      `insert into ${t.raw} select g, convert_to('line ' || g, 'UTF8') from generate_series(1, $1) g`,
+      [lines],
+    );
+    await client.query(
+      `insert into ${t.judged} select g, g % 3, 0, g % 5, $2::bigint + g * 1000, null from generate_series(2, $1) g`,
+      [lines, AT],
+    );
+    await client.query(PRESSES_SQL(t.presses, t.judged));
+    const loader = new pg.Client({ connectionString: cfg.databaseUrl });
+    await loader.connect();
+    const knex = createKnex(cfg.databaseUrl, 2);
+    try {
+      let loaded = false;
+      const load = loadObject(loader, 'run-1', object(uri), stem, { lines, header: true }).finally(() => {
+        loaded = true;
+      });
+      // Wait until the batch lock is held: first by the making of the rows' month (a new month in this
+      // database), then by the load's transaction. The stream's write meets one or the other.
+      for (let i = 0; i < 200; i++) {
+        const held = await client.query(`select 1 from pg_locks where locktype = 'advisory' and granted`);
+        if (held.rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const began = performance.now();
+      await client.query(`
+        insert into pipeline_run (run_id, kind, workflow_id, source) values ('stream-1', 'stream', 'w', 'lmnh')
+          on conflict do nothing;
+        insert into rating_interaction (exhibition_id, rating_value, event_at, run_id, source_topic,
+          source_partition, source_offset) values (1, 2, '2023-03-06 12:00:00+00', 'stream-1', 'lmnh', 0, 1);
+        update pipeline_run set read_count = read_count + 1, loaded_count = loaded_count + 1
+          where run_id = 'stream-1';`);
+      const streamSeconds = (performance.now() - began) / 1000;
+      await overview(knex, parseDateRange('2023-03-06', '2023-03-07'));
+      const bothSeconds = (performance.now() - began) / 1000;
+      const overlapped = !loaded;
+      const result = await load;
+      assert.equal(result.loaded, lines - 1);
+      assert.ok(overlapped, 'the load should still have been running (make the object bigger)');
+      assert.ok(streamSeconds < 1, `the stream's write waited ${streamSeconds} s`);
+      assert.ok(bothSeconds < 2, `the stream's write and the report took ${bothSeconds} s`);
+    } finally {
+      await knex.destroy();
+      await loader.end();
+    }
   });
 });
