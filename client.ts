@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBatchCommands } from './cli/batch';
 import { registerDbCommands } from './cli/db';
+import { registerRejectsCommands } from './cli/rejects';
 import { registerReportCommands } from './cli/report';
 import { registerScheduleCommands } from './cli/schedule';
 import { registerSimulateHistory } from './cli/simulate-history';
@@ -12,7 +13,9 @@ import { loadDotEnv } from './infra/dotenv';
 
 export function buildProgram(): Command {
   const program = new Command('client')
-    .description('kiosk-pipeline operator CLI: batch runs, schedules, stream state, database, reports')
+    .description(
+      'kiosk-pipeline operator CLI: batch runs, schedules, stream state, rejects, database, reports',
+    )
     .showHelpAfterError()
     .exitOverride();
   registerBatchCommands(program);
@@ -21,6 +24,7 @@ export function buildProgram(): Command {
   registerStreamCommands(program);
   registerSimulateCommands(program);
   registerReportCommands(program);
+  registerRejectsCommands(program);
   // `simulate kiosks` (Kafka) and `simulate history` (CSV files) share one group.
   const simulate =
     program.commands.find((c) => c.name() === 'simulate') ??

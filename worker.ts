@@ -4,6 +4,7 @@ import { createActivities } from './activities';
 import { closeActivityDeps, createActivityDeps } from './activities/deps';
 import { loadConfig, type Config } from './infra/config';
 import { dataConverter } from './infra/payload-codec';
+import { dependencyNamingInterceptor } from './infra/dependency-errors';
 import { loadDotEnv } from './infra/dotenv';
 
 export async function createWorker(
@@ -30,6 +31,8 @@ export async function createWorker(
     // Compresses the stream's big signal and load payloads (infra/payload-codec.ts).
     dataConverter,
     maxConcurrentActivityTaskExecutions: Number(process.env.WORKER_MAX_ACTIVITIES ?? 8),
+    // A run that fails after its retries names the service that was down.
+    interceptors: { activity: [dependencyNamingInterceptor(config)] },
     ...overrides,
   });
   const close = async () => {

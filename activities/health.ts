@@ -4,6 +4,7 @@ import type { ActivityDeps } from './deps';
 export interface DependencyReport {
   database: string;
   bucket: string;
+  /** Migrations applied to the database. */
   migrations: number;
 }
 
@@ -15,7 +16,7 @@ export function createHealthActivities(deps: ActivityDeps) {
         "select current_setting('server_version') as v",
       );
       const migrations = await deps.knex.raw<{ rows: { n: number }[] }>(
-        "select count(*)::int as n from information_schema.tables where table_name = 'knex_migrations'",
+        'select count(*)::int as n from knex_migrations',
       );
       await deps.s3.send(new HeadBucketCommand({ Bucket: deps.config.s3.bucket }));
       return {

@@ -2,6 +2,7 @@
 import type { ActivityDeps } from './deps';
 import { createBatchActivities } from './batch';
 import { createHealthActivities } from './health';
+import { createReplayActivities } from './reject-replay';
 import { createStreamActivities } from './stream-load';
 
 export function createActivities(deps: ActivityDeps) {
@@ -9,6 +10,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHealthActivities(deps),
     ...createBatchActivities(deps),
     ...createStreamActivities(deps),
+    ...createReplayActivities(deps),
   };
 }
 

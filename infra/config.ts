@@ -149,7 +149,5 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-/** The database URL with its password masked, for logs and error messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
-}
+/** The database URL with its password masked, for logs and error messages (kept here for existing callers). */
+export { redactUrl } from './redact';

@@ -49,11 +49,14 @@ export async function withPgClient<T>(
   fn: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'kiosk-pipeline' });
+  // A server that dies also emits 'error' on the client: unheard, it would end the whole worker process.
+  // The statement in flight rejects with the same error, so the activity fails and is retried.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await fn(client);
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
 }
 

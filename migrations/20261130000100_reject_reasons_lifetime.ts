@@ -2,8 +2,9 @@
 // pipeline stores, a value larger than a workflow signal may carry, a row the database refused), and the
 // full length of a raw value kept only in part.
 import type { Knex } from 'knex';
+import { REASON_DESCRIPTIONS } from '../domain/reasons';
 
-// Frozen snapshot of the codes at this migration, as in the first schema migration.
+// The codes as they were before this migration, frozen for the check constraints.
 const OLD_CODES = [
   'MALFORMED',
   'UNKNOWN_KEY',
@@ -20,16 +21,12 @@ const OLD_CODES = [
   'BAD_TYPE',
   'UNEXPECTED_TYPE',
   'DUPLICATE',
-];
-const NEW_REASONS: Record<string, string> = {
-  AT_OUT_OF_RANGE: 'at is a real instant but outside the years the pipeline stores',
-  OVERSIZE: 'The value is larger than the pipeline carries; its first bytes and full length are kept',
-  UNSTORABLE: 'The database refused the value as data (SQLSTATE class 22 or 23)',
-};
+] as const;
+const NEW_CODES = ['AT_OUT_OF_RANGE', 'OVERSIZE', 'UNSTORABLE'] as const;
 
-const arrayOf = (codes: string[]) => `array[${codes.map((c) => `'${c}'`).join(',')}]::text[]`;
+const arrayOf = (codes: readonly string[]) => `array[${codes.map((c) => `'${c}'`).join(',')}]::text[]`;
 
-async function setReasonChecks(knex: Knex, codes: string[]): Promise<void> {
+async function setReasonChecks(knex: Knex, codes: readonly string[]): Promise<void> {
   await knex.raw(`
     alter table reject_reason drop constraint reject_reason_code_check;
     alter table reject_reason add constraint reject_reason_code_check check (code = any (${arrayOf(codes)}));
@@ -40,10 +37,14 @@ async function setReasonChecks(knex: Knex, codes: string[]): Promise<void> {
 }
 
 export async function up(knex: Knex): Promise<void> {
-  await setReasonChecks(knex, [...OLD_CODES, ...Object.keys(NEW_REASONS)]);
+  await setReasonChecks(knex, [...OLD_CODES, ...NEW_CODES]);
   await knex('reject_reason').insert(
-    Object.entries(NEW_REASONS).map(([code, description]) => ({ code, description })),
+    NEW_CODES.map((code) => ({ code, description: REASON_DESCRIPTIONS[code] })),
   );
+  // Descriptions have one home, domain/reasons.ts; databases seeded with the first wording take it up.
+  for (const code of OLD_CODES) {
+    await knex('reject_reason').where({ code }).update({ description: REASON_DESCRIPTIONS[code] });
+  }
   // Null when raw is the whole value; otherwise raw holds only the value's first bytes.
   await knex.raw(`
     alter table rejected_interaction add column raw_length bigint
@@ -54,7 +55,7 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   const blocking = await knex.raw<{ rows: { n: string }[] }>(
     `select count(*) as n from rejected_interaction where raw_length is not null or not (reasons <@ ?::text[])`,
-    [OLD_CODES],
+    [[...OLD_CODES]],
   );
   const n = Number(blocking.rows[0]?.n ?? 0);
   if (n > 0) {
@@ -64,6 +65,6 @@ export async function down(knex: Knex): Promise<void> {
     );
   }
   await knex.raw('alter table rejected_interaction drop column raw_length');
-  await knex('reject_reason').whereIn('code', Object.keys(NEW_REASONS)).delete();
+  await knex('reject_reason').whereIn('code', NEW_CODES).delete();
   await setReasonChecks(knex, OLD_CODES);
 }

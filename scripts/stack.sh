@@ -34,12 +34,14 @@ die() {
 
 usage() {
   cat <<EOF
-Usage: scripts/stack.sh <up|status|down|install|env> 
+Usage: scripts/stack.sh <up|status|down|kill SERVICE|install|env>
 
   up       install what is missing (cached in $KIOSK_CACHE), start every service, create the
            bucket, topic, databases and search attributes; idempotent
   status   print each service as healthy or not, with the reason; exit 1 if any is not healthy
   down     stop exactly the processes that 'up' started
+  kill S   SIGKILL one service (postgres, s3, kafka or temporal) and its children, as a crash would;
+           'up' then restarts only what is down, keeping its data
   install  only build/fetch the binaries and jars
   env      print the environment variables that point the project at this stack
 
@@ -227,6 +229,14 @@ EOF
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
   start_bg postgres "${PG_RUNNER[@]}" "$bindir/postgres" -D "$dir/data"
   wait_port postgres "$PG_PORT" 30
+  # After a crash the port opens before crash recovery ends; connections are refused until it does.
+  local i
+  for ((i = 0; i < 1200; i++)); do
+    "$bindir/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && return 0
+    running postgres || die "postgres exited during recovery; see $STACK_DIR/logs/postgres.log"
+    sleep 0.1
+  done
+  die "postgres did not accept connections within 120s; see $STACK_DIR/logs/postgres.log"
 }
 
 start_s3() {
@@ -258,6 +268,28 @@ stop_one() {
   rm -f "$f"
 }
 
+# A crash, not a stop: no signal the service can handle, no shutdown hook. Its data directory stays.
+kill_one() {
+  local name=$1 f pid
+  case "$name" in postgres | s3 | kafka | temporal) ;; *) die "unknown service '$name' (postgres, s3, kafka or temporal)" ;; esac
+  f=$(pidfile "$name")
+  running "$name" || die "$name is not running"
+  pid=$(cat "$f")
+  log "killing $name (SIGKILL, process group $pid)"
+  local orphans=()
+  if [ "$name" = postgres ] && [ -f "$STACK_DIR/postgres/data/postmaster.pid" ]; then
+    # Backends lead process groups of their own: kill them with the postmaster, as a host crash would,
+    # so the restart does not find the old shared memory still attached.
+    local postmaster
+    postmaster=$(head -1 "$STACK_DIR/postgres/data/postmaster.pid")
+    mapfile -t orphans < <(pgrep -P "$postmaster" || true)
+  fi
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
+  [ ${#orphans[@]} -gt 0 ] && kill -KILL "${orphans[@]}" 2>/dev/null
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  rm -f "$f"
+}
+
 stack_env() {
   cat <<EOF
 DATABASE_URL=postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/kiosk
@@ -286,14 +318,21 @@ up)
 status)
   rc=0
   for s in postgres s3 kafka temporal; do
-    running "$s" || printf '[stack] %-9s process not running (start it with: npm run stack:up)\n' "$s"
+    running "$s" || {
+      printf '[stack] %-9s process not running (start it with: npm run stack:up)\n' "$s"
+      rc=1
+    }
   done
-  (cd "$ROOT" && npx tsx scripts/stack/provision.ts --check) || rc=$?
+  (cd "$ROOT" && npx tsx scripts/stack/provision.ts --check) || rc=1
   exit "$rc"
   ;;
 down)
   for s in temporal kafka s3 postgres; do stop_one "$s"; done
   log "down"
+  ;;
+kill)
+  [ $# -ge 2 ] || die "usage: scripts/stack.sh kill <postgres|s3|kafka|temporal>"
+  kill_one "$2"
   ;;
 install) install_all ;;
 env) stack_env ;;

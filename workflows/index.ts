@@ -2,3 +2,4 @@
 export { healthCheck } from './health';
 export { batchWorkflow, batchProgressQuery } from './batch';
 export { streamPartition } from './stream';
+export { rejectReplay } from './reject-replay';

@@ -4,8 +4,17 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
+import { ConcurrencyLimit, LOOPBACK_HOSTS, refuseUnlessAllowed, tooMany } from '../../infra/http-guard';
+import { buildOperations, type LogEnds } from '../operations';
 import { dataVersion } from '../queries';
-import { DateRangeError, parseDateRange, type DateRange } from '../range';
+import {
+  checkRangeLimits,
+  DASHBOARD_RANGE_LIMITS,
+  DateRangeError,
+  parseDateRange,
+  type DateRange,
+  type RangeLimits,
+} from '../range';
 import { dashboardPage } from './page';
 import { buildSnapshot, versionString, type Snapshot } from './snapshot';
 import { VersionWatcher, type WatchEvent } from './watcher';
@@ -18,6 +27,14 @@ export interface DashboardOptions {
   /** How often the data version is read while a browser is watching. */
   pollMs?: number;
   log?: (line: string) => void;
+  /** The Operations view's stream side: the topic, and where its log end offsets come from (Kafka). */
+  operations?: { topic: string; logEnds?: LogEnds };
+  /** Browsers watching at once (each holds an event stream); past it, 429. */
+  maxEventClients?: number;
+  /** Host names requests may address; default the loopback names (and `host` when it is a name). */
+  allowedHosts?: readonly string[];
+  /** Dates a request may ask for; past them, 400. */
+  rangeLimits?: RangeLimits;
 }
 
 export interface Dashboard {
@@ -27,6 +44,7 @@ export interface Dashboard {
 }
 
 export const DEFAULT_POLL_MS = 2000;
+export const DEFAULT_MAX_EVENT_CLIENTS = 16;
 const SSE_RETRY_MS = 2000;
 const SSE_HEARTBEAT_MS = 15_000;
 const SNAPSHOT_CACHE_SIZE = 16;
@@ -45,14 +63,11 @@ function sendJson(res: http.ServerResponse, status: number, value: unknown): voi
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
 }
 
-/**
- * Only requests addressed to a loopback name are served: a web page elsewhere cannot reach the dashboard
- * through DNS rebinding (a hostile name resolving to 127.0.0.1), because its Host header names that host.
- */
-function isLoopbackHost(host: string | undefined): boolean {
-  if (host === undefined) return false;
-  const name = host.replace(/:\d+$/, '');
-  return name === '127.0.0.1' || name === 'localhost' || name === '[::1]';
+/** The request's date range, within the limits; a DateRangeError (answered 400) otherwise. */
+function requestRange(url: URL, limits: RangeLimits): DateRange {
+  const range = parseDateRange(url.searchParams.get('from'), url.searchParams.get('to'));
+  checkRangeLimits(range, limits);
+  return range;
 }
 
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
@@ -63,6 +78,14 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     opts.pollMs ?? DEFAULT_POLL_MS,
   );
   const streams = new Set<http.ServerResponse>();
+  const eventClients = new ConcurrencyLimit(opts.maxEventClients ?? DEFAULT_MAX_EVENT_CLIENTS);
+  const rangeLimits = opts.rangeLimits ?? DASHBOARD_RANGE_LIMITS;
+  // Only requests addressed to an allowed name are served: a web page elsewhere cannot reach the dashboard
+  // through DNS rebinding, because its Host header names its own host; a page of another origin is refused.
+  const hosts = opts.allowedHosts ?? [
+    ...LOOPBACK_HOSTS,
+    ...(opts.host && opts.host !== '0.0.0.0' ? [opts.host] : []),
+  ];
 
   // Browsers showing the same range all ask at once when the version changes: they share one computation.
   const cache = new Map<string, Promise<Snapshot>>();
@@ -81,6 +104,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   }
 
   function events(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const release = eventClients.tryAcquire();
+    if (release === undefined) return tooMany(res, SSE_RETRY_MS / 1000, 'dashboard viewers');
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -96,11 +121,12 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       clearInterval(heartbeat);
       unsubscribe();
       streams.delete(res);
+      release();
     });
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (!isLoopbackHost(req.headers.host)) return send(res, 403, 'text/plain', 'forbidden host\n');
+    if (refuseUnlessAllowed(req, res, { hosts })) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' });
     }
@@ -114,18 +140,21 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
             `connect-src 'self'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
         });
       }
-      case '/api/snapshot': {
+      case '/api/snapshot':
+      case '/api/operations': {
         let range: DateRange;
         try {
-          range = parseDateRange(url.searchParams.get('from'), url.searchParams.get('to'));
+          range = requestRange(url, rangeLimits);
         } catch (err) {
           if (err instanceof DateRangeError) return sendJson(res, 400, { error: err.message });
           throw err;
         }
         try {
-          return sendJson(res, 200, await snapshot(range));
+          if (url.pathname === '/api/snapshot') return sendJson(res, 200, await snapshot(range));
+          const ops = opts.operations;
+          return sendJson(res, 200, await buildOperations(knex, ops?.topic ?? '', ops?.logEnds, range));
         } catch (err) {
-          log(`dashboard: snapshot failed: ${(err as Error).message}`);
+          log(`dashboard: ${url.pathname} failed: ${(err as Error).message}`);
           return sendJson(res, 503, { error: `database unavailable: ${(err as Error).message}` });
         }
       }

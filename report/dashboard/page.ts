@@ -1,8 +1,9 @@
 // The dashboard page: one HTML document with its CSS and script inline (the server's CSP allows only this
-// script, by nonce). The script fetches a snapshot, fills the two views, and fetches again whenever the event
+// script, by nonce). The script fetches a snapshot, fills the three views, and fetches again whenever the event
 // stream reports a new data version: figures change in place, the page never reloads.
 import { RATING_LABELS } from '../answers';
 import { escapeHtml } from '../html';
+import { DEFAULT_DAYS } from '../operations';
 
 const CSS = `
   :root { color-scheme: light; --ink: #222; --muted: #667; --rule: #e2e4e8; --accent: #17375e; --bg: #f5f6f8; }
@@ -40,6 +41,9 @@ const CSS = `
   tr.fresh td { animation: flash 3s ease-out; }
   @keyframes flash { from { background: #fff3b0; } to { background: transparent; } }
   .empty { color: var(--muted); font-style: italic; }
+  .warn { background: #fff4e5; color: #7a4b00; border: 1px solid #f5d5a0; border-radius: 6px; padding: 8px 12px;
+          margin-bottom: 12px; }
+  td[data-field="status"][data-value="failed"] { color: #c0392b; font-weight: 700; }
 `;
 
 // Plain ES2020 for the browser; it builds every cell with textContent, so no figure is parsed as HTML. The
@@ -145,6 +149,76 @@ const SCRIPT = String.raw`
     $('updated').textContent = new Date().toLocaleTimeString('en-GB');
   }
 
+  const OPS_REFRESH_MS = 10000;
+  let opsTimer = null;
+
+  function age(seconds) {
+    if (seconds === null || seconds === undefined) return 'nothing stored';
+    if (seconds < 90) return seconds + ' s';
+    if (seconds < 5400) return Math.round(seconds / 60) + ' min';
+    if (seconds < 172800) return Math.round(seconds / 3600) + ' h';
+    return Math.round(seconds / 86400) + ' days';
+  }
+  const dash = (v) => (v === null || v === undefined ? '–' : String(v));
+  const pct = (n, d) => (d === 0 ? '–' : ((100 * n) / d).toFixed(1) + '%');
+
+  function renderOps(o) {
+    for (const f of o.freshness) {
+      $('fresh-' + f.source).textContent = age(f.ageSeconds);
+      $('fresh-' + f.source).title = f.newestAt || '';
+    }
+    $('ops-kafka').hidden = !o.kafkaProblem;
+    $('ops-kafka').textContent = o.kafkaProblem ? o.kafkaProblem + ' – log end offsets and lag are unknown; stored offsets come from the database.' : '';
+    $('ops-topic').textContent = o.topic;
+    fillTable('rows-partitions', o.partitions, (p) => [
+      ['partition', p.partition, true],
+      ['stored', dash(p.storedOffset), true],
+      ['logEnd', dash(p.logEndOffset), true],
+      ['lag', p.lag === null ? 'unknown' : p.lag, true],
+    ], (p) => 'partition-' + p.partition);
+    $('chart-reject-rate').innerHTML = o.charts.rejectRate;
+    fillTable('rows-reject-days', o.rejectDays, (d) => [
+      ['day', d.day],
+      ['read', d.read, true],
+      ['rejected', d.rejected, true],
+      ['rate', pct(d.rejected, d.read), true],
+      ['reasons', Object.entries(d.byReason).sort((a, b) => b[1] - a[1]).map(([k, n]) => k + ' ' + n).join(', ')],
+    ], (d) => d.day);
+    fillTable('rows-runs', o.runs, (r) => [
+      ['started', r.startedAt.replace('T', ' ').slice(0, 19)],
+      ['kind', r.kind],
+      ['status', r.status],
+      ['read', r.read, true],
+      ['loaded', r.loaded, true],
+      ['rejected', r.rejected, true],
+      ['workflow', r.workflowId],
+    ], (r) => r.runId);
+    for (const td of document.querySelectorAll('#rows-runs td[data-field="status"]')) td.dataset.value = td.textContent;
+    document.body.dataset.opsAt = o.generatedAt;
+  }
+
+  // One of the data routes for the chosen range; throws with the server's message when it refuses.
+  async function fetchRange(route) {
+    const { from, to } = range();
+    const q = new URLSearchParams();
+    if (from) q.set('from', from);
+    if (to) q.set('to', to);
+    const res = await fetch(route + '?' + q.toString(), { cache: 'no-store' });
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.error || res.statusText);
+    return body;
+  }
+
+  async function loadOps() {
+    if ($('view-operations').hidden) return;
+    try {
+      renderOps(await fetchRange('/api/operations'));
+      problem(null);
+    } catch (err) {
+      problem(err.message);
+    }
+  }
+
   function problem(message) {
     $('problem').hidden = !message;
     $('problem').textContent = message ? 'Problem: ' + message : '';
@@ -155,14 +229,7 @@ const SCRIPT = String.raw`
     if (loading) { again = true; return; }
     loading = true;
     try {
-      const { from, to } = range();
-      const q = new URLSearchParams();
-      if (from) q.set('from', from);
-      if (to) q.set('to', to);
-      const res = await fetch('/api/snapshot?' + q.toString(), { cache: 'no-store' });
-      const body = await res.json();
-      if (!res.ok) throw new Error(body.error || res.statusText);
-      render(body);
+      render(await fetchRange('/api/snapshot'));
       problem(null);
     } catch (err) {
       problem(err.message);
@@ -178,7 +245,7 @@ const SCRIPT = String.raw`
       $('status').dataset.state = 'live';
       $('live').textContent = 'live';
       const { version } = JSON.parse(ev.data);
-      if (!shown || shown.version !== version) void load();
+      if (!shown || shown.version !== version) { void load(); void loadOps(); }
     });
     events.addEventListener('problem', (ev) => problem(JSON.parse(ev.data).message));
     events.onerror = () => {
@@ -197,13 +264,21 @@ const SCRIPT = String.raw`
     $('to').value = to;
     seenIds = null;
     void load();
+    void loadOps();
   }
 
   function showView() {
-    const view = location.hash === '#security' ? 'security' : 'manager';
-    for (const name of ['manager', 'security']) {
+    const view = location.hash === '#security' ? 'security' : location.hash === '#operations' ? 'operations' : 'manager';
+    for (const name of ['manager', 'security', 'operations']) {
       $('view-' + name).hidden = name !== view;
       $('tab-' + name).setAttribute('aria-current', name === view ? 'page' : 'false');
+    }
+    // Lag moves without new rows (Kafka grows while the pipeline is stuck), so this view also polls.
+    clearInterval(opsTimer);
+    opsTimer = null;
+    if (view === 'operations') {
+      void loadOps();
+      opsTimer = setInterval(() => void loadOps(), OPS_REFRESH_MS);
     }
   }
 
@@ -252,6 +327,7 @@ export function dashboardPage(nonce: string): string {
   <nav>
     <a id="tab-manager" href="#manager">Exhibitions</a>
     <a id="tab-security" href="#security">Security</a>
+    <a id="tab-operations" href="#operations">Operations</a>
   </nav>
   <form id="filter">
     <label>From <input id="from" type="date"></label>
@@ -286,6 +362,24 @@ export function dashboardPage(nonce: string): string {
     <div class="panel"><h2>Requests per hour (Europe/London)</h2><div class="chart" id="chart-requests-hour"></div>
       ${table('rows-request-hours', [['Hour'], ['Assistance', true], ['Emergencies', true]])}</div>
     <div class="panel"><h2>Requests by exhibition and hour</h2><div class="chart" id="chart-heatmap"></div></div>
+  </div>
+</section>
+<section id="view-operations" aria-label="Operations" hidden>
+  <div class="cards">${card('fresh-stream', 'Newest stream press, age')}${card('fresh-batch', 'Newest batch press, age')}</div>
+  <div id="ops-kafka" class="warn" role="status" hidden></div>
+  <div class="grid">
+    <div class="panel"><h2>Lag per partition of <span id="ops-topic"></span></h2>
+      ${table('rows-partitions', [
+        ['Partition', true],
+        ['Stored offset', true],
+        ['Log end offset', true],
+        ['Lag', true],
+      ])}</div>
+    <div class="panel"><h2>Latest runs</h2>
+      ${table('rows-runs', [['Started (UTC)'], ['Kind'], ['Status'], ['Read', true], ['Loaded', true], ['Rejected', true], ['Workflow']])}</div>
+    <div class="panel"><h2>Reject rate by reason per day (run ledger; last ${DEFAULT_DAYS} days unless a range is chosen)</h2>
+      <div class="chart" id="chart-reject-rate"></div>
+      ${table('rows-reject-days', [['Day (London)'], ['Read', true], ['Rejected', true], ['Rate', true], ['Reasons']])}</div>
   </div>
 </section>
 </main>

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../../infra/config';
 import { createKnex } from '../../infra/db';
 import { checkDatabase } from '../database';
 import { DEFAULT_POLL_MS, startDashboard } from './app';
+import { createLogEnds } from './log-ends';
 import { loadDotEnv } from '../../infra/dotenv';
 
 export const DEFAULT_PORT = 8787;
@@ -24,7 +25,8 @@ function positive(value: string): number {
 export async function main(argv: string[], env = process.env): Promise<number> {
   const program = new Command('dashboard')
     .description(
-      'live kiosk dashboard on 127.0.0.1: exhibitions (popularity, ratings) and security (requests, emergencies)',
+      'live kiosk dashboard on 127.0.0.1: exhibitions (popularity, ratings), security (requests, emergencies) ' +
+        'and operations (freshness, Kafka lag, reject rate, runs)',
     )
     .option(
       '--port <port>',
@@ -68,7 +70,12 @@ export async function main(argv: string[], env = process.env): Promise<number> {
 
   let dashboard;
   try {
-    dashboard = await startDashboard({ knex, port: listenPort, pollMs: opts.pollMs });
+    dashboard = await startDashboard({
+      knex,
+      port: listenPort,
+      pollMs: opts.pollMs,
+      operations: { topic: cfg.kafka.topic, logEnds: createLogEnds(cfg.kafka, cfg.kafka.topic) },
+    });
   } catch (err) {
     console.error(`error: cannot listen on 127.0.0.1:${listenPort}: ${(err as Error).message}`);
     await knex.destroy();

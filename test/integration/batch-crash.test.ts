@@ -1,5 +1,3 @@
-import { WorkflowClient } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,18 +6,16 @@ import { generateHistory } from '../../cli/simulate-history';
 import { createKnex } from '../../infra/db';
 import { createTemporalClient } from '../../infra/temporal';
 import { batchWorkflow } from '../../workflows/batch';
-import { batchFinalState as finalState, createBucketWith, deleteBucket, runBatch } from '../support/batch';
+import {
+  createBucketWith,
+  deleteBucket,
+  finalBatchState,
+  pendingActivityTypes,
+  runBatch,
+} from '../support/batch';
 import { sigkill, startEntryPoint, waitForOutput, type RunningProcess } from '../support/child-process';
 import { createDatabase, dropDatabase, isolatedConfig, uniqueSuffix } from '../support/isolated-env';
 import { startTestWorker } from '../support/test-worker';
-
-async function pendingActivityTypes(client: WorkflowClient, workflowId: string): Promise<string[]> {
-  const d = await client.getHandle(workflowId).describe();
-  const raw = d.raw.pendingActivities ?? [];
-  return raw
-    .filter((a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)
-    .map((a) => a.activityType?.name ?? '');
-}
 
 describe('batch workflow survives its worker being killed mid-load', function () {
   this.timeout(240_000);
@@ -99,8 +95,8 @@ describe('batch workflow survives its worker being killed mid-load', function ()
 
       const cleanKnex = createKnex(clean.databaseUrl, 2);
       try {
-        const expected = await finalState(cleanKnex);
-        const actual = await finalState(knex);
+        const expected = await finalBatchState(cleanKnex);
+        const actual = await finalBatchState(knex);
         assert.equal(actual.ratings.length, expected.ratings.length);
         assert.deepEqual(actual, expected);
         assert.deepEqual(actual.staging, []);

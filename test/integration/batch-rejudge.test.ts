@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createKnex } from '../../infra/db';
 import { batchWorkflow } from '../../workflows/batch';
-import { batchFinalState as finalState, createBucketWith, deleteBucket, runBatch } from '../support/batch';
+import { finalBatchState as finalState, createBucketWith, deleteBucket, runBatch } from '../support/batch';
 import {
   createDatabase,
   dropDatabase,

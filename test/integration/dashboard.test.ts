@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createKnex } from '../../infra/db';
+import { createKafka } from '../../infra/kafka';
 import { startDashboard, type Dashboard } from '../../report/dashboard/app';
+import { createLogEnds } from '../../report/dashboard/log-ends';
 import { createBucketWith, deleteBucket, runBatch } from '../support/batch';
 import { startEntryPoint, waitForOutput } from '../support/child-process';
 import {
@@ -20,6 +22,7 @@ import {
   REPO_ROOT,
   SHARED_DATA,
 } from '../support/isolated-env';
+import { createTopic, deleteTopic } from '../support/kafka-topics';
 import { startTestWorker } from '../support/test-worker';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -43,6 +46,7 @@ type Row = Record<string, string>;
 interface El {
   textContent: string | null;
   hidden: boolean;
+  title: string;
   dataset: Record<string, string | undefined>;
   querySelectorAll(selector: string): Iterable<El>;
 }
@@ -89,11 +93,25 @@ describe('dashboard in headless Chromium', function () {
       await tw.stop();
     }
     dashboardKnex = createKnex(cfg.databaseUrl, 4);
+    // The suite's own topic, two partitions with 50 and 3 records: the Operations view reads their log ends.
+    await createTopic(cfg, 2);
+    const producer = createKafka(cfg.kafka, '-test').producer();
+    await producer.connect();
+    const records = (n: number) => Array.from({ length: n }, (_, i) => ({ value: `{"n": ${i}}` }));
+    await producer.sendBatch({
+      topicMessages: [
+        { topic: cfg.kafka.topic, messages: records(50).map((m) => ({ ...m, partition: 0 })) },
+        { topic: cfg.kafka.topic, messages: records(3).map((m) => ({ ...m, partition: 1 })) },
+      ],
+    });
+    await producer.disconnect();
     dashboard = await startDashboard({
       knex: dashboardKnex,
       port: 0,
       pollMs: POLL_MS,
       log: () => undefined,
+      operations: { topic: cfg.kafka.topic, logEnds: createLogEnds(cfg.kafka, cfg.kafka.topic) },
+      maxEventClients: 4,
     });
     browser = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
@@ -112,6 +130,7 @@ describe('dashboard in headless Chromium', function () {
     await knex?.destroy();
     await dropDatabase(cfg.databaseUrl);
     await deleteBucket(cfg);
+    await deleteTopic(cfg).catch(() => undefined);
     fs.rmSync(userDataDir, { recursive: true, force: true });
   });
 
@@ -300,6 +319,116 @@ describe('dashboard in headless Chromium', function () {
     assert.ok(fs.statSync(path.join(OUTPUT, 'dashboard-security.png')).size > 10_000);
   });
 
+  it('operations view: freshness, lag per partition, reject rate by reason and the latest runs', async () => {
+    // A stream run of the suite's topic that stored partition 0 up to offset 20 (a reject there).
+    const topic = cfg.kafka.topic;
+    await knex('pipeline_run').insert({
+      run_id: 'stream-ops-test',
+      kind: 'stream',
+      workflow_id: `stream-${topic}-0`,
+      source: `kafka://${topic}/0`,
+      read_count: 1,
+      rejected_count: 1,
+      rejected_by_reason: { MALFORMED: 1 },
+    });
+    await knex('rejected_interaction').insert({
+      raw: Buffer.from('{'),
+      reasons: ['MALFORMED'],
+      run_id: 'stream-ops-test',
+      source_topic: topic,
+      source_partition: 0,
+      source_offset: 20,
+    });
+    await page.goto(`${dashboard.url}#operations`);
+    await page.waitForFunction(() => document.body.dataset.opsAt !== undefined);
+
+    const partitions = await tableRows(page, 'rows-partitions');
+    assert.deepEqual(partitions, {
+      'partition-0': { partition: '0', stored: '20', logEnd: '50', lag: '29' },
+      'partition-1': { partition: '1', stored: '–', logEnd: '3', lag: '3' },
+    });
+    assert.ok(await page.$eval('#ops-kafka', (el) => (el as unknown as El).hidden), 'no Kafka warning');
+
+    const newest = await knex.raw<{ rows: { batch: Date; stream: Date | null }[] }>(
+      `select (select max(event_at) from rating_interaction where source_object is not null) as batch,
+              (select max(event_at) from (select event_at, source_topic from rating_interaction union all
+                 select event_at, source_topic from request_interaction) t where source_topic is not null) as stream`,
+    );
+    const fresh = newest.rows[0]!;
+    const title = (id: string) => page.$eval(`#${id}`, (el): string => (el as unknown as El).title);
+    assert.equal(await title('fresh-batch'), fresh.batch.toISOString());
+    assert.equal(await title('fresh-stream'), fresh.stream?.toISOString() ?? '');
+    assert.match(await text(page, 'fresh-batch'), /^\d+ days$/);
+
+    const ledger = await knex.raw<{ rows: { day: string; read: number; rejected: number }[] }>(
+      `select to_char((started_at at time zone 'Europe/London')::date, 'YYYY-MM-DD') as day,
+              sum(read_count)::int as read, sum(rejected_count)::int as rejected
+       from pipeline_run where kind in ('batch', 'stream') group by 1 order by 1`,
+    );
+    const days = await tableRows(page, 'rows-reject-days');
+    assert.deepEqual(
+      Object.values(days).map((d) => [d.day, d.read, d.rejected, d.rate]),
+      ledger.rows.map((d) => [
+        d.day,
+        String(d.read),
+        String(d.rejected),
+        `${((100 * d.rejected) / d.read).toFixed(1)}%`,
+      ]),
+    );
+    const today = Object.values(days).at(-1)!;
+    assert.equal(today.reasons, 'OUTSIDE_HOURS 52, DUPLICATE 6, MALFORMED 1');
+    assert.equal(await page.$$eval('#view-operations .chart svg', (svgs) => svgs.length), 1);
+
+    const runs = await knex('pipeline_run').select<{ run_id: string; status: string; read_count: number }[]>(
+      'run_id',
+      'status',
+      'read_count',
+    );
+    const shownRuns = await tableRows(page, 'rows-runs');
+    assert.deepEqual(
+      Object.entries(shownRuns)
+        .map(([id, r]) => [id, r.status, r.read])
+        .sort(),
+      runs.map((r) => [r.run_id, r.status, String(r.read_count)]).sort(),
+    );
+    await page.screenshot({ path: path.join(OUTPUT, 'dashboard-operations.png'), fullPage: true });
+  });
+
+  it('operations view says so when Kafka is unreachable, and still shows what the database knows', async () => {
+    const noKafka = await startDashboard({
+      knex: dashboardKnex,
+      port: 0,
+      pollMs: POLL_MS,
+      log: () => undefined,
+      operations: {
+        topic: cfg.kafka.topic,
+        logEnds: createLogEnds({ ...cfg.kafka, brokers: ['127.0.0.1:1'] }, cfg.kafka.topic, 1500),
+      },
+    });
+    const second = await browser.newPage();
+    try {
+      await second.goto(`${noKafka.url}#operations`);
+      await second.waitForFunction(() => document.body.dataset.opsAt !== undefined, undefined, {
+        timeout: 15_000,
+      });
+      assert.equal(await second.$eval('#ops-kafka', (el) => (el as unknown as El).hidden), false);
+      assert.match(
+        await text(second, 'ops-kafka'),
+        /^Kafka unreachable: .*log end offsets and lag are unknown/,
+      );
+      assert.deepEqual(await tableRows(second, 'rows-partitions'), {
+        'partition-0': { partition: '0', stored: '20', logEnd: '–', lag: 'unknown' },
+      });
+      await second.screenshot({
+        path: path.join(OUTPUT, 'dashboard-operations-no-kafka.png'),
+        fullPage: true,
+      });
+    } finally {
+      await second.close();
+      await noKafka.close();
+    }
+  });
+
   it('serves loopback names only and answers a bad date with 400', async () => {
     const get = (pathname: string, host?: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -318,6 +447,73 @@ describe('dashboard in headless Chromium', function () {
     assert.equal(bad.status, 400);
     assert.match(bad.body, /YYYY-MM-DD/);
     assert.equal((await get('/nope')).status, 404);
+  });
+
+  describe('limits on what a request may ask', () => {
+    const request = (pathname: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; body: string; res: http.IncomingMessage }>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port: dashboard.port, path: pathname, headers }, (res) => {
+          if (res.headers['content-type']?.startsWith('text/event-stream')) {
+            resolve({ status: res.statusCode ?? 0, body: '', res });
+            return;
+          }
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, res }));
+        });
+        req.on('error', reject);
+      });
+
+    it('refuses a request from another origin, and serves its own', async () => {
+      const own = `http://127.0.0.1:${dashboard.port}`;
+      assert.equal((await request('/api/snapshot', { origin: own })).status, 200);
+      for (const origin of ['http://attacker.example', 'http://127.0.0.1:8233', 'null']) {
+        const r = await request('/api/operations', { origin });
+        assert.equal(r.status, 403, origin);
+        assert.match(r.body, /forbidden origin/);
+      }
+      assert.equal((await request('/api/events', { origin: 'http://attacker.example' })).status, 403);
+    });
+
+    it('answers 400 to dates out of bounds or a span too long, on both data routes', async () => {
+      for (const route of ['/api/snapshot', '/api/operations']) {
+        const old = await request(`${route}?from=1900-01-01&to=1900-01-02`);
+        assert.equal(old.status, 400);
+        assert.match(old.body, /between 2000-01-01 and 2099-12-31/);
+        const long = await request(`${route}?from=2000-01-01&to=2099-12-31`);
+        assert.equal(long.status, 400);
+        assert.match(long.body, /at most 3660 days/);
+      }
+      assert.equal((await request('/api/operations?from=2023-03-01&to=2023-03-31')).status, 200);
+    });
+
+    it('bounds the event streams: 429 past the limit, a slot again once a viewer leaves', async () => {
+      const open: http.IncomingMessage[] = [];
+      try {
+        // The limit is 4; the browser page holds one stream already, so fill what is left.
+        for (;;) {
+          const r = await request('/api/events');
+          if (r.status !== 200) {
+            assert.equal(r.status, 429);
+            assert.equal(r.res.headers['retry-after'], '2');
+            break;
+          }
+          open.push(r.res);
+          assert.ok(open.length <= 4, 'more streams than the limit were accepted');
+        }
+        assert.ok(open.length >= 3, `only ${open.length} streams accepted before 429`);
+        open.pop()!.destroy();
+        let again: { status: number; res: http.IncomingMessage } | undefined;
+        for (let i = 0; i < 40 && again?.status !== 200; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          again = await request('/api/events');
+        }
+        assert.equal(again?.status, 200);
+        open.push(again.res);
+      } finally {
+        for (const res of open) res.destroy();
+      }
+    });
   });
 
   describe('the dashboard command', () => {

@@ -1,57 +1,70 @@
+// The project's Kafka seams against the real broker: the publisher the simulator and the tests produce with,
+// and the offsets reader behind `stream status`.
 import assert from 'node:assert/strict';
-import { createKafka } from '../../infra/kafka';
+import { connectPublisher } from '../../bridge/kafka-publisher';
+import { readPartitionOffsets } from '../../bridge/kafka-offsets';
 import { isolatedConfig } from '../support/isolated-env';
-import { createTopic, deleteTopic } from '../support/kafka-topics';
+import { createTopic, deleteTopic, withKafkaAdmin } from '../support/kafka-topics';
+import { readTopic } from '../support/stream';
 
-describe('Kafka (KRaft) carries messages through a topic and back', function () {
+describe('Kafka seams: the publisher and the offsets reader', function () {
   const cfg = isolatedConfig('kafka');
-  const kafka = createKafka(cfg.kafka);
+  const { topic, groupId } = cfg.kafka;
 
   before(() => createTopic(cfg, 3));
   after(() => deleteTopic(cfg));
 
-  it('delivers every produced value byte-exact, in order per partition', async () => {
+  it('publishes every value byte-exact and keyless across the partitions; the reader sees the log ends', async () => {
     const values = [
       Buffer.from('{"at": "2024-10-21T09:21:24.254719+01:00", "site": "5", "val": 4}'),
       Buffer.from([0xff, 0xfe, 0x00, 0x41]),
       Buffer.alloc(0),
-      Buffer.from('{"site": "2", "val": -1, "type": 0}'),
+      ...Array.from({ length: 57 }, (_, i) => Buffer.from(`{"site": "${i % 6}", "val": -1, "type": 0}`)),
     ];
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: cfg.kafka.topic,
-      messages: values.map((value) => ({ value, partition: 1 })),
-    });
-    await producer.disconnect();
+    const publisher = await connectPublisher(cfg.kafka, topic);
+    try {
+      await publisher.publish(values.slice(0, 30));
+      await publisher.publish(values.slice(30));
+    } finally {
+      await publisher.close();
+    }
 
-    const consumer = kafka.consumer({ groupId: cfg.kafka.groupId });
-    await consumer.connect();
-    await consumer.subscribe({ topic: cfg.kafka.topic, fromBeginning: true });
-    const received: { partition: number; value: Buffer }[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for messages')), 30_000);
-      consumer
-        .run({
-          eachMessage: async ({ partition, message }) => {
-            received.push({ partition, value: message.value ?? Buffer.alloc(0) });
-            if (received.length === values.length) {
-              clearTimeout(timer);
-              resolve();
-            }
-            await Promise.resolve();
-          },
-        })
-        .catch(reject);
-    });
-    await consumer.disconnect();
+    const records = await readTopic(cfg, values.length);
+    const hex = (b: Buffer | null) => (b ?? Buffer.alloc(0)).toString('hex');
+    assert.deepEqual(records.map((r) => hex(r.value)).sort(), values.map(hex).sort());
+    const used = new Set(records.map((r) => r.partition));
+    assert.ok(used.size > 1, `keyless records all went to partition ${[...used].join()}`);
+
+    const offsets = await readPartitionOffsets(cfg.kafka, topic, groupId);
     assert.deepEqual(
-      received.map((r) => r.partition),
-      [1, 1, 1, 1],
+      offsets.map((o) => ({ partition: o.partition, start: o.start, committed: o.committed })),
+      [0, 1, 2].map((partition) => ({ partition, start: 0, committed: null })),
     );
+    for (const o of offsets) {
+      assert.equal(
+        o.end,
+        records.filter((r) => r.partition === o.partition).length,
+        `partition ${o.partition}`,
+      );
+    }
+  });
+
+  it("reports a group's committed position per partition", async () => {
+    await withKafkaAdmin(cfg, (admin) =>
+      admin.setOffsets({ groupId, topic, partitions: [{ partition: 1, offset: '2' }] }),
+    );
+    const offsets = await readPartitionOffsets(cfg.kafka, topic, groupId);
     assert.deepEqual(
-      received.map((r) => r.value.toString('hex')),
-      values.map((v) => v.toString('hex')),
+      offsets.map((o) => o.committed),
+      [null, 2, null],
+    );
+  });
+
+  it('says which brokers it could not reach', async () => {
+    const down = { ...cfg.kafka, brokers: ['127.0.0.1:9'] };
+    await assert.rejects(
+      readPartitionOffsets(down, topic, groupId),
+      /^Error: cannot reach Kafka at 127\.0\.0\.1:9: /,
     );
   });
 });

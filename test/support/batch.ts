@@ -6,7 +6,8 @@ import {
   PutObjectCommand,
   DeleteBucketCommand,
 } from '@aws-sdk/client-s3';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowClient } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { Knex } from 'knex';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -69,7 +70,7 @@ export function runBatch(client: Client, cfg: Config, input: BatchInput): Promis
 }
 
 /** Everything a run leaves that must not depend on how it got there (ids, run ids and times excluded). */
-export async function batchFinalState(knex: Knex) {
+export async function finalBatchState(knex: Knex) {
   const rows = (sql: string) => knex.raw<{ rows: unknown[] }>(sql).then((r) => r.rows);
   return {
     ratings: await rows(
@@ -89,4 +90,13 @@ export async function batchFinalState(knex: Knex) {
     ),
     staging: await rows(`select tablename from pg_tables where schemaname = 'batch_staging'`),
   };
+}
+
+/** The types of the workflow's activities that a worker is running now. */
+export async function pendingActivityTypes(client: WorkflowClient, workflowId: string): Promise<string[]> {
+  const d = await client.getHandle(workflowId).describe();
+  const raw = d.raw.pendingActivities ?? [];
+  return raw
+    .filter((a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)
+    .map((a) => a.activityType?.name ?? '');
 }

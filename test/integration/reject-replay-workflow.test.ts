@@ -1,0 +1,100 @@
+// The replay workflow on its own, activities mocked, on the stack's Temporal server: it walks the pages by id
+// across continue-as-new with one ledger run, and closes the ledger as failed when a page cannot be done.
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { WorkflowFailedError } from '@temporalio/client';
+import assert from 'node:assert/strict';
+import type { ReplayPageInput, ReplayPageResult } from '../../activities/reject-replay';
+import { loadConfig } from '../../infra/config';
+import { rejectReplay, type ReplaySummary } from '../../workflows/reject-replay';
+import { uniqueSuffix } from '../support/isolated-env';
+import { workflowBundle } from '../support/test-worker';
+
+describe('replay workflow (activities mocked)', function () {
+  this.timeout(60_000);
+  const cfg = loadConfig();
+  let env: TestWorkflowEnvironment;
+
+  before(async () => {
+    env = await TestWorkflowEnvironment.createFromExistingServer({
+      address: cfg.temporal.address,
+      namespace: cfg.temporal.namespace,
+    });
+  });
+  after(() => env?.teardown());
+
+  async function run(
+    pages: (input: ReplayPageInput) => ReplayPageResult,
+    input: Parameters<typeof rejectReplay>[0],
+  ) {
+    const calls = { pages: [] as ReplayPageInput[], started: [] as string[], finished: [] as string[] };
+    const taskQueue = `replay-wf-${uniqueSuffix()}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      namespace: cfg.temporal.namespace,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: {
+        startReplay: (i: { runId: string }) => {
+          calls.started.push(i.runId);
+          return Promise.resolve({ afterId: 0, untilId: 10 });
+        },
+        replayRejectPage: (i: ReplayPageInput) => {
+          calls.pages.push(i);
+          return Promise.resolve(pages(i));
+        },
+        finishRun: (i: { runId: string; status: string }) => {
+          calls.finished.push(`${i.runId}:${i.status}`);
+          return Promise.resolve({ read: 4, loaded: 4, rejected: 0, rejectedByReason: {} });
+        },
+      },
+    });
+    const outcome = await worker.runUntil(
+      env.client.workflow
+        .execute(rejectReplay, { taskQueue, workflowId: `replay-test-${uniqueSuffix()}`, args: [input] })
+        .then(
+          (s: ReplaySummary) => s,
+          (e: unknown) => e,
+        ),
+    );
+    return { outcome, calls };
+  }
+
+  it('pages by id up to the newest reject, across continue-as-new, into one ledger run', async () => {
+    // Ids 1..10 in pages of 3 (the last page short); each page admits one.
+    const { outcome, calls } = await run(
+      (i) => {
+        const last = Math.min(i.afterId + i.pageSize, i.untilId);
+        const examined = last - i.afterId;
+        return { lastId: last, examined, admitted: 1, done: last >= i.untilId };
+      },
+      { filter: { reason: 'UNKNOWN_SITE' }, pageSize: 3, pagesPerRun: 2 },
+    );
+    const s = outcome as ReplaySummary;
+    assert.deepEqual(
+      calls.pages.map((p) => p.afterId),
+      [0, 3, 6, 9],
+    );
+    assert.equal(calls.started.length, 1, 'the ledger run is opened once');
+    assert.ok(calls.pages.every((p) => p.runId === calls.started[0] && p.untilId === 10));
+    assert.ok(calls.pages.every((p) => p.filter.reason === 'UNKNOWN_SITE'));
+    assert.deepEqual(calls.finished, [`${calls.started[0]}:completed`]);
+    assert.deepEqual(
+      [s.ledgerRunId, s.pages, s.examined, s.admitted, s.loaded, s.done],
+      [calls.started[0], 4, 10, 4, 4, true],
+    );
+  });
+
+  it('closes the ledger as failed when a page fails for good', async () => {
+    const { outcome, calls } = await run(
+      (i) => {
+        if (i.afterId > 0) throw ApplicationFailure.nonRetryable('database refused', 'Refused');
+        return { lastId: 5, examined: 5, admitted: 0, done: false };
+      },
+      { filter: {}, pageSize: 5 },
+    );
+    assert.ok(outcome instanceof WorkflowFailedError, String(outcome));
+    assert.deepEqual(calls.finished, [`${calls.started[0]}:failed`]);
+  });
+});
