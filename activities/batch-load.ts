@@ -1,41 +1,34 @@
-// The batch's set-based steps in PostgreSQL, once an object's lines are judged and staged:
-//   prepare, at the end of the extract step (objects in parallel): the object's accepted rows into tables of
-//     its own, the first press of each natural key within the object, indexed and key-checked; its rejects
-//     set aside;
-//   load (one object at a time, in key order): presses an earlier object took become DUPLICATE, the rest
-//     are registered, the tables join the interaction tables, the ledger is written.
-// Only the load depends on other objects, so only it runs one object at a time.
+// The batch's load step in PostgreSQL: one object's transformed presses and rejects into the final tables,
+// in one transaction, with DUPLICATE judged again for every press the object takes or frees.
+//
+// DUPLICATE (SPEC 3) is a function of every batch object currently loaded: among all valid lines with the
+// same natural key (kind, exhibition, second, value), the lowest (object key, line) is accepted and the
+// others are rejects. batch_press registers every valid batch line with its raw bytes, so when a load
+// changes who holds a key, the rows of other objects flip too (accepted <-> DUPLICATE reject, raw kept
+// exactly). The result is the same whatever the order of runs and reprocesses: one clean run's tables.
+// Loads take one transaction-level advisory lock, so another run's load waits for one object at most.
+import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { missingTables } from '../infra/db';
 import { recordStoredRows } from '../infra/metrics';
 import type { BatchObject, ObjectLoadResult } from './batch-types';
-import {
-  addObjectForeignKeysSql,
-  attachObjectTableSql,
-  createObjectTableSql,
-  detachObjectTables,
-  dropReplacedObjectTables,
-  indexObjectTableSql,
-  INTERACTION_KINDS,
-  KIND_SHAPE,
-  registerAcceptedPressesSql,
-  uncheckedForeignKeysSql,
-  validateObjectForeignKeysSql,
-  type InteractionKind,
-} from './object-tables';
+import { stagedTables } from './batch-staging';
+import { INTERACTION_KINDS, KIND_SHAPE } from './interaction-kinds';
+import { BATCH_WRITE_LOCK, ensureMonths, monthsAround } from './partitions';
 
-// Both steps sort and hash a whole object at once; past the default 4 MB those spill to disk.
+// Joins and sorts over a whole object; past the default 4 MB those spill to disk.
 const SET_WORK_MEM = `set local work_mem = '64MB'`;
 
-/** The object's accepted rows of one kind between prepare and load (dropped with the run's staging). */
-export const preparedTable = (stagingTable: string, kind: InteractionKind) => `${stagingTable}_${kind}`;
-/** The object's rejects, reasons decided, between prepare and load. */
-export const setAsideRejects = (stagingTable: string) => `${stagingTable}_rejects`;
-/** Every table prepare leaves for the load, beside the staging table itself. */
-const preparedTables = (stagingTable: string) => [
-  ...INTERACTION_KINDS.map((kind) => preparedTable(stagingTable, kind)),
-  setAsideRejects(stagingTable),
-];
+/** What the chain's earlier steps reported, to check the staged tables against. */
+export interface StagedCounts {
+  /** Lines extract read, header included. */
+  lines: number;
+  /** Whether validate found the header on line 1. */
+  header: boolean;
+}
+
+/** Thrown when the staged tables are gone or emptied (a crash): the chain must run again from extract. */
+export const STAGING_LOST = 'StagingLost';
 
 async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
   await client.query('begin');
@@ -50,60 +43,20 @@ async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Pr
   }
 }
 
-/** Prepare: see the top of this file. Safe to repeat: it replaces what an earlier attempt prepared. */
-export async function prepareObject(
-  client: pg.ClientBase,
-  runId: string,
-  uri: string,
-  stagingTable: string,
-): Promise<void> {
-  const prepared = (kind: InteractionKind) => preparedTable(stagingTable, kind);
-  const rejects = setAsideRejects(stagingTable);
-  // An earlier attempt's tables may carry foreign keys, and dropping those locks the tables they reference:
-  // on its own, not at the start of a long transaction.
-  await client.query(`drop table if exists ${preparedTables(stagingTable).join(', ')}`);
-  await inTransaction(client, async () => {
-    for (const kind of INTERACTION_KINDS) await client.query(createObjectTableSql(kind, uri, prepared(kind)));
-    await client.query(
-      `create unlogged table ${rejects} (line integer not null, raw bytea not null, reasons text[])
-         with (autovacuum_enabled = false)`,
-    );
-    // One sort ranks every press within its natural key by line: the first is accepted, the others are
-    // DUPLICATE. Its output, hence each table, is in natural-key order, which the registry's index takes
-    // without a sort at load.
-    const insertFirsts = INTERACTION_KINDS.map((kind) => {
-      const { value, code } = KIND_SHAPE[kind];
-      return `${kind}_firsts as (
-        insert into ${prepared(kind)} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
-        select exhibition_id, value, timestamptz 'epoch' + event_ms * interval '1 millisecond', $1, $2, line
-        from ranked where kind = ${code} and nth = 1)`;
-    });
-    await client.query(
-      `with ranked as materialized (
-         select s.line, s.kind, e.exhibition_id, s.event_ms, s.value,
-           row_number() over (partition by s.kind, e.exhibition_id, s.event_ms, s.value order by s.line) as nth
-         from ${stagingTable} s join exhibition e on e.site = s.site
-         where s.kind is not null),
-       ${insertFirsts.join(',\n       ')}
-       insert into ${rejects} (line, raw, reasons)
-       select s.line, s.raw, s.reasons from ${stagingTable} s where s.kind is null
-       union all
-       select s.line, s.raw, array['DUPLICATE'] from ${stagingTable} s join ranked r on r.line = s.line
-       where r.nth > 1`,
-      [runId, uri],
-    );
-    for (const kind of INTERACTION_KINDS) {
-      await client.query(indexObjectTableSql(kind, prepared(kind)));
-      // The load joins this table with the registry: give the planner its true size and spread.
-      await client.query(`analyze ${prepared(kind)}`);
-    }
-    for (const kind of INTERACTION_KINDS) {
-      await client.query(addObjectForeignKeysSql(kind, prepared(kind), true));
-    }
-  });
-  // Checked after that commit, so writers of the referenced tables (the stream's ledger) never wait on it.
-  for (const kind of INTERACTION_KINDS) {
-    await client.query(validateObjectForeignKeysSql(kind, prepared(kind)));
+const count = async (client: pg.ClientBase, sql: string, params: unknown[] = []) =>
+  (await client.query<{ n: number }>(sql, params)).rows[0]?.n ?? 0;
+
+/** Refuses (StagingLost) unless the staged tables hold exactly what the steps before reported. */
+async function checkStaged(client: pg.ClientBase, stem: string, staged: StagedCounts): Promise<void> {
+  const t = stagedTables(stem);
+  const lost = (why: string) =>
+    ApplicationFailure.create({ type: STAGING_LOST, message: `${stem}: ${why}`, nonRetryable: true });
+  const missing = await missingTables(client, [t.raw, t.judged, t.presses]);
+  if (missing.length > 0) throw lost(`staged table ${missing.join(', ')} is missing`);
+  const raw = await count(client, `select count(*)::int as n from ${t.raw}`);
+  const judged = await count(client, `select count(*)::int as n from ${t.judged}`);
+  if (raw !== staged.lines || judged !== staged.lines - (staged.header ? 1 : 0)) {
+    throw lost(`extract read ${staged.lines} lines, staging holds ${raw} raw and ${judged} judged`);
   }
 }
 
@@ -142,74 +95,166 @@ async function summarizeObject(
 }
 
 /**
- * Load: replaces whatever the object loaded before with its prepared rows, in one transaction. A row that
- * repeats a press already accepted (same exhibition, second and value) is rejected as DUPLICATE. A retry
- * after a commit whose reply was lost finds its own result and returns it unchanged.
+ * Judges again every natural key in `affected`: the winner is the lowest (object, line) in batch_press.
+ * Rows of other objects flip (a holder that lost becomes a DUPLICATE reject with its raw bytes, a reject
+ * that now wins becomes accepted); the per-object counts of those objects follow. Returns how many flipped.
+ */
+async function rejudge(client: pg.ClientBase, uri: string): Promise<number> {
+  await client.query(`
+    create temp table winner on commit drop as
+    select distinct on (b.kind, b.exhibition_id, b.event_at, b.value)
+      b.kind, b.exhibition_id, b.event_at, b.value, b.source_object, b.source_line
+    from (select distinct kind, exhibition_id, event_at, value from affected) a
+    join batch_press b using (kind, exhibition_id, event_at, value)
+    order by b.kind, b.exhibition_id, b.event_at, b.value, b.source_object collate "C", b.source_line;
+    analyze winner;
+    create temp table flipped (source_object text, delta integer) on commit drop;`);
+  // The keys' instants bound the months a holder can be in: given as values, so the plan reads only those
+  // months' partitions, however long the history.
+  const bounds = await client.query<{ lo: Date | null; hi: Date | null }>(
+    'select min(event_at) as lo, max(event_at) as hi from winner',
+  );
+  const { lo, hi } = bounds.rows[0]!;
+  if (lo === null || hi === null) return 0;
+  for (const kind of INTERACTION_KINDS) {
+    const { parent, value, code } = KIND_SHAPE[kind];
+    const lost = `from ${parent} t join winner w on w.kind = ${code} and t.exhibition_id = w.exhibition_id
+        and t.event_at = w.event_at and t.${value} = w.value
+      where t.source_object is not null and t.event_at between $1 and $2
+        and (t.source_object, t.source_line) <> (w.source_object, w.source_line)`;
+    const unknownRaw = await client.query<{ o: string }>(
+      `select t.source_object as o ${lost} and exists (select 1 from batch_press b
+         where b.source_object = t.source_object and b.source_line = t.source_line and b.raw is null) limit 1`,
+      [lo, hi],
+    );
+    if (unknownRaw.rows.length > 0) {
+      throw ApplicationFailure.create({
+        type: 'RawUnknown',
+        nonRetryable: true,
+        message:
+          `${uri} takes a press that ${unknownRaw.rows[0]!.o} holds, loaded before its raw lines were kept ` +
+          `(migration 20261130000200): reprocess ${unknownRaw.rows[0]!.o} first`,
+      });
+    }
+    await client.query(
+      `with lost as (
+         delete from ${parent} t using winner w
+         where w.kind = ${code} and t.exhibition_id = w.exhibition_id and t.event_at = w.event_at
+           and t.${value} = w.value and t.source_object is not null and t.event_at between $2 and $3
+           and (t.source_object, t.source_line) <> (w.source_object, w.source_line)
+         returning t.source_object, t.source_line, t.run_id),
+       demoted as (
+         insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
+         select b.raw, array['DUPLICATE'], l.run_id, l.source_object, l.source_line
+         from lost l join batch_press b using (source_object, source_line)),
+       promoted as (
+         delete from rejected_interaction r using winner w
+         where w.kind = ${code} and w.source_object <> $1
+           and r.source_object = w.source_object and r.source_line = w.source_line
+         returning r.source_object, r.source_line, r.run_id),
+       accepted as (
+         insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
+         select w.exhibition_id, w.value, w.event_at, p.run_id, p.source_object, p.source_line
+         from promoted p join winner w using (source_object, source_line))
+       insert into flipped
+       select source_object, -1 from lost union all select source_object, 1 from promoted`,
+      [uri, lo, hi],
+    );
+  }
+  await client.query(
+    `update source_object s set loaded_count = s.loaded_count + d.n, rejected_count = s.rejected_count - d.n
+     from (select source_object, sum(delta)::int as n from flipped group by 1) d
+     where s.source_object = d.source_object`,
+  );
+  return count(client, 'select count(*)::int as n from flipped');
+}
+
+/**
+ * Load: see the top of this file. Safe to repeat: a retry after its commit finds the object loaded by this
+ * run and reports it; otherwise it replaces whatever the object loaded before.
  */
 export async function loadObject(
   client: pg.ClientBase,
   runId: string,
   object: BatchObject,
-  stagingTable: string,
-): Promise<ObjectLoadResult> {
+  stem: string,
+  staged: StagedCounts,
+): Promise<ObjectLoadResult & { flipped: number }> {
   const uri = object.uri;
-  const prepared = (kind: InteractionKind) => preparedTable(stagingTable, kind);
-  const rejects = setAsideRejects(stagingTable);
+  const t = stagedTables(stem);
+  const done = await client.query<{ run_id: string; etag: string }>(
+    'select run_id, etag from source_object where source_object = $1',
+    [uri],
+  );
+  if (done.rows[0]?.run_id === runId && done.rows[0].etag === object.etag) {
+    await dropStaging(client, stem);
+    return { uri, skipped: false, flipped: 0, ...(await summarizeObject(client, uri)) };
+  }
+  await checkStaged(client, stem, staged);
+  // Months first, each in a short transaction of its own (activities/partitions.ts).
+  const months = await client.query<{ m: string }>(
+    `select distinct to_char(date_trunc('month', event_at at time zone 'UTC'), 'YYYY-MM-DD') as m
+     from ${t.presses}`,
+  );
+  await ensureMonths(client, [...months.rows.map((r) => r.m), ...monthsAround(new Date())]);
+
   // What this attempt committed, counted after the commit (a retry that finds its own result counts nothing).
   let committed: { loaded: number; rejects: [string[], number][] } | undefined;
   const result = await inTransaction(client, async () => {
-    await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [uri]);
-    const previous = await client.query<{ run_id: string; etag: string }>(
-      'select run_id, etag from source_object where source_object = $1',
+    await client.query(BATCH_WRITE_LOCK);
+    // Checked again under the lock: another run may have loaded this version meanwhile (its rows then
+    // make way for this run's, which are the same).
+    await checkStaged(client, stem, staged);
+    await client.query(
+      `create temp table affected on commit drop as
+       with gone as (delete from batch_press where source_object = $1
+                     returning kind, exhibition_id, event_at, value)
+       select * from gone`,
       [uri],
     );
-    const prev = previous.rows[0];
-    if (prev && prev.run_id === runId && prev.etag === object.etag) {
-      const summary = await summarizeObject(client, uri);
-      await dropStaging(client, stagingTable);
-      return { uri, skipped: false, ...summary };
-    }
-    const missing = await missingTables(client, [stagingTable, ...preparedTables(stagingTable)]);
-    if (missing.length > 0) {
-      throw new Error(`staged table ${missing.join(', ')} is missing: the extract step must run again`);
-    }
-    for (const kind of INTERACTION_KINDS) {
-      const unchecked = await client.query<{ n: number }>(uncheckedForeignKeysSql(prepared(kind)));
-      if (unchecked.rows[0]?.n !== 0) {
-        throw new Error(`${prepared(kind)} has unchecked foreign keys: the extract step must run again`);
-      }
-    }
-    await detachObjectTables(client, uri);
-    for (const table of ['rejected_interaction', 'source_object']) {
+    for (const table of [
+      'rating_interaction',
+      'request_interaction',
+      'rejected_interaction',
+      'source_object',
+    ]) {
       await client.query(`delete from ${table} where source_object = $1`, [uri]);
     }
-    const taken = INTERACTION_KINDS.map((kind) => {
-      const { value, code } = KIND_SHAPE[kind];
-      return `taken_${kind} as (
-        delete from ${prepared(kind)} o using accepted_batch_press a
-        where a.exhibition_id = o.exhibition_id and a.event_at = o.event_at and a.kind = ${code}
-          and a.value = o.${value}
-        returning o.source_line)`;
-    });
     await client.query(
-      `with ${taken.join(', ')}
-       insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
-       select raw, reasons, $1, $2, line from ${rejects}
+      `insert into batch_press (kind, exhibition_id, event_at, value, source_object, source_line, raw)
+       select p.kind, p.exhibition_id, p.event_at, p.value, $1, p.line, r.raw
+       from ${t.presses} p join ${t.raw} r using (line)`,
+      [uri],
+    );
+    await client.query(`insert into affected select kind, exhibition_id, event_at, value from ${t.presses};
+      analyze affected`);
+    const flipped = await rejudge(client, uri);
+    for (const kind of INTERACTION_KINDS) {
+      const { parent, value, code } = KIND_SHAPE[kind];
+      await client.query(
+        `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
+         select exhibition_id, value, event_at, $1, source_object, source_line from winner
+         where kind = ${code} and source_object = $2
+         order by event_at`,
+        [runId, uri],
+      );
+    }
+    await client.query(
+      `insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
+       select r.raw, j.reasons, $1, $2, j.line from ${t.judged} j join ${t.raw} r using (line)
+       where j.kind is null
        union all
-       select s.raw, array['DUPLICATE'], $1, $2, s.line from ${stagingTable} s
-       where s.line in (select source_line from taken_rating union all select source_line from taken_request)`,
+       select r.raw, array['DUPLICATE'], $1, $2, p.line from ${t.presses} p join ${t.raw} r using (line)
+       where not exists (select 1 from winner w where w.source_object = $2 and w.source_line = p.line)`,
       [runId, uri],
     );
-    for (const kind of INTERACTION_KINDS) {
-      await client.query(attachObjectTableSql(kind, uri, prepared(kind)));
-      // A unique violation here means a concurrent load took a press meanwhile: the retry decides again.
-      await client.query(registerAcceptedPressesSql(kind, uri, true));
-    }
     const summary = await summarizeObject(client, uri);
-    const staged = await client.query<{ n: number }>(`select count(*)::int as n from ${stagingTable}`);
-    if (summary.read !== staged.rows[0]?.n) {
-      // Nothing may be lost between staging and the final tables; refuse to commit if anything was.
-      throw new Error(`object ${uri}: staged ${staged.rows[0]?.n} rows but placed ${summary.read}`);
+    const expected = staged.lines - (staged.header ? 1 : 0);
+    if (summary.read !== expected) {
+      // Nothing may be lost between extract and the final tables; refuse to commit if anything was.
+      throw new Error(
+        `object ${uri}: extract read ${expected} data lines but the load placed ${summary.read}`,
+      );
     }
     await client.query(
       `insert into source_object (source_object, etag, size_bytes, run_id, read_count, loaded_count, rejected_count)
@@ -233,15 +278,15 @@ export async function loadObject(
       [uri],
     );
     committed = { loaded: summary.loaded, rejects: groups.rows.map((g) => [g.reasons, g.n]) };
-    await dropStaging(client, stagingTable);
-    await dropReplacedObjectTables(client, uri);
-    return { uri, skipped: false, ...summary };
+    await dropStaging(client, stem);
+    return { uri, skipped: false, flipped, ...summary };
   });
   if (committed) recordStoredRows('batch', committed.loaded, committed.rejects);
   return result;
 }
 
-/** The staging table and what prepare set aside (the prepared tables are gone once attached). */
-async function dropStaging(client: pg.ClientBase, stagingTable: string): Promise<void> {
-  await client.query(`drop table if exists ${[stagingTable, ...preparedTables(stagingTable)].join(', ')}`);
+/** Every staging table of one object's chain. */
+export async function dropStaging(client: pg.ClientBase, stem: string): Promise<void> {
+  const t = stagedTables(stem);
+  await client.query(`drop table if exists ${t.raw}, ${t.judged}, ${t.presses}`);
 }

@@ -1,6 +1,7 @@
-// The per-object staging table: the reference that passes an object's judged rows from the extract step to
-// the load step without sending bulk data through workflow history. UNLOGGED: it is rebuilt from the source
-// on any retry, so it needs no WAL.
+// The per-object staging tables: the references that pass an object's lines from step to step of the chain
+// (extract -> validate -> transform -> load) without sending bulk data through workflow history. UNLOGGED:
+// each is rebuilt from the step before on a retry, and a PostgreSQL crash empties them, which the load
+// notices by comparing counts (activities/batch-load.ts).
 import { createHash } from 'node:crypto';
 import type { Verdict } from '../domain/interaction';
 
@@ -14,12 +15,26 @@ export function stagingPrefix(runId: string): string {
   return `r${digest(runId, 12)}_`;
 }
 
-/** A stable, safe table name for one object in one run (retries of the same step reuse it). */
+/** A stable, safe name stem for one object in one run (retries of the same step reuse it). */
 export function stagingTableName(runId: string, uri: string): string {
   return `${STAGING_SCHEMA}.${stagingPrefix(runId)}${digest(uri, 20)}`;
 }
 
-export const STAGING_DDL = (table: string) => `
+/** The tables of one object's chain: each step fills one from the one before. */
+export function stagedTables(stem: string): { raw: string; judged: string; presses: string } {
+  return { raw: `${stem}_raw`, judged: `${stem}_judged`, presses: `${stem}_presses` };
+}
+
+// Read once by the next step, then dropped: vacuuming them is waste.
+const SCRATCH = 'with (autovacuum_enabled = false)';
+
+/** Extract's output: every line of the object, header included, as read. */
+export const RAW_DDL = (table: string) => `
+  drop table if exists ${table};
+  create unlogged table ${table} (line integer not null, raw bytea not null) ${SCRATCH}`;
+
+/** Validate's output: one verdict per data line (no header). */
+export const JUDGED_DDL = (table: string) => `
   drop table if exists ${table};
   create unlogged table ${table} (
     line     integer not null,
@@ -27,24 +42,36 @@ export const STAGING_DDL = (table: string) => `
     kind     smallint,          -- 0 rating, 1 request, null rejected
     value    smallint,
     event_ms bigint,            -- the instant in ms since the epoch: cheaper to COPY than timestamp text
-    raw      bytea not null,
     reasons  text[]
-  ) with (autovacuum_enabled = false) -- read once by the prepare, then dropped: vacuuming it is waste
-`;
+  ) ${SCRATCH}`;
 
-export const STAGING_COLUMNS = '(line, site, kind, value, event_ms, raw, reasons)';
+export const RAW_COLUMNS = '(line, raw)';
+export const JUDGED_COLUMNS = '(line, site, kind, value, event_ms, reasons)';
+
+/** Transform's output: the valid lines as presses of known exhibitions, ready for the final tables. */
+export const PRESSES_SQL = (presses: string, judged: string) => `
+  drop table if exists ${presses};
+  create unlogged table ${presses} ${SCRATCH} as
+    select j.line, j.kind, e.exhibition_id, timestamptz 'epoch' + j.event_ms * interval '1 millisecond' as event_at,
+      j.value
+    from ${judged} j join exhibition e on e.site = j.site
+    where j.kind is not null;
+  analyze ${presses}`;
+
+/** One raw row in COPY text format (the line's bytes are `buf[start, end)`), as hex: nothing to escape. */
+export function rawRow(line: number, buf: Buffer, start: number, end: number): string {
+  return `${line}\t\\\\x${buf.toString('hex', start, end)}\n`;
+}
 
 /**
- * One staging row in COPY text format, newline included, for a judged line (its bytes are `buf[start, end)`):
- * the interaction's columns, or the reasons of a reject. Written out by hand rather than through the generic
- * copyCell because it runs once per line of every object. No cell needs escaping: numbers,
- * bytea as hex, and reason codes that are plain upper-case words.
+ * One judged row in COPY text format, newline included: the interaction's columns, or the reasons of a
+ * reject. Written by hand rather than through the generic copyCell because it runs once per line of every
+ * object; no cell needs escaping (numbers and plain upper-case reason codes).
  */
-export function stagingRow(line: number, buf: Buffer, start: number, end: number, verdict: Verdict): string {
-  const bytes = `\\\\x${buf.toString('hex', start, end)}`;
+export function judgedRow(line: number, verdict: Verdict): string {
   if (verdict.valid) {
     const i = verdict.interaction;
-    return `${line}\t${i.site}\t${i.kind === 'rating' ? 0 : 1}\t${i.value}\t${i.eventAt.getTime()}\t${bytes}\t\\N\n`;
+    return `${line}\t${i.site}\t${i.kind === 'rating' ? 0 : 1}\t${i.value}\t${i.eventAt.getTime()}\t\\N\n`;
   }
-  return `${line}\t\\N\t\\N\t\\N\t\\N\t${bytes}\t{${verdict.reasons.join(',')}}\n`;
+  return `${line}\t\\N\t\\N\t\\N\t\\N\t{${verdict.reasons.join(',')}}\n`;
 }

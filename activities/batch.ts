@@ -1,23 +1,30 @@
-// The batch path's activities: run ledger, exhibition metadata, listing, extract (stream, judge and stage an
-// object, then prepare its tables) and load (the prepared tables made final in one transaction; both SQL
-// steps are in batch-load.ts). Each is safe to retry.
+// The batch path's activities: run ledger, exhibition metadata, listing, and each object's chain: extract
+// (S3 lines into a staging table), validate (verdicts into another), transform (presses, in SQL) and load
+// (the final tables in one transaction, batch-load.ts). Each step reads only the staging of the one before,
+// so each is retried on its own and a failed load never reads S3 again. Each is safe to retry.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseExhibitionMetadata, type ExhibitionMetadata } from '../domain/exhibition';
 import { LineSplitter, type LineVisitor } from '../domain/csv-lines';
 import { HistoryFileJudge } from '../domain/history-row';
-import { withPgClient } from '../infra/db';
+import { missingTables, withPgClient } from '../infra/db';
+import { copyOut } from '../infra/copy-out';
 import { CopyWriter } from '../infra/copy-in';
 import {
-  STAGING_COLUMNS,
-  STAGING_DDL,
+  JUDGED_COLUMNS,
+  JUDGED_DDL,
+  judgedRow,
+  PRESSES_SQL,
+  RAW_COLUMNS,
+  RAW_DDL,
+  rawRow,
   STAGING_SCHEMA,
+  stagedTables,
   stagingPrefix,
-  stagingRow,
   stagingTableName,
 } from './batch-staging';
 import type { ActivityDeps } from './deps';
-import { loadObject, prepareObject } from './batch-load';
+import { loadObject, STAGING_LOST, type StagedCounts } from './batch-load';
 import { knownSites, upsertExhibitions } from './exhibition-store';
 import {
   EXHIBITION_OBJECT,
@@ -38,6 +45,11 @@ async function whileBeating<T>(ctx: Context, details: unknown, fn: () => Promise
   } finally {
     clearInterval(beat);
   }
+}
+
+/** The step before must run again: its staging table is gone (a failed run's cleanup, a crash). */
+function stagingLost(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: STAGING_LOST, message, nonRetryable: true });
 }
 
 function nonRetryable(err: unknown): never {
@@ -153,30 +165,27 @@ export function createBatchActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Extract, validate and transform, streamed: reads the object line by line, judges each line with the
-     * shared rules, COPYs the normalised rows and the rejects into a staging table, then prepares the
-     * object's tables from it (batch-load.ts). Returns the staging table's name.
+     * Extract, streamed: reads the object line by line and COPYs every line's bytes, as read, into the
+     * object's raw staging table. Returns how many lines it read (the load checks the staging against it).
      */
-    async stageObject(input: {
+    async extractObject(input: {
       runId: string;
       object: BatchObject;
-    }): Promise<{ stagingTable: string; staged: number }> {
+    }): Promise<{ stem: string; lines: number }> {
       const { runId, object } = input;
-      const table = stagingTableName(runId, object.uri);
+      const stem = stagingTableName(runId, object.uri);
+      const { raw } = stagedTables(stem);
       const store = openObjectStore(object.source, s3);
-      const judge = new HistoryFileJudge({ knownSites: await knownSites(knex), now: new Date() });
       const ctx = Context.current();
       return withPgClient(deps.config.databaseUrl, async (client) => {
-        await client.query(STAGING_DDL(table));
+        await client.query(RAW_DDL(raw));
         const body = await store.open(object.uri).catch(nonRetryable);
-        const copy = new CopyWriter(client, `copy ${table} ${STAGING_COLUMNS} from stdin`);
-        let staged = 0;
+        const copy = new CopyWriter(client, `copy ${raw} ${RAW_COLUMNS} from stdin`);
+        let lines = 0;
         let beatAt = 0;
         const stageLine: LineVisitor = (line, buf, start, end) => {
-          const outcome = judge.judgeLine(line, buf, start, end);
-          if (outcome.header) return;
-          copy.add(stagingRow(line, buf, start, end, outcome));
-          staged++;
+          copy.add(rawRow(line, buf, start, end));
+          lines = line;
         };
         try {
           const splitter = new LineSplitter();
@@ -184,9 +193,9 @@ export function createBatchActivities(deps: ActivityDeps) {
             splitter.push(chunk, stageLine);
             // Once per chunk, not per line: the send waits for PostgreSQL, the beat is a message to Temporal.
             await copy.flush();
-            if (staged - beatAt >= HEARTBEAT_EVERY_LINES) {
-              ctx.heartbeat({ staged });
-              beatAt = staged;
+            if (lines - beatAt >= HEARTBEAT_EVERY_LINES) {
+              ctx.heartbeat({ lines });
+              beatAt = lines;
             }
           }
           splitter.end(stageLine);
@@ -195,23 +204,80 @@ export function createBatchActivities(deps: ActivityDeps) {
           body.destroy();
           throw err;
         }
-        ctx.heartbeat({ staged });
-        await whileBeating(ctx, { preparing: object.uri }, () =>
-          prepareObject(client, runId, object.uri, table),
-        );
-        return { stagingTable: table, staged };
+        return { stem, lines };
       });
     },
 
-    /** Load: the prepared rows into the final tables (see batch-load.ts). */
+    /**
+     * Validate, streamed: judges every staged line with the shared rules (the header on line 1 first) and
+     * COPYs one verdict per data line into the judged staging table. Reads nothing from S3.
+     */
+    async validateObject(input: {
+      stem: string;
+    }): Promise<{ header: boolean; valid: number; rejected: number }> {
+      const { raw, judged } = stagedTables(input.stem);
+      const judge = new HistoryFileJudge({ knownSites: await knownSites(knex), now: new Date() });
+      const ctx = Context.current();
+      // Two connections: one streams the raw lines out while the other COPYs the verdicts in.
+      return withPgClient(deps.config.databaseUrl, (reader) =>
+        withPgClient(deps.config.databaseUrl, async (writer) => {
+          const missing = await missingTables(reader, [raw]);
+          if (missing.length > 0) throw stagingLost(`${raw} is missing`);
+          await writer.query(JUDGED_DDL(judged));
+          const copy = new CopyWriter(writer, `copy ${judged} ${JUDGED_COLUMNS} from stdin`);
+          let header = false;
+          let valid = 0;
+          let rejected = 0;
+          const judgeRow = ([lineText, hex]: string[]) => {
+            const line = Number(lineText);
+            const buf = Buffer.from(hex!, 'hex');
+            const outcome = judge.judgeLine(line, buf, 0, buf.length);
+            if (outcome.header) {
+              header = true;
+              return;
+            }
+            copy.add(judgedRow(line, outcome));
+            if (outcome.valid) valid++;
+            else rejected++;
+          };
+          // Line 1 decides whether the file has its header, so it is judged before the others (any order).
+          const select = (where: string) =>
+            `copy (select line, encode(raw, 'hex') from ${raw} where ${where}) to stdout`;
+          await copyOut(reader, select('line = 1'), judgeRow);
+          await copyOut(reader, select('line > 1'), judgeRow, async () => {
+            await copy.flush();
+            ctx.heartbeat({ valid, rejected });
+          });
+          await copy.end();
+          return { header, valid, rejected };
+        }),
+      );
+    },
+
+    /** Transform, in SQL: the valid verdicts as presses of known exhibitions, instants as timestamps. */
+    async transformObject(input: { stem: string }): Promise<{ presses: number }> {
+      const { judged, presses } = stagedTables(input.stem);
+      return whileBeating(Context.current(), { transforming: input.stem }, () =>
+        withPgClient(deps.config.databaseUrl, async (client) => {
+          const missing = await missingTables(client, [judged]);
+          if (missing.length > 0) throw stagingLost(`${judged} is missing`);
+          await client.query(PRESSES_SQL(presses, judged));
+          const n = await client.query<{ n: number }>(`select count(*)::int as n from ${presses}`);
+          return { presses: n.rows[0]?.n ?? 0 };
+        }),
+      );
+    },
+
+    /** Load: the staged object into the final tables, DUPLICATE judged again (see batch-load.ts). */
     async loadObject(input: {
       runId: string;
       object: BatchObject;
-      stagingTable: string;
+      stem: string;
+      staged: StagedCounts;
     }): Promise<ObjectLoadResult> {
-      const { runId, object, stagingTable } = input;
+      const { runId, object, stem, staged } = input;
       return whileBeating(Context.current(), { loading: object.uri }, () =>
-        withPgClient(deps.config.databaseUrl, (client) => loadObject(client, runId, object, stagingTable)),
+        withPgClient(deps.config.databaseUrl, (client) => loadObject(client, runId, object, stem, staged)),
       );
     },
 

@@ -1,12 +1,12 @@
 // The batch bench's baselines, fed with exactly the rows the pipeline loads: the same lines judged by the same
 // module (HistoryFileJudge) with the same DUPLICATE rule (first press wins, objects in key order, lines in
 // order), written once as COPY text files per final table. Then:
-//   - `psql \copy` of those files into the final tables of a fresh, migrated database: this machine's raw
-//     load limit for these rows. The same tables as the pipeline's, built the same way: each object's tables
-//     filled bare by \copy, then indexed, attached and key-checked in bulk, its presses registered;
+//   - `psql \copy` of those files into the final tables of a fresh, migrated database (their month
+//     partitions made beforehand, untimed, every index and foreign key in place): this machine's raw load
+//     limit for these rows into the same tables the pipeline fills;
 //   - single-row INSERTs with autocommit, one round trip and one commit per row: what the original Python
 //     pipeline did, into the same tables with their indexes and foreign keys in place (and, to favour the
-//     baseline, without registering the presses).
+//     baseline, without registering the presses in batch_press).
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -17,17 +17,7 @@ import type { ExhibitionMetadata } from '../domain/exhibition';
 import { readLines } from '../domain/csv-lines';
 import { HistoryFileJudge } from '../domain/history-row';
 import { upsertExhibitions } from '../activities/exhibition-store';
-import {
-  addObjectForeignKeysSql,
-  createObjectTableSql,
-  attachObjectTableSql,
-  indexObjectTableSql,
-  INTERACTION_KINDS,
-  KIND_SHAPE,
-  objectTable,
-  registerAcceptedPressesSql,
-  type InteractionKind,
-} from '../activities/object-tables';
+import { ensureMonths } from '../activities/partitions';
 import { copyCell } from '../infra/copy-in';
 import { createKnex } from '../infra/db';
 
@@ -41,22 +31,11 @@ const COLUMNS = {
 export type FinalTable = keyof typeof COLUMNS;
 export const FINAL_TABLES = Object.keys(COLUMNS) as FinalTable[];
 
-/** The kind of each interaction table (the rejects table has none). */
-const KIND_OF = Object.fromEntries(
-  INTERACTION_KINDS.map((kind) => [KIND_SHAPE[kind].parent, kind]),
-) as Partial<Record<FinalTable, InteractionKind>>;
-
 /** One row for a final table, its cells in COLUMNS order. */
 export interface BaselineRow {
   table: FinalTable;
   uri: string;
   cells: (string | number | Buffer | Date | string[])[];
-}
-
-/** Where a row lands: its object's table for an interaction, the rejects table otherwise. */
-function targetTable(table: FinalTable, uri: string): string {
-  const kind = KIND_OF[table];
-  return kind === undefined ? table : objectTable(kind, uri);
 }
 
 export interface BaselineFiles {
@@ -65,6 +44,8 @@ export interface BaselineFiles {
   rows: Record<FinalTable, number>;
   /** The first rows in source order (all tables mixed), for the row-by-row baseline. */
   sample: BaselineRow[];
+  /** Every month (YYYY-MM-01) of an accepted row: the partitions both baselines make beforehand. */
+  months: string[];
 }
 
 /** Buffered writes with the stream's backpressure honoured. */
@@ -112,6 +93,7 @@ export async function prepareBaselineFiles(
   };
   const sample: BaselineRow[] = [];
   const accepted = new Set<string>();
+  const months = new Set<string>();
   let total = 0;
   const sorted = [...objects].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
   for (const [index, { file, uri }] of sorted.entries()) {
@@ -139,6 +121,7 @@ export async function prepareBaselineFiles(
           };
         } else {
           accepted.add(key);
+          months.add(`${i.eventAt.toISOString().slice(0, 7)}-01`);
           const exhibitionId = exhibitionIdBySite.get(i.site)!;
           row = { table, uri, cells: [exhibitionId, i.value, i.eventAt, BASELINE_RUN_ID, uri, src.line] };
         }
@@ -162,7 +145,7 @@ export async function prepareBaselineFiles(
     }
     for (const t of FINAL_TABLES) await writers[t].end();
   }
-  return { files, rows, sample };
+  return { files, rows, sample, months: [...months] };
 }
 
 /**
@@ -201,40 +184,29 @@ export async function seedBaselineDatabase(
 
 const execFileAsync = promisify(execFile);
 
-/** The SQL that builds an object's interaction tables around a `\copy` into each. */
-function objectTablesScript(uri: string, files: Partial<Record<InteractionKind, string>>): string[] {
-  const steps: string[] = [];
-  for (const kind of INTERACTION_KINDS) {
-    steps.push(createObjectTableSql(kind, uri));
-    const file = files[kind];
-    const table = KIND_SHAPE[kind].parent as FinalTable;
-    // psql's \copy takes the file name unquoted or in single quotes; ours are plain temp paths.
-    if (file !== undefined) steps.push(`\\copy ${objectTable(kind, uri)} ${COLUMNS[table]} from '${file}'`);
-    steps.push(indexObjectTableSql(kind, objectTable(kind, uri)), attachObjectTableSql(kind, uri));
-    steps.push(registerAcceptedPressesSql(kind, uri, false));
-    steps.push(addObjectForeignKeysSql(kind, objectTable(kind, uri)));
+/** The partitions of the rows' months, made before (and outside) either baseline's timing. */
+async function makeMonths(databaseUrl: string, months: readonly string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await ensureMonths(client, months);
+  } finally {
+    await client.end();
   }
-  return steps;
 }
 
-/**
- * Seconds taken by one psql process running the `\copy` of every file: each object's tables built around
- * their files as the pipeline builds them, then the rejects.
- */
-export async function timePsqlCopy(databaseUrl: string, files: BaselineFiles['files']): Promise<number> {
-  const script: string[] = ['\\set ON_ERROR_STOP 1'];
-  for (const uri of [...new Set(files.map((f) => f.uri))]) {
-    const mine = files.filter((f) => f.uri === uri);
-    const byKind: Partial<Record<InteractionKind, string>> = {};
-    for (const f of mine) {
-      const kind = KIND_OF[f.table];
-      if (kind !== undefined) byKind[kind] = f.file;
-    }
-    script.push(...objectTablesScript(uri, byKind));
-  }
-  for (const f of files.filter((x) => x.table === 'rejected_interaction')) {
-    script.push(`\\copy rejected_interaction ${COLUMNS.rejected_interaction} from '${f.file}'`);
-  }
+/** Seconds taken by one psql process running the `\copy` of every file into its final table. */
+export async function timePsqlCopy(
+  databaseUrl: string,
+  files: BaselineFiles['files'],
+  months: readonly string[],
+): Promise<number> {
+  await makeMonths(databaseUrl, months);
+  // psql's \copy takes the file name unquoted or in single quotes; ours are plain temp paths.
+  const script = [
+    '\\set ON_ERROR_STOP 1',
+    ...files.map((f) => `\\copy ${f.table} ${COLUMNS[f.table]} from '${f.file}'`),
+  ];
   const scriptFile = path.join(path.dirname(files[0]!.file), 'copy.psql');
   await fs.promises.writeFile(scriptFile, script.join('\n') + '\n');
   const began = performance.now();
@@ -243,21 +215,22 @@ export async function timePsqlCopy(databaseUrl: string, files: BaselineFiles['fi
 }
 
 /**
- * Seconds for the rows as single-row INSERTs in autocommit: a round trip and a commit each, into the tables
- * they end in, made beforehand (untimed) with every index and key in place.
+ * Seconds for the rows as single-row INSERTs in autocommit: a round trip and a commit each, into the final
+ * tables with every index and key in place (their months made beforehand, untimed).
  */
-export async function timeRowByRow(databaseUrl: string, rows: readonly BaselineRow[]): Promise<number> {
+export async function timeRowByRow(
+  databaseUrl: string,
+  rows: readonly BaselineRow[],
+  months: readonly string[],
+): Promise<number> {
+  await makeMonths(databaseUrl, months);
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'kiosk-bench-row-by-row' });
   await client.connect();
   try {
-    for (const uri of [...new Set(rows.map((r) => r.uri))]) {
-      for (const step of objectTablesScript(uri, {})) await client.query(step);
-    }
     const placeholders = (table: FinalTable) =>
       Array.from({ length: COLUMNS[table].split(',').length }, (_, i) => `$${i + 1}`).join(', ');
     const statements = rows.map(
-      (row) =>
-        `insert into ${targetTable(row.table, row.uri)} ${COLUMNS[row.table]} values (${placeholders(row.table)})`,
+      (row) => `insert into ${row.table} ${COLUMNS[row.table]} values (${placeholders(row.table)})`,
     );
     const began = performance.now();
     for (const [i, row] of rows.entries()) await client.query(statements[i]!, row.cells);

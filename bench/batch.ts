@@ -70,7 +70,8 @@ Options:
   --keep-data         keep the generated files in the temp folder (their path is printed)
   --help              this text
 
-Targets (the issue's): pipeline >= 0.5 x psql \\copy; >= 50 x row-by-row; worker peak RSS < 300 MB at 1 GB.`;
+Targets (issue 12): pipeline >= 0.6 x psql \\copy; worker peak RSS < 300 MB at 1 GB. Row-by-row is for
+information only (bound by the disk's commit latency).`;
 
 const SITES = [0, 1, 2, 3, 4, 5];
 
@@ -138,7 +139,7 @@ async function runCopyBaseline(
   const forgetDatabase = cleanup.add('copy database', () => dropDatabase(cfg.databaseUrl));
   try {
     await seedBaselineDatabase(cfg.databaseUrl, exhibitions, ids);
-    const seconds = await timePsqlCopy(cfg.databaseUrl, baseline.files);
+    const seconds = await timePsqlCopy(cfg.databaseUrl, baseline.files, baseline.months);
     return { seconds, fingerprint: await fingerprint(cfg.databaseUrl) };
   } finally {
     await dropDatabase(cfg.databaseUrl);
@@ -157,7 +158,7 @@ async function runRowByRow(
   const forgetDatabase = cleanup.add('row-by-row database', () => dropDatabase(cfg.databaseUrl));
   try {
     await seedBaselineDatabase(cfg.databaseUrl, exhibitions, ids);
-    return await timeRowByRow(cfg.databaseUrl, baseline.sample);
+    return await timeRowByRow(cfg.databaseUrl, baseline.sample, baseline.months);
   } finally {
     await dropDatabase(cfg.databaseUrl);
     forgetDatabase();
@@ -387,8 +388,7 @@ async function main(): Promise<void> {
       sameRowsAsCopy: mismatch === undefined ? (baseline ? true : undefined) : false,
       mismatch,
       targets: {
-        ratioToCopy: { want: '>= 0.5', met: (med((r) => r.ratioToCopy) ?? 0) >= 0.5 },
-        ratioToRowByRow: { want: '>= 50', met: (med((r) => r.ratioToRowByRow) ?? 0) >= 50 },
+        ratioToCopy: { want: '>= 0.6', met: (med((r) => r.ratioToCopy) ?? 0) >= 0.6 },
         workerPeakRss: {
           want: '< 300 MB for a 1 GB input',
           inputMiB: round(inputBytes / 2 ** 20, 1),

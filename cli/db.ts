@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig, redactUrl } from '../infra/config';
 import { createKnex } from '../infra/db';
-import { migrateLatest, rollbackAll, rollbackLast } from '../infra/migrate';
+import { dropEverything, migrateLatest, rollbackAll, rollbackLast } from '../infra/migrate';
 
 async function withKnex(fn: (knex: ReturnType<typeof createKnex>) => Promise<void>): Promise<void> {
   const cfg = loadConfig();
@@ -35,10 +35,10 @@ export function registerDbCommands(program: Command): void {
       }),
     );
   db.command('reset')
-    .description('roll back every migration and apply them again: ALL DATA IS DELETED')
+    .description('drop every table and apply every migration again: ALL DATA IS DELETED')
     .action(() =>
       withKnex(async (knex) => {
-        await rollbackAll(knex);
+        await dropEverything(knex);
         const applied = await migrateLatest(knex);
         console.log(`reset: applied ${applied.join(', ')}`);
       }),

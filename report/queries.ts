@@ -13,7 +13,8 @@ const LONDON = `'Europe/London'`;
 // One definition of "the interactions in the range", shared by every query. The date bounds become two
 // timestamptz values (London midnight of `from`, London midnight after `to`) so the filter can use the event_at
 // indexes; casting event_at to a London date per row could not. Missing ends are +-infinity, which PostgreSQL
-// carries through the date arithmetic. Bindings: [from, to].
+// carries through the date arithmetic. The bounds are read as scalar subqueries, not joined, so the
+// partitioned tables skip the months outside the range while the query runs. Bindings: [from, to].
 const BOUNDS = `
   bounds as (
     select (coalesce(?::date, '-infinity'::date))::timestamp at time zone ${LONDON} as lo,
@@ -23,11 +24,13 @@ const INTERACTIONS = `${BOUNDS},
   interaction as (
     select r.exhibition_id, r.event_at at time zone ${LONDON} as local_at,
            r.rating_value, null::smallint as request_value
-    from rating_interaction r, bounds b where r.event_at >= b.lo and r.event_at < b.hi
+    from rating_interaction r
+    where r.event_at >= (select lo from bounds) and r.event_at < (select hi from bounds)
     union all
     select q.exhibition_id, q.event_at at time zone ${LONDON},
            null::smallint, q.request_value
-    from request_interaction q, bounds b where q.event_at >= b.lo and q.event_at < b.hi
+    from request_interaction q
+    where q.event_at >= (select lo from bounds) and q.event_at < (select hi from bounds)
   )`;
 
 // The figures computed for any grouping (exhibition, floor, department, hour); `i` is the interaction alias.
@@ -212,10 +215,9 @@ export function latestEmergencies(knex: Knex, range: DateRange, limit: number): 
             to_char(q.event_at at time zone ${LONDON}, 'YYYY-MM-DD HH24:MI:SS') as "localTime",
             case when q.source_topic is null then 'batch' else 'stream' end as source
      from request_interaction q
-     cross join bounds b
      join exhibition e using (exhibition_id)
      join floor f using (floor_id)
-     where q.request_value = 1 and q.event_at >= b.lo and q.event_at < b.hi
+     where q.request_value = 1 and q.event_at >= (select lo from bounds) and q.event_at < (select hi from bounds)
      order by q.event_at desc, q.request_interaction_id desc
      limit ?`,
     [...bindings(range), limit],

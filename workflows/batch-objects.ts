@@ -1,18 +1,57 @@
-// One page of a batch run's objects through extract and load: up to `maxParallel` objects staged at once,
-// loaded one by one in key order (so which of two duplicate rows wins is the same in every run).
-// The batch workflow owns paging, the ledger and cleanup; this module owns the per-object chain.
-import { proxyActivities } from '@temporalio/workflow';
+// One page of a batch run's objects through the chain extract -> validate -> transform -> load, each step an
+// activity of its own (retried on its own, visible in the Web UI) that passes staging tables by name, never
+// rows. Up to `maxParallel` objects go through the first three steps at once; loads run one by one in key
+// order. The batch workflow owns paging, the ledger and cleanup; this module owns the per-object chain.
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BatchObject, ObjectLoadResult } from '../activities/batch-types';
 import { batchRetry } from './batch-retry';
 
-// Extract and load stream whole objects (up to gigabytes): long timeouts, short heartbeats so a dead worker
-// is noticed in seconds and the step retried on another.
+// Extract and validate stream whole objects (up to gigabytes): long timeouts, short heartbeats so a dead
+// worker is noticed in seconds and the step retried on another.
 const bulk = proxyActivities<Activities>({
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '10 seconds',
   retry: batchRetry,
 });
+
+// A load that finds its staging lost (PostgreSQL restarted and emptied the unlogged tables) redoes the chain
+// from extract, at most this many times.
+const CHAIN_ATTEMPTS = 3;
+
+interface Staged {
+  stem: string;
+  lines: number;
+  header: boolean;
+}
+
+async function stage(runId: string, object: BatchObject): Promise<Staged> {
+  const { stem, lines } = await bulk.extractObject({ runId, object });
+  const { header } = await bulk.validateObject({ stem });
+  await bulk.transformObject({ stem });
+  return { stem, lines, header };
+}
+
+function stagingLost(err: unknown): boolean {
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof ApplicationFailure &&
+    err.cause.type === 'StagingLost'
+  );
+}
+
+/** Loads one staged object; redoes its chain when its staging was lost. */
+async function load(runId: string, object: BatchObject, staging: Promise<Staged>): Promise<ObjectLoadResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { stem, lines, header } = await staging;
+      return await bulk.loadObject({ runId, object, stem, staged: { lines, header } });
+    } catch (err) {
+      if (!stagingLost(err) || attempt >= CHAIN_ATTEMPTS) throw err;
+      staging = stage(runId, object);
+    }
+  }
+}
 
 /**
  * Loads `objects` in order, calling `onLoaded` after each. On failure, waits for the activities still in
@@ -24,9 +63,9 @@ export async function loadObjects(
   maxParallel: number,
   onLoaded: (result: ObjectLoadResult) => void,
 ): Promise<void> {
-  const stages = new Map<number, Promise<{ stagingTable: string }>>();
+  const stages = new Map<number, Promise<Staged>>();
   const startStage = (i: number, object: BatchObject) => {
-    const p = bulk.stageObject({ runId, object });
+    const p = stage(runId, object);
     p.catch(() => undefined); // observed when its turn to load comes
     stages.set(i, p);
   };
@@ -37,9 +76,7 @@ export async function loadObjects(
         startStage(next, objects[next]!);
         next++;
       }
-      const object = objects[i]!;
-      const { stagingTable } = await stages.get(i)!;
-      onLoaded(await bulk.loadObject({ runId, object, stagingTable }));
+      onLoaded(await load(runId, objects[i]!, stages.get(i)!));
     }
   } catch (err) {
     await Promise.allSettled(stages.values());

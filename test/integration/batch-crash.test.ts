@@ -70,7 +70,7 @@ describe('batch workflow survives its worker being killed mid-load', function ()
       });
 
       // Kill twice: once in the middle of a load transaction, once while the next objects are extracted.
-      for (const victim of ['loadObject', 'stageObject']) {
+      for (const victim of ['loadObject', 'extractObject']) {
         const deadline = Date.now() + 120_000;
         while (!(await pendingActivityTypes(client.workflow, workflowId)).includes(victim)) {
           assert.ok(Date.now() < deadline, `never saw ${victim} running`);

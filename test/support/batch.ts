@@ -46,9 +46,15 @@ export async function createBucketWith(
 export async function deleteBucket(cfg: Config): Promise<void> {
   const s3 = createS3Client(cfg.s3);
   try {
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: cfg.s3.bucket }));
-    for (const o of listed.Contents ?? [])
-      await s3.send(new DeleteObjectCommand({ Bucket: cfg.s3.bucket, Key: o.Key }));
+    let token: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: cfg.s3.bucket, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? [])
+        await s3.send(new DeleteObjectCommand({ Bucket: cfg.s3.bucket, Key: o.Key }));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
     await s3.send(new DeleteBucketCommand({ Bucket: cfg.s3.bucket }));
   } finally {
     s3.destroy();
