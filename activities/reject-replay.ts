@@ -67,6 +67,9 @@ export function createReplayActivities(deps: ActivityDeps) {
       // Only stream rejects for now: see README.md ("Rejects") for why batch rejects are not replayed yet.
       const filter: RejectFilter = { ...input.filter, source: 'stream' };
       return knex.transaction(async (trx) => {
+        // The ledger row first, as the stream's loads take it: the same lock order as every other writer of
+        // the interaction tables (activities/partitions.ts), so month creation cannot deadlock with a page.
+        await trx.raw('select 1 from pipeline_run where run_id = ? for no key update', [input.runId]);
         const rows = await rejectPage(trx, filter, {
           afterId: input.afterId,
           untilId: input.untilId,
