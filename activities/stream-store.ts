@@ -24,6 +24,19 @@ export interface LedgerDelta {
   rejectedByReason: Record<string, number>;
 }
 
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Whether PostgreSQL refused the statement because of the values in it: SQLSTATE class 22 (data exception: a
+ * value out of range, an invalid date) or 23 (integrity constraint: a check, a foreign key, a not-null).
+ * A unique violation is the exception: on the source key it means a concurrent attempt of the same batch
+ * stored it first, and the retry finds those offsets stored.
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23]/.test(code) && code !== UNIQUE_VIOLATION;
+}
+
 export async function ensureStreamRun(trx: Knex.Transaction, run: StreamRun): Promise<void> {
   await trx.raw(
     `insert into pipeline_run (run_id, kind, workflow_id, source) values (?, 'stream', ?, ?)

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startBridge, type RunningBridge } from '../../bridge/bridge';
+import { connectPublisher, type Publisher } from '../../bridge/kafka-publisher';
 import { loadBridgeSettings, type BridgeSettings } from '../../bridge/settings';
 import { validateStreamValue, type ReasonCode } from '../../domain/validation';
 import type { Config } from '../../infra/config';
@@ -17,7 +19,7 @@ import { stateQuery, streamWorkflowId, type StreamState } from '../../workflows/
 import { seedRealExhibitions } from './exhibitions';
 import { createTopic, withKafkaAdmin } from './kafka-topics';
 import { createDatabase, dropDatabase, isolatedConfig, SHARED_DATA, uniqueSuffix } from './isolated-env';
-import { workflowBundle } from './test-worker';
+import { startTestWorker, workflowBundle, type TestWorker } from './test-worker';
 
 export const SAMPLE_FILE = path.join(SHARED_DATA, 'lmnh_kafka_sample_messages.json');
 
@@ -295,4 +297,32 @@ export async function waitUntil(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** A suite's whole stream: its environment, an in-process worker, a publisher and a bridge. */
+export interface RunningStream {
+  env: StreamEnv;
+  worker: TestWorker;
+  publisher: Publisher;
+  bridge: RunningBridge;
+}
+
+export async function startStream(
+  label: string,
+  partitions: number,
+  overrides: Record<string, string> = {},
+): Promise<RunningStream> {
+  const env = await setUpStream(label, partitions);
+  const worker = await startTestWorker(env.cfg);
+  const publisher = await connectPublisher(env.cfg.kafka, env.cfg.kafka.topic);
+  const bridge = await startBridge(env.cfg, bridgeSettings(overrides), () => undefined);
+  return { env, worker, publisher, bridge };
+}
+
+/** Stops what startStream started, in reverse, and removes the suite's topic, workflows and database. */
+export async function stopStream(stream: Partial<RunningStream> | undefined): Promise<void> {
+  await stream?.publisher?.close();
+  await stream?.bridge?.stop();
+  await stream?.worker?.stop();
+  await tearDownStream(stream?.env);
 }
