@@ -8,7 +8,9 @@ import { createStreamActivities, type LoadStreamInput } from '../../activities/s
 import type { Publisher } from '../../bridge/kafka-publisher';
 import {
   countStored,
+  press,
   startStream,
+  storedByOffset,
   stopStream,
   waitUntil,
   type RunningStream,
@@ -16,34 +18,6 @@ import {
 } from '../support/stream';
 
 const YEAR_ONE = '{"at": "0001-01-01T09:00:00+10:00", "site": "1", "val": 3}';
-const good = (i: number, val = 3): Buffer =>
-  Buffer.from(
-    `{"at": "2026-06-02T10:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}+01:00", "site": "1", "val": ${val}}`,
-  );
-
-interface StoredOffset {
-  offset: number;
-  table: string;
-  reasons: string[] | null;
-  raw: Buffer | null;
-}
-
-async function storedByOffset(env: StreamEnv): Promise<Map<number, StoredOffset>> {
-  const r = await env.knex.raw<{ rows: StoredOffset[] }>(
-    `select source_offset::int as "offset", 'rating' as "table", null::text[] as reasons, null::bytea as raw
-       from rating_interaction where source_topic = :topic
-     union all select source_offset::int, 'request', null, null from request_interaction where source_topic = :topic
-     union all select source_offset::int, 'reject', reasons, raw from rejected_interaction where source_topic = :topic`,
-    { topic: env.cfg.kafka.topic },
-  );
-  const byOffset = new Map<number, StoredOffset>();
-  for (const row of r.rows) {
-    assert.ok(!byOffset.has(row.offset), `offset ${row.offset} stored twice`);
-    byOffset.set(row.offset, row);
-  }
-  return byOffset;
-}
-
 describe('stream: values the database cannot store', function () {
   this.timeout(120_000);
   let stream: RunningStream | undefined;
@@ -59,14 +33,14 @@ describe('stream: values the database cannot store', function () {
   it('rejects a press dated in year 1 (year 0 in UTC) and loads the 20 good presses behind it', async () => {
     const started = Date.now();
     await publisher.publish([Buffer.from(YEAR_ONE)]);
-    for (let i = 0; i < 20; i++) await publisher.publish([good(i)]);
+    for (let i = 0; i < 20; i++) await publisher.publish([press(i)]);
     await waitUntil(
       '21 messages stored',
       async () => (await countStored(env.knex, env.cfg.kafka.topic)) === 21,
       20_000,
     );
     const elapsed = Date.now() - started;
-    const stored = await storedByOffset(env);
+    const stored = await storedByOffset(env.knex, env.cfg.kafka.topic);
     assert.deepEqual(stored.get(0)?.reasons, ['AT_OUT_OF_RANGE']);
     assert.equal(stored.get(0)?.raw?.toString(), YEAR_ONE);
     for (let offset = 1; offset <= 20; offset++)
@@ -80,15 +54,15 @@ describe('stream: values the database cannot store', function () {
       'alter table rating_interaction add constraint test_refuses_rating_1 check (rating_value <> 1) not valid',
     );
     try {
-      const refused = good(100, 1);
+      const refused = press(100, 1);
       await publisher.publish([refused]);
-      for (let i = 0; i < 20; i++) await publisher.publish([good(200 + i)]);
+      for (let i = 0; i < 20; i++) await publisher.publish([press(200 + i)]);
       await waitUntil(
         '42 messages stored',
         async () => (await countStored(env.knex, env.cfg.kafka.topic)) === 42,
         20_000,
       );
-      const stored = await storedByOffset(env);
+      const stored = await storedByOffset(env.knex, env.cfg.kafka.topic);
       assert.deepEqual(stored.get(21)?.reasons, ['UNSTORABLE']);
       assert.deepEqual(stored.get(21)?.raw, refused);
       for (let offset = 22; offset <= 41; offset++)
@@ -124,7 +98,7 @@ describe('stream: values the database cannot store', function () {
     try {
       const activities = createStreamActivities(deps);
       const loadStreamMessages = (i: LoadStreamInput) => activities.loadStreamMessages(i);
-      const values = Array.from({ length: 1000 }, (_, i) => good(i, i % 250 === 7 ? 0 : 4));
+      const values = Array.from({ length: 1000 }, (_, i) => press(i, i % 250 === 7 ? 0 : 4));
       const result = await loadStreamMessages({
         ledgerRunId: 'split-test/run',
         workflowId: 'split-test',
@@ -145,7 +119,7 @@ describe('stream: values the database cannot store', function () {
         .select<{ source_offset: string; raw: Buffer }[]>('source_offset', 'raw');
       assert.deepEqual(
         rejects.map((r) => [Number(r.source_offset), r.raw.toString()]),
-        [7, 257, 507, 757].map((i) => [5000 + i, good(i, 0).toString()]),
+        [7, 257, 507, 757].map((i) => [5000 + i, press(i, 0).toString()]),
       );
       const loaded = await env
         .knex('rating_interaction')
@@ -167,7 +141,7 @@ describe('stream: values the database cannot store', function () {
       workflowId: 'infra-test',
       topic: 'infra-test',
       partition: 0,
-      messages: [0, 1, 2].map((i) => ({ offset: i, value: good(i).toString('base64'), timestamp: 0 })),
+      messages: [0, 1, 2].map((i) => ({ offset: i, value: press(i).toString('base64'), timestamp: 0 })),
     };
     try {
       await env.knex.raw('alter table rejected_interaction rename to rejected_interaction_away');

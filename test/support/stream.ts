@@ -326,3 +326,45 @@ export async function stopStream(stream: Partial<RunningStream> | undefined): Pr
   await stream?.worker?.stop();
   await tearDownStream(stream?.env);
 }
+
+/** A valid rating at site 1, on 2026-06-02 from 10:00:00 +01:00 plus `i` seconds (i below 3,600). */
+export function press(i: number, val = 3): Buffer {
+  const mm = String(Math.floor(i / 60)).padStart(2, '0');
+  const ss = String(i % 60).padStart(2, '0');
+  return Buffer.from(`{"at": "2026-06-02T10:${mm}:${ss}+01:00", "site": "1", "val": ${val}}`);
+}
+
+/** Where each stored offset of a topic and partition went, with a reject's reasons and bytes. */
+export interface StoredOffset {
+  offset: number;
+  table: 'rating' | 'request' | 'reject';
+  value: number | null;
+  reasons: string[] | null;
+  raw: Buffer | null;
+  rawLength: number | null;
+}
+
+export async function storedByOffset(
+  knex: Knex,
+  topic: string,
+  partition = 0,
+): Promise<Map<number, StoredOffset>> {
+  const r = await knex.raw<{ rows: StoredOffset[] }>(
+    `select source_offset::int as "offset", 'rating' as "table", rating_value as value, null::text[] as reasons,
+            null::bytea as raw, null::bigint as "rawLength"
+       from rating_interaction where source_topic = :topic and source_partition = :partition
+     union all
+     select source_offset::int, 'request', request_value, null, null, null
+       from request_interaction where source_topic = :topic and source_partition = :partition
+     union all
+     select source_offset::int, 'reject', null, reasons, raw, raw_length
+       from rejected_interaction where source_topic = :topic and source_partition = :partition`,
+    { topic, partition },
+  );
+  const byOffset = new Map<number, StoredOffset>();
+  for (const row of r.rows) {
+    assert.ok(!byOffset.has(row.offset), `offset ${row.offset} stored twice`);
+    byOffset.set(row.offset, { ...row, rawLength: row.rawLength === null ? null : Number(row.rawLength) });
+  }
+  return byOffset;
+}
