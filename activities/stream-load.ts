@@ -85,9 +85,13 @@ async function storeMessages(
       }
       // A tombstone has no bytes; it is stored as an empty value (raw is not null) and judged MALFORMED.
       const raw = message.value === null ? EMPTY : Buffer.from(message.value, 'base64');
-      const verdict = unstorable
-        ? { valid: false as const, reasons: ['UNSTORABLE' as const] }
-        : validateStreamValue(raw, { knownSites, now });
+      // An oversize value arrives cut to its first bytes: there is nothing left to judge but its size.
+      const verdict =
+        message.length !== undefined
+          ? { valid: false as const, reasons: ['OVERSIZE' as const] }
+          : unstorable
+            ? { valid: false as const, reasons: ['UNSTORABLE' as const] }
+            : validateStreamValue(raw, { knownSites, now });
       if (verdict.valid) {
         const { site, kind, value, eventAt } = verdict.interaction;
         rows.push({ kind, offset: message.offset, exhibitionId: exhibitions.get(site)!, value, eventAt });
@@ -99,6 +103,7 @@ async function storeMessages(
           // Re-encoded from the bytes judged, so what is stored is exactly what was validated.
           rawBase64: Buffer.from(raw).toString('base64'),
           reasons: verdict.reasons,
+          rawLength: message.length,
         });
         delta.rejected++;
         for (const reason of verdict.reasons) {

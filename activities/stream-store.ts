@@ -16,7 +16,14 @@ export type StoredKind = 'loaded' | 'rejected';
 
 export type StoredRow =
   | { kind: 'rating' | 'request'; offset: number; exhibitionId: number; value: number; eventAt: Date }
-  | { kind: 'reject'; offset: number; rawBase64: string; reasons: readonly string[] };
+  | {
+      kind: 'reject';
+      offset: number;
+      rawBase64: string;
+      reasons: readonly string[];
+      /** Full length in bytes when rawBase64 holds only the value's first bytes (OVERSIZE). */
+      rawLength?: number;
+    };
 
 export interface LedgerDelta {
   loaded: number;
@@ -90,7 +97,7 @@ export async function insertStreamRows(
   if (rows.length === 0) return;
   const records = rows.map((r) =>
     r.kind === 'reject'
-      ? { k: 'x', o: r.offset, raw: r.rawBase64, rs: r.reasons.join(',') }
+      ? { k: 'x', o: r.offset, raw: r.rawBase64, rs: r.reasons.join(','), rl: r.rawLength ?? null }
       : { k: r.kind === 'rating' ? 'r' : 'q', o: r.offset, e: r.exhibitionId, v: r.value, at: r.eventAt },
   );
   const source = `?::text, ?::integer, t.o, ?::text`;
@@ -98,7 +105,7 @@ export async function insertStreamRows(
   await trx.raw(
     `with t as (
        select * from json_to_recordset(?::json)
-         as t(k text, o bigint, e smallint, v smallint, at timestamptz, raw text, rs text)
+         as t(k text, o bigint, e smallint, v smallint, at timestamptz, raw text, rs text, rl bigint)
      ),
      ratings as (
        insert into rating_interaction
@@ -111,8 +118,9 @@ export async function insertStreamRows(
        select t.e, t.v, t.at, ${source} from t where t.k = 'q'
      ),
      rejects as (
-       insert into rejected_interaction (raw, reasons, source_topic, source_partition, source_offset, run_id)
-       select decode(t.raw, 'base64'), string_to_array(t.rs, ','), ${source} from t where t.k = 'x'
+       insert into rejected_interaction
+         (raw, reasons, source_topic, source_partition, source_offset, run_id, raw_length)
+       select decode(t.raw, 'base64'), string_to_array(t.rs, ','), ${source}, t.rl from t where t.k = 'x'
      )
      update pipeline_run set
        read_count = read_count + ?,
