@@ -3,12 +3,14 @@ import type { ActivityDeps } from './deps';
 import { createBatchActivities } from './batch';
 import { createHealthActivities } from './health';
 import { createStreamActivities } from './stream-load';
+import { createStreamRereadActivities } from './stream-reread';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createHealthActivities(deps),
     ...createBatchActivities(deps),
     ...createStreamActivities(deps),
+    ...createStreamRereadActivities(deps),
   };
 }
 

@@ -83,6 +83,20 @@ export async function storedOffsets(
   return new Map(result.rows.map((r) => [Number(r.o), r.k]));
 }
 
+/** The highest offset of the partition stored in any of the three tables, or -1 when none is. */
+export async function lastStoredOffset(knex: Knex, topic: string, partition: number): Promise<number> {
+  const where = 'source_topic = ? and source_partition = ?';
+  const result = await knex.raw<{ rows: { o: string | null }[] }>(
+    `select greatest(
+       (select max(source_offset) from rating_interaction where ${where}),
+       (select max(source_offset) from request_interaction where ${where}),
+       (select max(source_offset) from rejected_interaction where ${where})) as o`,
+    [topic, partition, topic, partition, topic, partition],
+  );
+  const last = result.rows[0]?.o;
+  return last === null || last === undefined ? -1 : Number(last);
+}
+
 /**
  * One round trip for the whole batch: the rows travel as one JSON document, unpacked by json_to_recordset
  * (knex would expand array bindings into one placeholder per element). Raw values stay base64 until

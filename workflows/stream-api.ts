@@ -92,6 +92,11 @@ export interface CarriedState {
   lastMessageAt: string | null;
   /** Runs in this chain so far, this one included. */
   chainRuns: number;
+  /**
+   * Messages this chain re-read from Kafka before its first load: accepted by an earlier chain, never stored
+   * (absent in chains started by older code).
+   */
+  reread?: number;
 }
 
 export interface StreamWorkflowInput {
