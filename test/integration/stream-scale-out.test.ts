@@ -9,11 +9,13 @@ import { sigkill, startEntryPoint, waitForOutput, type RunningProcess } from '..
 import {
   assertLedger,
   assertStoredExactly,
+  CRASH_BRIDGE_ENV,
   countStored,
   expectedOutcome,
   readTopic,
   setUpStream,
   tearDownStream,
+  sleep,
   waitUntil,
   workflowBundleFile,
   type StreamEnv,
@@ -23,16 +25,6 @@ const PARTITIONS = 4;
 const RATE = 500;
 const SECONDS = 12;
 const TOTAL = RATE * SECONDS;
-
-const BRIDGE_ENV = {
-  KAFKA_SESSION_TIMEOUT_MS: '6000',
-  KAFKA_HEARTBEAT_INTERVAL_MS: '500',
-  STREAM_SIGNAL_MAX_MESSAGES: '100',
-  STREAM_FLUSH_MAX_AGE_MS: '200',
-  STREAM_LOAD_TIMEOUT_MS: '5000',
-};
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('stream: two bridges and two workers, one of each killed and restarted', function () {
   this.timeout(300_000);
@@ -46,7 +38,7 @@ describe('stream: two bridges and two workers, one of each killed and restarted'
       script,
       env.cfg,
       [],
-      script === 'worker.ts' ? { WORKFLOW_BUNDLE_PATH: bundle } : BRIDGE_ENV,
+      script === 'worker.ts' ? { WORKFLOW_BUNDLE_PATH: bundle } : CRASH_BRIDGE_ENV,
     );
     processes.push(p);
     return waitForOutput(p, ready).then(() => p);

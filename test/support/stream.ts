@@ -368,3 +368,19 @@ export async function storedByOffset(
   }
   return byOffset;
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Bridge settings for suites that kill processes: short timeouts so that a killed process's share is taken over
+ * within seconds, and small batches so that kills land between signal and commit and in the middle of loads.
+ */
+export const CRASH_BRIDGE_ENV: Record<string, string> = {
+  KAFKA_SESSION_TIMEOUT_MS: '6000',
+  KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+  STREAM_SIGNAL_MAX_MESSAGES: '100',
+  STREAM_FLUSH_MAX_MESSAGES: '250',
+  STREAM_FLUSH_MAX_AGE_MS: '200',
+  STREAM_LOAD_TIMEOUT_MS: '5000',
+  STREAM_MAX_PENDING: '2000',
+};
