@@ -37,6 +37,17 @@ describe('stream: partitions added while running', function () {
     await withKafkaAdmin(env.cfg, (admin) =>
       admin.createPartitions({ topicPartitions: [{ topic, count: 8 }] }),
     );
+    // Until every broker's metadata has the new partitions' leaders, sends to them fail ("not the leader").
+    await waitUntil(
+      'leaders for the eight partitions',
+      () =>
+        withKafkaAdmin(env.cfg, async (admin) => {
+          const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+          return meta?.partitions.length === 8 && meta.partitions.every((p) => p.leader >= 0);
+        }),
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 1000));
     // A new producer sees the eight partitions at once and spreads its records over them.
     const wider = await connectPublisher(env.cfg.kafka, topic);
     try {
