@@ -4,6 +4,7 @@ import { createBatchActivities } from './batch';
 import { createHealthActivities } from './health';
 import { createReplayActivities } from './reject-replay';
 import { createStreamActivities } from './stream-load';
+import { createStreamRereadActivities } from './stream-reread';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBatchActivities(deps),
     ...createStreamActivities(deps),
     ...createReplayActivities(deps),
+    ...createStreamRereadActivities(deps),
   };
 }
 

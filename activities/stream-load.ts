@@ -1,5 +1,7 @@
 // The stream's load activity: validates each message with the shared rules and stores valid ones as
 // interactions and invalid ones as rejects, in one transaction, idempotent on (topic, partition, offset).
+// A batch the database refuses as data is split until the refused messages are found; each is stored as an
+// UNSTORABLE reject, so no value can hold its partition up.
 import { validateStreamValue, type ReasonCode } from '../domain/validation';
 import { streamSource, type StreamMessage } from '../workflows/stream-api';
 import { recordStoredRows } from '../infra/metrics';
@@ -8,8 +10,10 @@ import {
   ensureStreamRun,
   exhibitionIdsBySite,
   insertStreamRows,
+  isDataError,
   storedOffsets,
   type StoredRow,
+  type StreamRun,
 } from './stream-store';
 
 export interface LoadStreamInput {
@@ -35,75 +39,132 @@ export interface LoadStreamResult {
 
 const EMPTY = new Uint8Array(0);
 
+function emptyResult(): LoadStreamResult {
+  return { loaded: 0, rejected: 0, alreadyStored: 0, rejectedByReason: {} };
+}
+
+function addResult(into: LoadStreamResult, part: LoadStreamResult): void {
+  into.loaded += part.loaded;
+  into.rejected += part.rejected;
+  into.alreadyStored += part.alreadyStored;
+  for (const [reason, n] of Object.entries(part.rejectedByReason) as [ReasonCode, number][]) {
+    into.rejectedByReason[reason] = (into.rejectedByReason[reason] ?? 0) + n;
+  }
+}
+
+/**
+ * Judges and stores messages in one transaction. With `unstorable`, every message not stored yet becomes an
+ * UNSTORABLE reject instead of being judged: the database refused it as data.
+ */
+async function storeMessages(
+  deps: ActivityDeps,
+  run: StreamRun,
+  messages: readonly StreamMessage[],
+  unstorable: boolean,
+): Promise<LoadStreamResult> {
+  const result = emptyResult();
+  const committed = await deps.knex.transaction(async (trx) => {
+    await ensureStreamRun(trx, run);
+    const exhibitions = await exhibitionIdsBySite(trx);
+    const knownSites: ReadonlySet<number> = new Set(exhibitions.keys());
+    const stored = await storedOffsets(
+      trx,
+      run.topic,
+      run.partition,
+      messages[0]!.offset,
+      messages[messages.length - 1]!.offset,
+    );
+    const now = new Date();
+    const rows: StoredRow[] = [];
+    const delta = { loaded: 0, rejected: 0, rejectedByReason: {} as Record<string, number> };
+    for (const message of messages) {
+      const already = stored.get(message.offset);
+      if (already !== undefined) {
+        result[already]++;
+        result.alreadyStored++;
+        continue;
+      }
+      // A tombstone has no bytes; it is stored as an empty value (raw is not null) and judged MALFORMED.
+      const raw = message.value === null ? EMPTY : Buffer.from(message.value, 'base64');
+      // An oversize value arrives cut to its first bytes: there is nothing left to judge but its size.
+      const verdict =
+        message.length !== undefined
+          ? { valid: false as const, reasons: ['OVERSIZE' as const] }
+          : unstorable
+            ? { valid: false as const, reasons: ['UNSTORABLE' as const] }
+            : validateStreamValue(raw, { knownSites, now });
+      if (verdict.valid) {
+        const { site, kind, value, eventAt } = verdict.interaction;
+        rows.push({ kind, offset: message.offset, exhibitionId: exhibitions.get(site)!, value, eventAt });
+        delta.loaded++;
+      } else {
+        rows.push({
+          kind: 'reject',
+          offset: message.offset,
+          // Re-encoded from the bytes judged, so what is stored is exactly what was validated.
+          rawBase64: Buffer.from(raw).toString('base64'),
+          reasons: verdict.reasons,
+          rawLength: message.length,
+        });
+        delta.rejected++;
+        for (const reason of verdict.reasons) {
+          delta.rejectedByReason[reason] = (delta.rejectedByReason[reason] ?? 0) + 1;
+          result.rejectedByReason[reason] = (result.rejectedByReason[reason] ?? 0) + 1;
+        }
+      }
+    }
+    // Two overlapping attempts of this activity (a worker presumed dead that was only slow) both pass the
+    // check above; the unique constraints then fail one of them, whose retry finds every offset stored.
+    await insertStreamRows(trx, run, rows, delta);
+    result.loaded += delta.loaded;
+    result.rejected += delta.rejected;
+    return rows;
+  });
+  // Counted after the commit: what this transaction stored, not what an earlier attempt had.
+  recordStoredRows(
+    'stream',
+    committed.filter((r) => r.kind !== 'reject').length,
+    committed.flatMap((r) => (r.kind === 'reject' ? [[r.reasons, 1] as const] : [])),
+  );
+  return result;
+}
+
+/**
+ * Stores the messages; when the database refuses the batch as data, halves it and stores each half the same
+ * way, down to single messages, which become UNSTORABLE rejects. A handful of bad values among thousands costs
+ * a few dozen small transactions; the good values around them are stored as usual. Anything else (the
+ * database unreachable, a lock timeout) is thrown for the activity's retry.
+ */
+async function storeOrSplit(
+  deps: ActivityDeps,
+  run: StreamRun,
+  messages: readonly StreamMessage[],
+): Promise<LoadStreamResult> {
+  try {
+    return await storeMessages(deps, run, messages, false);
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+    if (messages.length === 1) return storeMessages(deps, run, messages, true);
+    const middle = Math.ceil(messages.length / 2);
+    const result = await storeOrSplit(deps, run, messages.slice(0, middle));
+    addResult(result, await storeOrSplit(deps, run, messages.slice(middle)));
+    return result;
+  }
+}
+
 export function createStreamActivities(deps: ActivityDeps) {
   return {
     async loadStreamMessages(input: LoadStreamInput): Promise<LoadStreamResult> {
       const { messages, topic, partition } = input;
-      const result: LoadStreamResult = { loaded: 0, rejected: 0, alreadyStored: 0, rejectedByReason: {} };
-      if (messages.length === 0) return result;
-      const run = {
+      if (messages.length === 0) return emptyResult();
+      const run: StreamRun = {
         ledgerRunId: input.ledgerRunId,
         workflowId: input.workflowId,
         topic,
         partition,
         source: streamSource(topic, partition),
       };
-      const committed = await deps.knex.transaction(async (trx) => {
-        await ensureStreamRun(trx, run);
-        const exhibitions = await exhibitionIdsBySite(trx);
-        const knownSites: ReadonlySet<number> = new Set(exhibitions.keys());
-        const stored = await storedOffsets(
-          trx,
-          topic,
-          partition,
-          messages[0]!.offset,
-          messages[messages.length - 1]!.offset,
-        );
-        const now = new Date();
-        const rows: StoredRow[] = [];
-        const delta = { loaded: 0, rejected: 0, rejectedByReason: {} as Record<string, number> };
-        for (const message of messages) {
-          const already = stored.get(message.offset);
-          if (already !== undefined) {
-            result[already]++;
-            result.alreadyStored++;
-            continue;
-          }
-          // A tombstone has no bytes; it is stored as an empty value (raw is not null) and judged MALFORMED.
-          const raw = message.value === null ? EMPTY : Buffer.from(message.value, 'base64');
-          const verdict = validateStreamValue(raw, { knownSites, now });
-          if (verdict.valid) {
-            const { site, kind, value, eventAt } = verdict.interaction;
-            rows.push({ kind, offset: message.offset, exhibitionId: exhibitions.get(site)!, value, eventAt });
-            delta.loaded++;
-          } else {
-            rows.push({
-              kind: 'reject',
-              offset: message.offset,
-              // Re-encoded from the bytes judged, so what is stored is exactly what was validated.
-              rawBase64: Buffer.from(raw).toString('base64'),
-              reasons: verdict.reasons,
-            });
-            delta.rejected++;
-            for (const reason of verdict.reasons) {
-              delta.rejectedByReason[reason] = (delta.rejectedByReason[reason] ?? 0) + 1;
-              result.rejectedByReason[reason] = (result.rejectedByReason[reason] ?? 0) + 1;
-            }
-          }
-        }
-        // Two overlapping attempts of this activity (a worker presumed dead that was only slow) both pass the
-        // check above; the unique constraints then fail one of them, whose retry finds every offset stored.
-        await insertStreamRows(trx, run, rows, delta);
-        result.loaded += delta.loaded;
-        result.rejected += delta.rejected;
-        return rows;
-      });
-      recordStoredRows(
-        'stream',
-        committed.filter((r) => r.kind !== 'reject').length,
-        committed.flatMap((r) => (r.kind === 'reject' ? [[r.reasons, 1] as const] : [])),
-      );
-      return result;
+      return storeOrSplit(deps, run, messages);
     },
   };
 }

@@ -16,12 +16,32 @@ export type StoredKind = 'loaded' | 'rejected';
 
 export type StoredRow =
   | { kind: 'rating' | 'request'; offset: number; exhibitionId: number; value: number; eventAt: Date }
-  | { kind: 'reject'; offset: number; rawBase64: string; reasons: readonly string[] };
+  | {
+      kind: 'reject';
+      offset: number;
+      rawBase64: string;
+      reasons: readonly string[];
+      /** Full length in bytes when rawBase64 holds only the value's first bytes (OVERSIZE). */
+      rawLength?: number;
+    };
 
 export interface LedgerDelta {
   loaded: number;
   rejected: number;
   rejectedByReason: Record<string, number>;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Whether PostgreSQL refused the statement because of the values in it: SQLSTATE class 22 (data exception: a
+ * value out of range, an invalid date) or 23 (integrity constraint: a check, a foreign key, a not-null).
+ * A unique violation is the exception: on the source key it means a concurrent attempt of the same batch
+ * stored it first, and the retry finds those offsets stored.
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23]/.test(code) && code !== UNIQUE_VIOLATION;
 }
 
 export async function ensureStreamRun(trx: Knex.Transaction, run: StreamRun): Promise<void> {
@@ -63,6 +83,20 @@ export async function storedOffsets(
   return new Map(result.rows.map((r) => [Number(r.o), r.k]));
 }
 
+/** The highest offset of the partition stored in any of the three tables, or -1 when none is. */
+export async function lastStoredOffset(knex: Knex, topic: string, partition: number): Promise<number> {
+  const where = 'source_topic = ? and source_partition = ?';
+  const result = await knex.raw<{ rows: { o: string | null }[] }>(
+    `select greatest(
+       (select max(source_offset) from rating_interaction where ${where}),
+       (select max(source_offset) from request_interaction where ${where}),
+       (select max(source_offset) from rejected_interaction where ${where})) as o`,
+    [topic, partition, topic, partition, topic, partition],
+  );
+  const last = result.rows[0]?.o;
+  return last === null || last === undefined ? -1 : Number(last);
+}
+
 /**
  * One round trip for the whole batch: the rows travel as one JSON document, unpacked by json_to_recordset
  * (knex would expand array bindings into one placeholder per element). Raw values stay base64 until
@@ -77,7 +111,7 @@ export async function insertStreamRows(
   if (rows.length === 0) return;
   const records = rows.map((r) =>
     r.kind === 'reject'
-      ? { k: 'x', o: r.offset, raw: r.rawBase64, rs: r.reasons.join(',') }
+      ? { k: 'x', o: r.offset, raw: r.rawBase64, rs: r.reasons.join(','), rl: r.rawLength ?? null }
       : { k: r.kind === 'rating' ? 'r' : 'q', o: r.offset, e: r.exhibitionId, v: r.value, at: r.eventAt },
   );
   const source = `?::text, ?::integer, t.o, ?::text`;
@@ -85,7 +119,7 @@ export async function insertStreamRows(
   await trx.raw(
     `with t as (
        select * from json_to_recordset(?::json)
-         as t(k text, o bigint, e smallint, v smallint, at timestamptz, raw text, rs text)
+         as t(k text, o bigint, e smallint, v smallint, at timestamptz, raw text, rs text, rl bigint)
      ),
      ratings as (
        insert into rating_interaction
@@ -98,8 +132,9 @@ export async function insertStreamRows(
        select t.e, t.v, t.at, ${source} from t where t.k = 'q'
      ),
      rejects as (
-       insert into rejected_interaction (raw, reasons, source_topic, source_partition, source_offset, run_id)
-       select decode(t.raw, 'base64'), string_to_array(t.rs, ','), ${source} from t where t.k = 'x'
+       insert into rejected_interaction
+         (raw, reasons, source_topic, source_partition, source_offset, run_id, raw_length)
+       select decode(t.raw, 'base64'), string_to_array(t.rs, ','), ${source}, t.rl from t where t.k = 'x'
      )
      update pipeline_run set
        read_count = read_count + ?,

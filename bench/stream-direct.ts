@@ -31,6 +31,7 @@ export async function startDirectConsumer(cfg: Config, settings: BridgeSettings)
     partitionsConcurrently: settings.partitionsConcurrently,
     fetchMinBytes: settings.fetchMinBytes,
     fetchMaxWaitMs: settings.fetchMaxWaitMs,
+    metadataMaxAgeMs: settings.metadataMaxAgeMs,
   });
   consumer.onCrash((err, restarting) => {
     if (!restarting) fail(err);

@@ -79,6 +79,7 @@ export async function startBridge(
       partitionsConcurrently: settings.partitionsConcurrently,
       fetchMinBytes: settings.fetchMinBytes,
       fetchMaxWaitMs: settings.fetchMaxWaitMs,
+      metadataMaxAgeMs: settings.metadataMaxAgeMs,
     });
   } catch (err) {
     await client.connection.close();

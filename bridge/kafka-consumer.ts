@@ -41,6 +41,8 @@ export interface ConsumerOptions {
   /** A fetch returns once this many bytes are there or fetchMaxWaitMs has passed (batches, not trickles). */
   fetchMinBytes: number;
   fetchMaxWaitMs: number;
+  /** A metadata refresh that shows new partitions makes the member rejoin, and the group assign them. */
+  metadataMaxAgeMs: number;
 }
 
 export interface PartitionConsumer {
@@ -126,6 +128,7 @@ export async function connectPartitionConsumer(
     heartbeatInterval: options.heartbeatIntervalMs,
     minBytes: options.fetchMinBytes,
     maxWaitTimeInMs: options.fetchMaxWaitMs,
+    metadataMaxAge: options.metadataMaxAgeMs,
     allowAutoTopicCreation: false,
   });
   try {

@@ -20,6 +20,8 @@ export interface BridgeSettings {
   /** A Kafka fetch returns once this many bytes are there or fetchMaxWaitMs has passed. */
   fetchMinBytes: number;
   fetchMaxWaitMs: number;
+  /** How often the consumer refreshes the topic's metadata, and so how soon it sees partitions added. */
+  metadataMaxAgeMs: number;
   /** Settings a workflow starts with (later runs of a chain keep the ones they started with). */
   workflow: StreamSettings;
 }
@@ -84,6 +86,13 @@ export const BRIDGE_VARIABLES = {
     fallback: 64 * 1024,
     min: 1,
     describe: 'bytes a Kafka fetch waits for (or the wait below)',
+  },
+  metadataMaxAgeMs: {
+    name: 'KAFKA_METADATA_MAX_AGE_MS',
+    // kafkajs rejoins the group when a refresh shows partitions it was not assigned; its default is 5 minutes.
+    fallback: 30_000,
+    min: 1000,
+    describe: 'most time before partitions added to the topic are consumed',
   },
   fetchMaxWaitMs: {
     name: 'STREAM_FETCH_MAX_WAIT_MS',
@@ -151,6 +160,7 @@ export function loadBridgeSettings(env: Env = process.env): BridgeSettings {
     partitionsConcurrently: read(V.partitionsConcurrently),
     fetchMinBytes: read(V.fetchMinBytes),
     fetchMaxWaitMs: read(V.fetchMaxWaitMs),
+    metadataMaxAgeMs: read(V.metadataMaxAgeMs),
     workflow: {
       flush: {
         maxMessages: read(V.flushMaxMessages),

@@ -1,35 +1,32 @@
 // Splits a partition's records into signal-sized chunks, by bytes as well as by count: a count alone lets a
 // run of large values exceed Temporal's payload limit.
-import { encodedMessageBytes, type StreamMessage } from '../workflows/stream-api';
+import {
+  encodedMessageBytes,
+  MAX_VALUE_BYTES,
+  OVERSIZE_KEPT_BYTES,
+  type StreamMessage,
+} from '../workflows/stream-api';
 import type { KafkaRecord } from './kafka-consumer';
 
-// Temporal refuses payloads over 2 MiB; a single record beyond this cannot travel in any signal.
-export const MAX_SINGLE_MESSAGE_BYTES = 2 * 1024 * 1024 - 16 * 1024;
-
+/**
+ * A record as the workflow takes it. A value over MAX_VALUE_BYTES travels as its first OVERSIZE_KEPT_BYTES
+ * and its full length, and is stored as an OVERSIZE reject: no signal could carry it whole.
+ */
 export function toStreamMessage(record: KafkaRecord): StreamMessage {
+  const { offset, value, timestamp } = record;
+  if (value === null) return { offset, value: null, timestamp };
+  if (value.length <= MAX_VALUE_BYTES) return { offset, value: value.toString('base64'), timestamp };
   return {
-    offset: record.offset,
-    value: record.value === null ? null : record.value.toString('base64'),
-    timestamp: record.timestamp,
+    offset,
+    value: value.subarray(0, OVERSIZE_KEPT_BYTES).toString('base64'),
+    timestamp,
+    length: value.length,
   };
 }
 
-export class OversizeMessageError extends Error {
-  constructor(
-    readonly offset: number,
-    readonly bytes: number,
-  ) {
-    super(
-      `message at offset ${offset} needs ${bytes} bytes in a signal, over Temporal's payload limit; ` +
-        `keep the topic's max.message.bytes under 1.5 MB`,
-    );
-    this.name = 'OversizeMessageError';
-  }
-}
-
 /**
- * Chunks in offset order. Each holds at least one message, so a value bigger than maxBytes (but within the
- * payload limit) travels alone instead of blocking the partition.
+ * Chunks in offset order. Each holds at least one message, so a value bigger than maxBytes travels alone
+ * instead of blocking the partition (toStreamMessage keeps every message within a payload).
  */
 export function chunkMessages(
   messages: readonly StreamMessage[],
@@ -41,7 +38,6 @@ export function chunkMessages(
   let bytes = 0;
   for (const message of messages) {
     const size = encodedMessageBytes(message);
-    if (size > MAX_SINGLE_MESSAGE_BYTES) throw new OversizeMessageError(message.offset, size);
     if (current.length > 0 && (bytes + size > maxBytes || current.length >= maxMessages)) {
       chunks.push(current);
       current = [];

@@ -8,6 +8,10 @@ import type { ParsedAt } from './timestamps';
 const OPENS_AT_SECOND = 8 * 3600 + 45 * 60;
 const CLOSES_AT_SECOND = 18 * 3600 + 15 * 60;
 const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
+// Instants the pipeline stores: years 1 to 9999 in UTC. A Date outside them serialises as "0000-…" or
+// "+010000-…", which PostgreSQL refuses (it has no year 0) and which would retry a load forever.
+const FIRST_STORABLE_MS = -62_135_596_800_000; // 0001-01-01T00:00:00Z
+const END_STORABLE_MS = 253_402_300_800_000; // 10000-01-01T00:00:00Z
 
 export const REQUEST_VAL = -1;
 
@@ -44,6 +48,8 @@ export function judge(fields: ReadFields, ctx: RuleContext): Verdict {
     if (ahead > FUTURE_TOLERANCE_MS || (ahead === FUTURE_TOLERANCE_MS && at.belowMsNonZero)) {
       mask |= REASON_BIT.FUTURE_AT;
     }
+    if (at.instantMs < FIRST_STORABLE_MS || at.instantMs >= END_STORABLE_MS)
+      mask |= REASON_BIT.AT_OUT_OF_RANGE;
   }
   if (!Number.isNaN(site) && !ctx.knownSites.has(site)) mask |= REASON_BIT.UNKNOWN_SITE;
   if (val === REQUEST_VAL) {

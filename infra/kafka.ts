@@ -1,6 +1,19 @@
 // The one place that knows kafkajs (in maintenance mode): the rest of the code sees only this seam.
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import LZ4Codec from '@2l/kafkajs-lz4';
+import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
+import { CompressionCodecs, CompressionTypes, Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import snappyCodec from 'kafkajs-snappy';
 import type { Config } from './config';
+
+// kafkajs decompresses gzip only; producers elsewhere (the Java client, MSK's defaults) also write snappy, lz4
+// and zstd. The codecs come from packages: snappyjs (pure JavaScript) and lz4/zstd bindings whose prebuilt
+// binaries ship inside the npm packages. Registering is global to kafkajs, so it happens once, on import.
+CompressionCodecs[CompressionTypes.Snappy] = snappyCodec;
+CompressionCodecs[CompressionTypes.LZ4] = new LZ4Codec().codec;
+CompressionCodecs[CompressionTypes.ZSTD] = () => ({
+  compress: (encoder: { buffer: Buffer }) => zstdCompress(encoder.buffer),
+  decompress: (buffer: Buffer) => zstdDecompress(buffer),
+});
 
 /**
  * `probe`: a one-shot question whose caller reports a failure itself (the dashboard's log end offsets): no

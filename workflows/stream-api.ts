@@ -15,7 +15,21 @@ export interface StreamMessage {
   value: string | null;
   /** Kafka record timestamp, ms since the epoch. */
   timestamp: number;
+  /**
+   * Set when the value was larger than MAX_VALUE_BYTES: its full length in bytes, while `value` holds only the
+   * first OVERSIZE_KEPT_BYTES. The load stores it as an OVERSIZE reject.
+   */
+  length?: number;
 }
+
+/**
+ * Largest value that travels whole. Its base64 (1.4 MB) still fits a signal, an activity input and a
+ * continue-as-new input, each one payload of at most 2 MiB; a larger one would stop the partition.
+ */
+export const MAX_VALUE_BYTES = 1024 * 1024;
+
+/** What is kept of an oversize value: its first bytes, enough to see what the producer sent. */
+export const OVERSIZE_KEPT_BYTES = 64 * 1024;
 
 export interface StreamSignalBatch {
   messages: StreamMessage[];
@@ -78,6 +92,11 @@ export interface CarriedState {
   lastMessageAt: string | null;
   /** Runs in this chain so far, this one included. */
   chainRuns: number;
+  /**
+   * Messages this chain re-read from Kafka before its first load: accepted by an earlier chain, never stored
+   * (absent in chains started by older code).
+   */
+  reread?: number;
 }
 
 export interface StreamWorkflowInput {

@@ -42,6 +42,11 @@ export class OffsetBuffer {
     return this.bytes;
   }
 
+  /** Offset of the oldest buffered message, or undefined when empty. */
+  get firstOffset(): number | undefined {
+    return this.queue[this.head]?.offset;
+  }
+
   /** Workflow time at which the oldest buffered message arrived, or undefined when empty. */
   get oldestArrival(): number | undefined {
     return this.oldestAt;

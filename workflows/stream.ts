@@ -4,7 +4,9 @@
 import {
   allHandlersFinished,
   condition,
+  log,
   makeContinueAsNewFunc,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -20,6 +22,7 @@ import {
   stateQuery,
   type CarriedState,
   type StreamState,
+  type StreamMessage,
   type StreamWorkflowInput,
 } from './stream-api';
 import { OffsetBuffer } from './stream-buffer';
@@ -29,6 +32,9 @@ import { OffsetBuffer } from './stream-buffer';
 const CAN_QUIET_AFTER_EVENTS = 500;
 const CAN_QUIET_MS = 500;
 const CAN_QUIET_MAX_MS = 5000;
+
+// Chains started before this code did not re-read what an earlier chain lost; their histories replay without it.
+const REREAD_PATCH = 'reread-unstored-before-first-load';
 
 function firstRunState(): CarriedState {
   const info = workflowInfo();
@@ -62,6 +68,10 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
     // Bad data is a result, never an error, so whatever fails here is infrastructure: retry until it is back.
     // Nothing may be dropped, and the bridge stops feeding a partition whose workflow falls behind.
     retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  });
+  const { readUnstoredMessages } = proxyActivities<Activities>({
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
   });
 
   setHandler(messagesSignal, ({ messages }) => {
@@ -109,8 +119,7 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
     );
   };
 
-  const flush = async (): Promise<void> => {
-    const batch = buffer.take(settings.flush.maxMessages, settings.flush.maxBytes, Date.now());
+  const load = async (batch: StreamMessage[]): Promise<void> => {
     const started = Date.now();
     loading = batch.length;
     const result = await loadStreamMessages({
@@ -141,6 +150,37 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
     describe();
   };
 
+  const flush = (): Promise<void> =>
+    load(buffer.take(settings.flush.maxMessages, settings.flush.maxBytes, Date.now()));
+
+  /**
+   * The bridge commits an offset once Temporal has the signal, so what a terminated (or reset) chain had
+   * buffered or was loading would never come again. A new chain therefore first loads, straight from Kafka,
+   * whatever lies between the database's last stored offset and the first offset the bridge gave it.
+   */
+  const rereadUnstored = async (): Promise<void> => {
+    await condition(() => buffer.size > 0);
+    const before = buffer.firstOffset!;
+    let from: number | undefined;
+    for (;;) {
+      const { messages, done } = await readUnstoredMessages({ topic, partition, before, from });
+      if (messages.length > 0) {
+        log.warn('re-read messages an earlier chain accepted but never stored', {
+          topic,
+          partition,
+          count: messages.length,
+          firstOffset: messages[0]!.offset,
+          lastOffset: messages[messages.length - 1]!.offset,
+        });
+        state.received += messages.length;
+        state.reread = (state.reread ?? 0) + messages.length;
+        await load(messages);
+        from = messages[messages.length - 1]!.offset + 1;
+      }
+      if (done || messages.length === 0) return;
+    }
+  };
+
   /**
    * Waits until no signal has arrived for CAN_QUIET_MS (at most CAN_QUIET_MAX_MS). A continue-as-new that a
    * signal overtakes is refused by the server, and the refusal evicts the run from the worker's cache: the next
@@ -162,6 +202,7 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
   };
 
   describe();
+  if (input.carried === undefined && patched(REREAD_PATCH)) await rereadUnstored();
   for (;;) {
     if (buffer.size === 0) {
       await condition(() => buffer.size > 0 || shouldContinueAsNew());

@@ -12,12 +12,14 @@ import {
   assertLedger,
   assertStoredExactly,
   assertWorkflowsBalanced,
+  CRASH_BRIDGE_ENV,
   countStored,
   expectedOutcome,
   queryState,
   readTopic,
   setUpStream,
   tearDownStream,
+  sleep,
   waitUntil,
   workflowBundleFile,
   type StreamEnv,
@@ -27,20 +29,6 @@ const PARTITIONS = 3;
 const RATE = 400;
 const SECONDS = 10;
 const TOTAL = RATE * SECONDS;
-
-// Short timeouts so that a killed process's share is taken over within seconds, and small batches so that kills
-// land between signal and commit and in the middle of loads.
-const BRIDGE_ENV = {
-  KAFKA_SESSION_TIMEOUT_MS: '6000',
-  KAFKA_HEARTBEAT_INTERVAL_MS: '500',
-  STREAM_SIGNAL_MAX_MESSAGES: '100',
-  STREAM_FLUSH_MAX_MESSAGES: '250',
-  STREAM_FLUSH_MAX_AGE_MS: '200',
-  STREAM_LOAD_TIMEOUT_MS: '5000',
-  STREAM_MAX_PENDING: '2000',
-};
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('stream: SIGKILL of the bridge and the worker at random moments', function () {
   this.timeout(240_000);
@@ -53,7 +41,7 @@ describe('stream: SIGKILL of the bridge and the worker at random moments', funct
   const kills = { bridge: 0, worker: 0 };
 
   const startBridgeProcess = () => {
-    bridge = startEntryPoint('bridge/main.ts', env.cfg, [], BRIDGE_ENV);
+    bridge = startEntryPoint('bridge/main.ts', env.cfg, [], CRASH_BRIDGE_ENV);
     return bridge;
   };
   const startWorkerProcess = () => {

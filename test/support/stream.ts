@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startBridge, type RunningBridge } from '../../bridge/bridge';
+import { connectPublisher, type Publisher } from '../../bridge/kafka-publisher';
 import { loadBridgeSettings, type BridgeSettings } from '../../bridge/settings';
 import { validateStreamValue, type ReasonCode } from '../../domain/validation';
 import type { Config } from '../../infra/config';
@@ -17,7 +19,7 @@ import { stateQuery, streamWorkflowId, type StreamState } from '../../workflows/
 import { seedRealExhibitions } from './exhibitions';
 import { createTopic, withKafkaAdmin } from './kafka-topics';
 import { createDatabase, dropDatabase, isolatedConfig, SHARED_DATA, uniqueSuffix } from './isolated-env';
-import { workflowBundle } from './test-worker';
+import { startTestWorker, workflowBundle, type TestWorker } from './test-worker';
 
 export const SAMPLE_FILE = path.join(SHARED_DATA, 'lmnh_kafka_sample_messages.json');
 
@@ -296,3 +298,89 @@ export async function waitUntil(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** A suite's whole stream: its environment, an in-process worker, a publisher and a bridge. */
+export interface RunningStream {
+  env: StreamEnv;
+  worker: TestWorker;
+  publisher: Publisher;
+  bridge: RunningBridge;
+}
+
+export async function startStream(
+  label: string,
+  partitions: number,
+  overrides: Record<string, string> = {},
+): Promise<RunningStream> {
+  const env = await setUpStream(label, partitions);
+  const worker = await startTestWorker(env.cfg);
+  const publisher = await connectPublisher(env.cfg.kafka, env.cfg.kafka.topic);
+  const bridge = await startBridge(env.cfg, bridgeSettings(overrides), () => undefined);
+  return { env, worker, publisher, bridge };
+}
+
+/** Stops what startStream started, in reverse, and removes the suite's topic, workflows and database. */
+export async function stopStream(stream: Partial<RunningStream> | undefined): Promise<void> {
+  await stream?.publisher?.close();
+  await stream?.bridge?.stop();
+  await stream?.worker?.stop();
+  await tearDownStream(stream?.env);
+}
+
+/** A valid rating at site 1, on 2026-06-02 from 10:00:00 +01:00 plus `i` seconds (i below 3,600). */
+export function press(i: number, val = 3): Buffer {
+  const mm = String(Math.floor(i / 60)).padStart(2, '0');
+  const ss = String(i % 60).padStart(2, '0');
+  return Buffer.from(`{"at": "2026-06-02T10:${mm}:${ss}+01:00", "site": "1", "val": ${val}}`);
+}
+
+/** Where each stored offset of a topic and partition went, with a reject's reasons and bytes. */
+export interface StoredOffset {
+  offset: number;
+  table: 'rating' | 'request' | 'reject';
+  value: number | null;
+  reasons: string[] | null;
+  raw: Buffer | null;
+  rawLength: number | null;
+}
+
+export async function storedByOffset(
+  knex: Knex,
+  topic: string,
+  partition = 0,
+): Promise<Map<number, StoredOffset>> {
+  const r = await knex.raw<{ rows: StoredOffset[] }>(
+    `select source_offset::int as "offset", 'rating' as "table", rating_value as value, null::text[] as reasons,
+            null::bytea as raw, null::bigint as "rawLength"
+       from rating_interaction where source_topic = :topic and source_partition = :partition
+     union all
+     select source_offset::int, 'request', request_value, null, null, null
+       from request_interaction where source_topic = :topic and source_partition = :partition
+     union all
+     select source_offset::int, 'reject', null, reasons, raw, raw_length
+       from rejected_interaction where source_topic = :topic and source_partition = :partition`,
+    { topic, partition },
+  );
+  const byOffset = new Map<number, StoredOffset>();
+  for (const row of r.rows) {
+    assert.ok(!byOffset.has(row.offset), `offset ${row.offset} stored twice`);
+    byOffset.set(row.offset, { ...row, rawLength: row.rawLength === null ? null : Number(row.rawLength) });
+  }
+  return byOffset;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Bridge settings for suites that kill processes: short timeouts so that a killed process's share is taken over
+ * within seconds, and small batches so that kills land between signal and commit and in the middle of loads.
+ */
+export const CRASH_BRIDGE_ENV: Record<string, string> = {
+  KAFKA_SESSION_TIMEOUT_MS: '6000',
+  KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+  STREAM_SIGNAL_MAX_MESSAGES: '100',
+  STREAM_FLUSH_MAX_MESSAGES: '250',
+  STREAM_FLUSH_MAX_AGE_MS: '200',
+  STREAM_LOAD_TIMEOUT_MS: '5000',
+  STREAM_MAX_PENDING: '2000',
+};

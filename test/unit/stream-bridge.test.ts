@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { Backpressure } from '../../bridge/backpressure';
 import { loadBridgeSettings } from '../../bridge/settings';
-import { chunkMessages, OversizeMessageError, toStreamMessage } from '../../bridge/signal-chunks';
+import { chunkMessages, toStreamMessage } from '../../bridge/signal-chunks';
 import { ConfigError } from '../../infra/config';
-import { encodedMessageBytes, type StreamMessage } from '../../workflows/stream-api';
+import {
+  encodedMessageBytes,
+  MAX_VALUE_BYTES,
+  OVERSIZE_KEPT_BYTES,
+  type StreamMessage,
+} from '../../workflows/stream-api';
 
 const message = (offset: number, bytes: number): StreamMessage => ({
   offset,
@@ -36,13 +41,27 @@ describe('bridge: signal chunks', () => {
     assert.deepEqual(chunkMessages([], 100, 100), []);
   });
 
-  it('sends a value bigger than a chunk alone, and refuses one no signal can carry', () => {
+  it('keeps a value up to the limit whole, and of a bigger one its first 64 KiB and its length', () => {
+    const atLimit = Buffer.alloc(MAX_VALUE_BYTES, 0x61);
+    assert.deepEqual(toStreamMessage({ offset: 1, value: atLimit, timestamp: 0 }), {
+      offset: 1,
+      value: atLimit.toString('base64'),
+      timestamp: 0,
+    });
+    const over = Buffer.concat([Buffer.alloc(OVERSIZE_KEPT_BYTES, 0x62), Buffer.alloc(3_000_000, 0x63)]);
+    const m = toStreamMessage({ offset: 2, value: over, timestamp: 5 });
+    assert.deepEqual(
+      { ...m, value: Buffer.from(m.value ?? '', 'base64') },
+      { offset: 2, value: Buffer.alloc(OVERSIZE_KEPT_BYTES, 0x62), timestamp: 5, length: over.length },
+    );
+  });
+
+  it('sends a value bigger than a chunk alone', () => {
     const chunks = chunkMessages([message(0, 10), message(1, 5000), message(2, 10)], 1000, 100);
     assert.deepEqual(
       chunks.map((c) => c.map((m) => m.offset)),
       [[0], [1], [2]],
     );
-    assert.throws(() => chunkMessages([message(3, 2 * 1024 * 1024)], 1000, 100), OversizeMessageError);
   });
 });
 

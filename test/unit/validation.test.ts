@@ -278,6 +278,16 @@ describe('validateStreamValue', () => {
       ['OUTSIDE_HOURS', 'FUTURE_AT'],
     ],
     ['at in the past is fine', rating({ at: '"1999-01-01T12:00:00+00:00"' }), []],
+    // AT_OUT_OF_RANGE: the instant in UTC must fall in years 1..9999
+    ['at year 1 in UTC is stored', rating({ at: '"0001-01-01T09:00:00+00:00"' }), []],
+    ['at year 1 east of UTC is year 0', rating({ at: '"0001-01-01T09:00:00+10:00"' }), ['AT_OUT_OF_RANGE']],
+    ['at the first storable instant', rating({ at: '"0001-01-01T10:00:00+10:00"' }), []],
+    ['at a millisecond before it', rating({ at: '"0001-01-01T09:59:59.999+10:00"' }), ['AT_OUT_OF_RANGE']],
+    [
+      'at year 9999 west of UTC is year 10000',
+      rating({ at: '"9999-12-31T17:00:00-08:00"' }),
+      ['FUTURE_AT', 'AT_OUT_OF_RANGE'],
+    ],
     // MISSING_SITE, BAD_SITE, UNKNOWN_SITE
     ['site absent', rating({ site: undefined }), ['MISSING_SITE']],
     ['site null', rating({ site: 'null' }), ['MISSING_SITE']],
