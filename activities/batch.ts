@@ -26,9 +26,18 @@ import {
   SourceMissingError,
   type StoredObject,
 } from './object-store';
-import type { BatchObject, ObjectLoadResult, RunLedger } from './batch-types';
+import type {
+  BatchObject,
+  HistoryPage,
+  ListPageInput,
+  ObjectLoadResult,
+  RunLedger,
+  RunStatus,
+} from './batch-types';
 
 const HEARTBEAT_EVERY_LINES = 20_000;
+// Objects examined per listing call to the store (S3 returns at most 1,000 keys per request).
+const LIST_BATCH = 1000;
 
 /** Long SQL statements send no progress: beat meanwhile so a dead worker is noticed in seconds, not hours. */
 async function whileBeating<T>(ctx: Context, details: unknown, fn: () => Promise<T>): Promise<T> {
@@ -47,8 +56,8 @@ function nonRetryable(err: unknown): never {
   throw err;
 }
 
-/** Landed within [from, to] (inclusive days, UTC ISO dates or timestamps). */
-function landedWithin(o: StoredObject, from?: string, to?: string): boolean {
+/** Landed within [from, to] (inclusive days, UTC ISO dates or timestamps) and at or before `landedBy`. */
+function landedWithin(o: StoredObject, from?: string, to?: string, landedBy?: string): boolean {
   const at = Date.parse(o.lastModified);
   if (from !== undefined && at < Date.parse(from)) return false;
   if (
@@ -57,7 +66,14 @@ function landedWithin(o: StoredObject, from?: string, to?: string): boolean {
   ) {
     return false;
   }
-  return true;
+  return landedBy === undefined || at <= Date.parse(landedBy);
+}
+
+function inScope(o: StoredObject, input: ListPageInput): boolean {
+  if (!HISTORY_OBJECT.test(o.name)) return false;
+  if (input.keys && input.keys.length > 0 && !input.keys.includes(o.name) && !input.keys.includes(o.uri))
+    return false;
+  return landedWithin(o, input.from, input.to, input.landedBy);
 }
 
 export function createBatchActivities(deps: ActivityDeps) {
@@ -71,7 +87,7 @@ export function createBatchActivities(deps: ActivityDeps) {
         .ignore();
     },
 
-    async finishRun(input: { runId: string; status: 'completed' | 'failed' }): Promise<RunLedger> {
+    async finishRun(input: { runId: string; status: RunStatus }): Promise<RunLedger> {
       type LedgerRow = {
         read_count: number;
         loaded_count: number;
@@ -114,42 +130,55 @@ export function createBatchActivities(deps: ActivityDeps) {
       return { loaded, failed };
     },
 
-    /** Extract: the history objects in scope, each marked when this exact version was loaded before. */
-    async listHistoryObjects(input: {
-      source: string;
-      keys?: string[];
-      from?: string;
-      to?: string;
-    }): Promise<BatchObject[]> {
+    /**
+     * Extract: the next page of history objects in scope, in key order after `after`: up to `limit` objects
+     * to load (not loaded before in this version, or all when reprocessing), counting those skipped. `next` is
+     * the cursor for the following page, absent at the end of the source.
+     */
+    async listHistoryPage(input: ListPageInput): Promise<HistoryPage> {
       const store = openObjectStore(input.source, s3);
-      const all = (await store.list().catch(nonRetryable)).filter((o) => HISTORY_OBJECT.test(o.name));
-      let chosen = all;
-      if (input.keys && input.keys.length > 0) {
-        const wanted = new Set(input.keys);
-        chosen = all.filter((o) => wanted.has(o.name) || wanted.has(o.uri));
-        const found = new Set(chosen.flatMap((o) => [o.name, o.uri]));
-        const missing = input.keys.filter((k) => !found.has(k));
-        if (missing.length > 0) {
-          throw ApplicationFailure.create({
-            type: 'SourceMissing',
-            message: `not found in ${store.sourceUri}: ${missing.join(', ')}`,
-            nonRetryable: true,
-          });
+      const page: HistoryPage = { objects: [], listed: 0, skipped: 0 };
+      let after = input.after;
+      for (;;) {
+        const listed = await store.listPage(after, LIST_BATCH).catch(nonRetryable);
+        const chosen = listed.filter((o) => inScope(o, input));
+        const loadedBefore = await knex('source_object')
+          .whereIn(
+            'source_object',
+            chosen.map((o) => o.uri),
+          )
+          .select<{ source_object: string; etag: string }[]>('source_object', 'etag');
+        const etags = new Map(loadedBefore.map((r) => [r.source_object, r.etag]));
+        for (const o of listed) {
+          after = o.uri;
+          if (!chosen.includes(o)) continue;
+          page.listed++;
+          if (input.reprocess !== true && etags.get(o.uri) === o.etag) {
+            page.skipped++;
+            continue;
+          }
+          page.objects.push({ ...o, source: input.source, unchangedSinceLoad: etags.get(o.uri) === o.etag });
+          if (page.objects.length >= input.limit) return { ...page, next: after };
         }
+        if (listed.length < LIST_BATCH) return page; // the end of the source
+        // Bound one call's work when most objects are skipped; the workflow asks again from here.
+        if (page.listed >= input.limit * 20) return { ...page, next: after };
       }
-      chosen = chosen.filter((o) => landedWithin(o, input.from, input.to));
-      const loadedBefore = await knex('source_object')
-        .whereIn(
-          'source_object',
-          chosen.map((o) => o.uri),
-        )
-        .select<{ source_object: string; etag: string }[]>('source_object', 'etag');
-      const etags = new Map(loadedBefore.map((r) => [r.source_object, r.etag]));
-      return chosen.map((o) => ({
-        ...o,
-        source: input.source,
-        unchangedSinceLoad: etags.get(o.uri) === o.etag,
-      }));
+    },
+
+    /** Fails (SourceMissing) when a named object is not in the source: checked once, before the first page. */
+    async checkNamedObjects(input: { source: string; keys: string[] }): Promise<void> {
+      const store = openObjectStore(input.source, s3);
+      const all = await store.list().catch(nonRetryable);
+      const found = new Set(all.flatMap((o) => [o.name, o.uri]));
+      const missing = input.keys.filter((k) => !found.has(k));
+      if (missing.length > 0) {
+        throw ApplicationFailure.create({
+          type: 'SourceMissing',
+          message: `not found in ${store.sourceUri}: ${missing.join(', ')}`,
+          nonRetryable: true,
+        });
+      }
     },
 
     /**

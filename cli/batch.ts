@@ -55,7 +55,7 @@ export function formatSummary(s: BatchSummary, link: string): string {
     ['source', s.source + (s.from || s.to ? `  landed ${s.from ?? '…'} .. ${s.to ?? '…'}` : '')],
     [
       'objects',
-      `${fmt(s.objects)} (${fmt(s.skippedObjects.length)} unchanged since their last load, skipped)`,
+      `${fmt(s.objects)} (${fmt(s.skipped)} unchanged since their last load, skipped)`,
     ],
     ['read', fmt(s.read)],
     [
@@ -169,7 +169,8 @@ async function runCommand(kind: 'batch' | 'reprocess', flags: BatchFlags): Promi
           ratingRows,
           assistanceRows,
           emergencyRows,
-          skippedObjects: summary.skippedObjects,
+          objects: summary.objects,
+          skipped: summary.skipped,
         }),
       );
     } else {
