@@ -17,6 +17,7 @@ import {
   stagingTableName,
 } from './batch-staging';
 import type { ActivityDeps } from './deps';
+import { beatEvery, whileBeating } from './heartbeat';
 import { loadObject, prepareObject } from './batch-load';
 import { knownSites, upsertExhibitions } from './exhibition-store';
 import {
@@ -35,19 +36,8 @@ import type {
   RunStatus,
 } from './batch-types';
 
-const HEARTBEAT_EVERY_LINES = 20_000;
 // Objects examined per listing call to the store (S3 returns at most 1,000 keys per request).
 const LIST_BATCH = 1000;
-
-/** Long SQL statements send no progress: beat meanwhile so a dead worker is noticed in seconds, not hours. */
-async function whileBeating<T>(ctx: Context, details: unknown, fn: () => Promise<T>): Promise<T> {
-  const beat = setInterval(() => ctx.heartbeat(details), 2000);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(beat);
-  }
-}
 
 function nonRetryable(err: unknown): never {
   if (err instanceof SourceMissingError) {
@@ -200,7 +190,7 @@ export function createBatchActivities(deps: ActivityDeps) {
         const body = await store.open(object.uri).catch(nonRetryable);
         const copy = new CopyWriter(client, `copy ${table} ${STAGING_COLUMNS} from stdin`);
         let staged = 0;
-        let beatAt = 0;
+        const stopBeating = beatEvery(ctx, () => ({ staged }), (cancelled) => body.destroy(cancelled));
         const stageLine: LineVisitor = (line, buf, start, end) => {
           const outcome = judge.judgeLine(line, buf, start, end);
           if (outcome.header) return;
@@ -213,16 +203,14 @@ export function createBatchActivities(deps: ActivityDeps) {
             splitter.push(chunk, stageLine);
             // Once per chunk, not per line: the send waits for PostgreSQL, the beat is a message to Temporal.
             await copy.flush();
-            if (staged - beatAt >= HEARTBEAT_EVERY_LINES) {
-              ctx.heartbeat({ staged });
-              beatAt = staged;
-            }
           }
           splitter.end(stageLine);
           await copy.end();
         } catch (err) {
           body.destroy();
           throw err;
+        } finally {
+          stopBeating();
         }
         ctx.heartbeat({ staged });
         await whileBeating(ctx, { preparing: object.uri }, () =>

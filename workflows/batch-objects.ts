@@ -1,7 +1,7 @@
 // One page of a batch run's objects through extract and load: up to `maxParallel` objects staged at once,
 // loaded one by one in key order (so which of two duplicate rows wins is the same in every run).
 // The batch workflow owns paging, the ledger and cleanup; this module owns the per-object chain.
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BatchObject, ObjectLoadResult } from '../activities/batch-types';
 import { batchRetry } from './batch-retry';
@@ -12,6 +12,9 @@ const bulk = proxyActivities<Activities>({
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '10 seconds',
   retry: batchRetry,
+  // On cancel, wait for the activity to stop (it learns of it from a heartbeat), so that cleanup after it
+  // sees every staging table it made.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 /**
