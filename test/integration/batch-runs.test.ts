@@ -21,6 +21,7 @@ import {
   uniqueSuffix,
 } from '../support/isolated-env';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
+import { catalogueSequences } from '../support/sequences';
 import { waitFor } from '../support/wait';
 
 /** A folder of `n` small history objects (two presses each; every tenth has a bad second row) plus metadata. */
@@ -84,6 +85,17 @@ describe('batch runs: paging, failures and cancellation', function () {
   it('pages 120 objects through several continue-as-new with exact counts and one ledger row', async () => {
     const { dir, read, rejected } = smallObjects(120);
     dirs.push(dir);
+    // A number too large for the catalogue: a metadata problem in the summary, not a failed run.
+    fs.writeFileSync(
+      path.join(dir, 'lmnh_exhibition_huge.json'),
+      JSON.stringify({
+        EXHIBITION_NAME: 'Huge',
+        EXHIBITION_ID: 'EXH_99999999999',
+        FLOOR: '1',
+        DEPARTMENT: 'Zoology',
+        START_DATE: '01/02/23',
+      }),
+    );
     const source = pathToFileURL(dir).href + '/';
     const summary = await runBatch(tw.env.client, cfg, { source, pageSize: 10, pagesPerRun: 2 });
     assert.deepEqual(
@@ -117,9 +129,20 @@ describe('batch runs: paging, failures and cancellation', function () {
     const ratings = await knex('rating_interaction').count<{ n: string }[]>({ n: '*' });
     assert.equal(Number(ratings[0]?.n), summary.ratingRows);
 
-    // A second run pages through the same objects and skips them all.
+    assert.deepEqual(summary.failedMetadata, [
+      {
+        uri: `${source}lmnh_exhibition_huge.json`,
+        problems: [
+          "EXHIBITION_ID 'EXH_99999999999' does not fit the catalogue: its number is above 2147483647",
+        ],
+      },
+    ]);
+
+    // A second run pages through the same objects and skips them all, using no identity values.
+    const sequences = await catalogueSequences(knex);
     const again = await runBatch(tw.env.client, cfg, { source, pageSize: 10, pagesPerRun: 2 });
     assert.deepEqual([again.objects, again.skipped, again.read], [120, 120, 0]);
+    assert.deepEqual(await catalogueSequences(knex), sequences);
   });
 
   it('records a missing bucket as a failed run, with a one-line reason', async () => {
