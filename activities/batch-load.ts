@@ -64,7 +64,7 @@ export async function prepareObject(
   await inTransaction(client, async () => {
     for (const kind of INTERACTION_KINDS) await client.query(createObjectTableSql(kind, uri, prepared(kind)));
     await client.query(
-      `create unlogged table ${rejects} (line integer not null, raw bytea not null, reasons text[])
+      `create unlogged table ${rejects} (line integer not null, raw bytea not null, reasons text[], raw_length bigint)
          with (autovacuum_enabled = false)`,
     );
     // One sort ranks every press within its natural key by line: the first is accepted, the others are
@@ -84,10 +84,10 @@ export async function prepareObject(
          from ${stagingTable} s join exhibition e on e.site = s.site
          where s.kind is not null),
        ${insertFirsts.join(',\n       ')}
-       insert into ${rejects} (line, raw, reasons)
-       select s.line, s.raw, s.reasons from ${stagingTable} s where s.kind is null
+       insert into ${rejects} (line, raw, reasons, raw_length)
+       select s.line, s.raw, s.reasons, s.raw_length from ${stagingTable} s where s.kind is null
        union all
-       select s.line, s.raw, array['DUPLICATE'] from ${stagingTable} s join ranked r on r.line = s.line
+       select s.line, s.raw, array['DUPLICATE'], null from ${stagingTable} s join ranked r on r.line = s.line
        where r.nth > 1`,
       [runId, uri],
     );
@@ -190,10 +190,10 @@ export async function loadObject(
     });
     await client.query(
       `with ${taken.join(', ')}
-       insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
-       select raw, reasons, $1, $2, line from ${rejects}
+       insert into rejected_interaction (raw, reasons, run_id, source_object, source_line, raw_length)
+       select raw, reasons, $1, $2, line, raw_length from ${rejects}
        union all
-       select s.raw, array['DUPLICATE'], $1, $2, s.line from ${stagingTable} s
+       select s.raw, array['DUPLICATE'], $1, $2, s.line, null from ${stagingTable} s
        where s.line in (select source_line from taken_rating union all select source_line from taken_request)`,
       [runId, uri],
     );

@@ -28,11 +28,12 @@ export const STAGING_DDL = (table: string) => `
     value    smallint,
     event_ms bigint,            -- the instant in ms since the epoch: cheaper to COPY than timestamp text
     raw      bytea not null,
-    reasons  text[]
+    reasons  text[],
+    raw_length bigint           -- the line's full length when raw holds only its first bytes
   ) with (autovacuum_enabled = false) -- read once by the prepare, then dropped: vacuuming it is waste
 `;
 
-export const STAGING_COLUMNS = '(line, site, kind, value, event_ms, raw, reasons)';
+export const STAGING_COLUMNS = '(line, site, kind, value, event_ms, raw, reasons, raw_length)';
 
 /**
  * One staging row in COPY text format, newline included, for a judged line (its bytes are `buf[start, end)`):
@@ -40,11 +41,18 @@ export const STAGING_COLUMNS = '(line, site, kind, value, event_ms, raw, reasons
  * copyCell because it runs once per line of every object. No cell needs escaping: numbers,
  * bytea as hex, and reason codes that are plain upper-case words.
  */
-export function stagingRow(line: number, buf: Buffer, start: number, end: number, verdict: Verdict): string {
+export function stagingRow(
+  line: number,
+  buf: Buffer,
+  start: number,
+  end: number,
+  verdict: Verdict,
+  fullLength?: number,
+): string {
   const bytes = `\\\\x${buf.toString('hex', start, end)}`;
   if (verdict.valid) {
     const i = verdict.interaction;
-    return `${line}\t${i.site}\t${i.kind === 'rating' ? 0 : 1}\t${i.value}\t${i.eventAt.getTime()}\t${bytes}\t\\N\n`;
+    return `${line}\t${i.site}\t${i.kind === 'rating' ? 0 : 1}\t${i.value}\t${i.eventAt.getTime()}\t${bytes}\t\\N\t\\N\n`;
   }
-  return `${line}\t\\N\t\\N\t\\N\t\\N\t${bytes}\t{${verdict.reasons.join(',')}}\n`;
+  return `${line}\t\\N\t\\N\t\\N\t\\N\t${bytes}\t{${verdict.reasons.join(',')}}\t${fullLength ?? '\\N'}\n`;
 }

@@ -190,11 +190,15 @@ export function createBatchActivities(deps: ActivityDeps) {
         const body = await store.open(object.uri).catch(nonRetryable);
         const copy = new CopyWriter(client, `copy ${table} ${STAGING_COLUMNS} from stdin`);
         let staged = 0;
-        const stopBeating = beatEvery(ctx, () => ({ staged }), (cancelled) => body.destroy(cancelled));
-        const stageLine: LineVisitor = (line, buf, start, end) => {
-          const outcome = judge.judgeLine(line, buf, start, end);
+        const stopBeating = beatEvery(
+          ctx,
+          () => ({ staged }),
+          (cancelled) => body.destroy(cancelled),
+        );
+        const stageLine: LineVisitor = (line, buf, start, end, fullLength) => {
+          const outcome = judge.judgeLine(line, buf, start, end, fullLength);
           if (outcome.header) return;
-          copy.add(stagingRow(line, buf, start, end, outcome));
+          copy.add(stagingRow(line, buf, start, end, outcome, fullLength));
           staged++;
         };
         try {

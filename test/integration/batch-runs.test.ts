@@ -145,6 +145,51 @@ describe('batch runs: paging, failures and cancellation', function () {
     assert.deepEqual(await catalogueSequences(knex), sequences);
   });
 
+  it('rejects a line over 64 KiB as MALFORMED with its first 64 KiB and length, and reads CR-only files', async () => {
+    const { dir } = smallObjects(0);
+    dirs.push(dir);
+    const long = `2023-03-06 11:00:00,1,${'3'.repeat(100_000)},`;
+    fs.writeFileSync(
+      path.join(dir, 'long.csv'),
+      `at,site,val,type\n2023-03-06 11:00:01,1,3,\n${long}\n2023-03-06 11:00:02,1,4,\n`,
+    );
+    fs.writeFileSync(
+      path.join(dir, 'old-mac.csv'),
+      'at,site,val,type\r2023-03-06 11:00:03,2,1,\r2023-03-06 11:00:04,2,-1,1.0\r',
+    );
+    const source = pathToFileURL(dir).href + '/';
+    const summary = await runBatch(tw.env.client, cfg, { source });
+    assert.deepEqual(
+      [summary.read, summary.loaded, summary.rejected, summary.rejectedByReason],
+      [5, 4, 1, { MALFORMED: 1 }],
+    );
+    const rejects = await knex('rejected_interaction')
+      .where({ run_id: summary.runId })
+      .select<{ source_line: number; raw: Buffer; raw_length: number; reasons: string[] }[]>(
+        'source_line',
+        'raw',
+        'raw_length',
+        'reasons',
+      );
+    assert.equal(rejects.length, 1);
+    assert.deepEqual(
+      [rejects[0]!.source_line, rejects[0]!.reasons, Number(rejects[0]!.raw_length)],
+      [3, ['MALFORMED'], Buffer.byteLength(long)],
+    );
+    assert.deepEqual(rejects[0]!.raw, Buffer.from(long).subarray(0, 64 * 1024));
+    const stored = await knex.raw<{ rows: { source_object: string; source_line: number }[] }>(
+      `select source_object, source_line from rating_interaction where run_id = ?
+       union all select source_object, source_line from request_interaction where run_id = ?`,
+      [summary.runId, summary.runId],
+    );
+    assert.deepEqual(stored.rows.map((l) => `${path.basename(l.source_object)}:${l.source_line}`).sort(), [
+      'long.csv:2',
+      'long.csv:4',
+      'old-mac.csv:2',
+      'old-mac.csv:3',
+    ]);
+  });
+
   it('records a missing bucket as a failed run, with a one-line reason', async () => {
     const source = `s3://kiosk-no-such-${uniqueSuffix()}/`;
     const handle = await tw.env.client.workflow.start(batchWorkflow, {
