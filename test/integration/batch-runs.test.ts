@@ -6,40 +6,17 @@ import { CancelledFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { STAGING_SCHEMA, stagingPrefix } from '../../activities/batch-staging';
 import { createKnex } from '../../infra/db';
 import { batchWorkflow, type BatchInput } from '../../workflows/batch';
 import { runBatch } from '../support/batch';
-import {
-  createDatabase,
-  dropDatabase,
-  isolatedConfig,
-  SHARED_DATA,
-  uniqueSuffix,
-} from '../support/isolated-env';
+import { createDatabase, dropDatabase, isolatedConfig, uniqueSuffix } from '../support/isolated-env';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 import { catalogueSequences } from '../support/sequences';
+import { smallObjects } from '../support/small-objects';
 import { waitFor } from '../support/wait';
-
-/** A folder of `n` small history objects (two presses each; every tenth has a bad second row) plus metadata. */
-function smallObjects(n: number): { dir: string; read: number; rejected: number } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiosk-runs-'));
-  for (const f of fs.readdirSync(SHARED_DATA).filter((x) => /^lmnh_exhibition_.*\.json$/.test(x)))
-    fs.copyFileSync(path.join(SHARED_DATA, f), path.join(dir, f));
-  const at = (s: number) =>
-    new Date(Date.UTC(2023, 2, 6, 9, 0, s)).toISOString().slice(0, 19).replace('T', ' ');
-  for (let i = 0; i < n; i++) {
-    const second = i % 10 === 9 ? `${at(2 * i + 1)},1,9,` : `${at(2 * i + 1)},2,4,`;
-    fs.writeFileSync(
-      path.join(dir, `obj-${String(i).padStart(5, '0')}.csv`),
-      `at,site,val,type\n${at(2 * i)},1,3,\n${second}\n`,
-    );
-  }
-  return { dir, read: 2 * n, rejected: Math.floor(n / 10) };
-}
 
 async function stagingLeft(knex: Knex, runId: string): Promise<number> {
   const rows = await knex('pg_tables')
