@@ -46,8 +46,8 @@ describe('batch prepare and load (activities/batch-load.ts)', function () {
     await client.query(STAGING_DDL(table));
     const values = rows.map((r) =>
       'reasons' in r
-        ? `(${r.line}, null, null, null, null, '\\x${Buffer.from(`bad ${r.line}`).toString('hex')}', array[${r.reasons.map((x) => `'${x}'`).join(',')}])`
-        : `(${r.line}, ${r.site}, ${r.kind}, ${r.value}, ${AT + r.atSecond * 1000}, '\\x${Buffer.from(`line ${r.line}`).toString('hex')}', null)`,
+        ? `(${r.line}, null, null, null, null, '\\x${Buffer.from(`bad ${r.line}`).toString('hex')}', array[${r.reasons.map((x) => `'${x}'`).join(',')}], null)`
+        : `(${r.line}, ${r.site}, ${r.kind}, ${r.value}, ${AT + r.atSecond * 1000}, '\\x${Buffer.from(`line ${r.line}`).toString('hex')}', null, null)`,
     );
     await client.query(`insert into ${table} ${STAGING_COLUMNS} values ${values.join(', ')}`);
     return table;
