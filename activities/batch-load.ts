@@ -240,11 +240,11 @@ export async function loadObject(
       );
     }
     await client.query(
-      `insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
-       select r.raw, j.reasons, $1, $2, j.line from ${t.judged} j join ${t.raw} r using (line)
+      `insert into rejected_interaction (raw, reasons, run_id, source_object, source_line, raw_length)
+       select r.raw, j.reasons, $1, $2, j.line, r.raw_length from ${t.judged} j join ${t.raw} r using (line)
        where j.kind is null
        union all
-       select r.raw, array['DUPLICATE'], $1, $2, p.line from ${t.presses} p join ${t.raw} r using (line)
+       select r.raw, array['DUPLICATE'], $1, $2, p.line, null from ${t.presses} p join ${t.raw} r using (line)
        where not exists (select 1 from winner w where w.source_object = $2 and w.source_line = p.line)`,
       [runId, uri],
     );

@@ -28,10 +28,13 @@ export function stagedTables(stem: string): { raw: string; judged: string; press
 // Read once by the next step, then dropped: vacuuming them is waste.
 const SCRATCH = 'with (autovacuum_enabled = false)';
 
-/** Extract's output: every line of the object, header included, as read. */
+/**
+ * Extract's output: every line of the object, header included, as read; a line too long to keep whole keeps
+ * its first bytes in raw and its full length in raw_length (null when raw is whole).
+ */
 export const RAW_DDL = (table: string) => `
   drop table if exists ${table};
-  create unlogged table ${table} (line integer not null, raw bytea not null) ${SCRATCH}`;
+  create unlogged table ${table} (line integer not null, raw bytea not null, raw_length integer) ${SCRATCH}`;
 
 /** Validate's output: one verdict per data line (no header). */
 export const JUDGED_DDL = (table: string) => `
@@ -45,7 +48,7 @@ export const JUDGED_DDL = (table: string) => `
     reasons  text[]
   ) ${SCRATCH}`;
 
-export const RAW_COLUMNS = '(line, raw)';
+export const RAW_COLUMNS = '(line, raw, raw_length)';
 export const JUDGED_COLUMNS = '(line, site, kind, value, event_ms, reasons)';
 
 /** Transform's output: the valid lines as presses of known exhibitions, ready for the final tables. */
@@ -59,8 +62,8 @@ export const PRESSES_SQL = (presses: string, judged: string) => `
   analyze ${presses}`;
 
 /** One raw row in COPY text format (the line's bytes are `buf[start, end)`), as hex: nothing to escape. */
-export function rawRow(line: number, buf: Buffer, start: number, end: number): string {
-  return `${line}\t\\\\x${buf.toString('hex', start, end)}\n`;
+export function rawRow(line: number, buf: Buffer, start: number, end: number, fullLength?: number): string {
+  return `${line}\t\\\\x${buf.toString('hex', start, end)}\t${fullLength ?? '\\N'}\n`;
 }
 
 /**

@@ -24,3 +24,33 @@ export interface ObjectLoadResult extends LoadCounts {
 }
 
 export type RunLedger = LoadCounts;
+
+export interface ListPageInput {
+  source: string;
+  /** Only these objects (names relative to the source, or full URIs). */
+  keys?: string[];
+  /** Landed within [from, to]: ISO dates (inclusive days) or timestamps (to exclusive). */
+  from?: string;
+  to?: string;
+  /** Landed at or before this instant (a scheduled run's action time). */
+  landedBy?: string;
+  /** Include objects already loaded in their current version. */
+  reprocess?: boolean;
+  /** The cursor: the URI of the last object the previous page examined. */
+  after?: string;
+  /** Objects to load per page. */
+  limit: number;
+}
+
+export interface HistoryPage {
+  /** In key order, to load. */
+  objects: BatchObject[];
+  /** Objects in scope that this page examined, and of those the ones skipped (already loaded). */
+  listed: number;
+  skipped: number;
+  /** Where the next page starts; absent when the source has no more objects. */
+  next?: string;
+}
+
+/** How a run ended, as the ledger (pipeline_run.status) records it. */
+export type RunStatus = 'completed' | 'failed' | 'cancelled';

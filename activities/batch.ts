@@ -24,6 +24,7 @@ import {
   stagingTableName,
 } from './batch-staging';
 import type { ActivityDeps } from './deps';
+import { beatEvery, whileBeating } from './heartbeat';
 import { loadObject, STAGING_LOST, type StagedCounts } from './batch-load';
 import { knownSites, upsertExhibitions } from './exhibition-store';
 import {
@@ -33,19 +34,17 @@ import {
   SourceMissingError,
   type StoredObject,
 } from './object-store';
-import type { BatchObject, ObjectLoadResult, RunLedger } from './batch-types';
+import type {
+  BatchObject,
+  HistoryPage,
+  ListPageInput,
+  ObjectLoadResult,
+  RunLedger,
+  RunStatus,
+} from './batch-types';
 
-const HEARTBEAT_EVERY_LINES = 20_000;
-
-/** Long SQL statements send no progress: beat meanwhile so a dead worker is noticed in seconds, not hours. */
-async function whileBeating<T>(ctx: Context, details: unknown, fn: () => Promise<T>): Promise<T> {
-  const beat = setInterval(() => ctx.heartbeat(details), 2000);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(beat);
-  }
-}
+// Objects examined per listing call to the store (S3 returns at most 1,000 keys per request).
+const LIST_BATCH = 1000;
 
 /** The step before must run again: its staging table is gone (a failed run's cleanup, a crash). */
 function stagingLost(message: string): ApplicationFailure {
@@ -59,8 +58,8 @@ function nonRetryable(err: unknown): never {
   throw err;
 }
 
-/** Landed within [from, to] (inclusive days, UTC ISO dates or timestamps). */
-function landedWithin(o: StoredObject, from?: string, to?: string): boolean {
+/** Landed within [from, to] (inclusive days, UTC ISO dates or timestamps) and at or before `landedBy`. */
+function landedWithin(o: StoredObject, from?: string, to?: string, landedBy?: string): boolean {
   const at = Date.parse(o.lastModified);
   if (from !== undefined && at < Date.parse(from)) return false;
   if (
@@ -69,7 +68,14 @@ function landedWithin(o: StoredObject, from?: string, to?: string): boolean {
   ) {
     return false;
   }
-  return true;
+  return landedBy === undefined || at <= Date.parse(landedBy);
+}
+
+function inScope(o: StoredObject, input: ListPageInput): boolean {
+  if (!HISTORY_OBJECT.test(o.name)) return false;
+  if (input.keys && input.keys.length > 0 && !input.keys.includes(o.name) && !input.keys.includes(o.uri))
+    return false;
+  return landedWithin(o, input.from, input.to, input.landedBy);
 }
 
 export function createBatchActivities(deps: ActivityDeps) {
@@ -83,7 +89,7 @@ export function createBatchActivities(deps: ActivityDeps) {
         .ignore();
     },
 
-    async finishRun(input: { runId: string; status: 'completed' | 'failed' }): Promise<RunLedger> {
+    async finishRun(input: { runId: string; status: RunStatus }): Promise<RunLedger> {
       type LedgerRow = {
         read_count: number;
         loaded_count: number;
@@ -126,42 +132,55 @@ export function createBatchActivities(deps: ActivityDeps) {
       return { loaded, failed };
     },
 
-    /** Extract: the history objects in scope, each marked when this exact version was loaded before. */
-    async listHistoryObjects(input: {
-      source: string;
-      keys?: string[];
-      from?: string;
-      to?: string;
-    }): Promise<BatchObject[]> {
+    /**
+     * Extract: the next page of history objects in scope, in key order after `after`: up to `limit` objects
+     * to load (not loaded before in this version, or all when reprocessing), counting those skipped. `next` is
+     * the cursor for the following page, absent at the end of the source.
+     */
+    async listHistoryPage(input: ListPageInput): Promise<HistoryPage> {
       const store = openObjectStore(input.source, s3);
-      const all = (await store.list().catch(nonRetryable)).filter((o) => HISTORY_OBJECT.test(o.name));
-      let chosen = all;
-      if (input.keys && input.keys.length > 0) {
-        const wanted = new Set(input.keys);
-        chosen = all.filter((o) => wanted.has(o.name) || wanted.has(o.uri));
-        const found = new Set(chosen.flatMap((o) => [o.name, o.uri]));
-        const missing = input.keys.filter((k) => !found.has(k));
-        if (missing.length > 0) {
-          throw ApplicationFailure.create({
-            type: 'SourceMissing',
-            message: `not found in ${store.sourceUri}: ${missing.join(', ')}`,
-            nonRetryable: true,
-          });
+      const page: HistoryPage = { objects: [], listed: 0, skipped: 0 };
+      let after = input.after;
+      for (;;) {
+        const listed = await store.listPage(after, LIST_BATCH).catch(nonRetryable);
+        const chosen = listed.filter((o) => inScope(o, input));
+        const loadedBefore = await knex('source_object')
+          .whereIn(
+            'source_object',
+            chosen.map((o) => o.uri),
+          )
+          .select<{ source_object: string; etag: string }[]>('source_object', 'etag');
+        const etags = new Map(loadedBefore.map((r) => [r.source_object, r.etag]));
+        for (const o of listed) {
+          after = o.uri;
+          if (!chosen.includes(o)) continue;
+          page.listed++;
+          if (input.reprocess !== true && etags.get(o.uri) === o.etag) {
+            page.skipped++;
+            continue;
+          }
+          page.objects.push({ ...o, source: input.source, unchangedSinceLoad: etags.get(o.uri) === o.etag });
+          if (page.objects.length >= input.limit) return { ...page, next: after };
         }
+        if (listed.length < LIST_BATCH) return page; // the end of the source
+        // Bound one call's work when most objects are skipped; the workflow asks again from here.
+        if (page.listed >= input.limit * 20) return { ...page, next: after };
       }
-      chosen = chosen.filter((o) => landedWithin(o, input.from, input.to));
-      const loadedBefore = await knex('source_object')
-        .whereIn(
-          'source_object',
-          chosen.map((o) => o.uri),
-        )
-        .select<{ source_object: string; etag: string }[]>('source_object', 'etag');
-      const etags = new Map(loadedBefore.map((r) => [r.source_object, r.etag]));
-      return chosen.map((o) => ({
-        ...o,
-        source: input.source,
-        unchangedSinceLoad: etags.get(o.uri) === o.etag,
-      }));
+    },
+
+    /** Fails (SourceMissing) when a named object is not in the source: checked once, before the first page. */
+    async checkNamedObjects(input: { source: string; keys: string[] }): Promise<void> {
+      const store = openObjectStore(input.source, s3);
+      const all = await store.list().catch(nonRetryable);
+      const found = new Set(all.flatMap((o) => [o.name, o.uri]));
+      const missing = input.keys.filter((k) => !found.has(k));
+      if (missing.length > 0) {
+        throw ApplicationFailure.create({
+          type: 'SourceMissing',
+          message: `not found in ${store.sourceUri}: ${missing.join(', ')}`,
+          nonRetryable: true,
+        });
+      }
     },
 
     /**
@@ -182,9 +201,13 @@ export function createBatchActivities(deps: ActivityDeps) {
         const body = await store.open(object.uri).catch(nonRetryable);
         const copy = new CopyWriter(client, `copy ${raw} ${RAW_COLUMNS} from stdin`);
         let lines = 0;
-        let beatAt = 0;
-        const stageLine: LineVisitor = (line, buf, start, end) => {
-          copy.add(rawRow(line, buf, start, end));
+        const stopBeating = beatEvery(
+          ctx,
+          () => ({ lines }),
+          (cancelled) => body.destroy(cancelled),
+        );
+        const stageLine: LineVisitor = (line, buf, start, end, fullLength) => {
+          copy.add(rawRow(line, buf, start, end, fullLength));
           lines = line;
         };
         try {
@@ -193,16 +216,14 @@ export function createBatchActivities(deps: ActivityDeps) {
             splitter.push(chunk, stageLine);
             // Once per chunk, not per line: the send waits for PostgreSQL, the beat is a message to Temporal.
             await copy.flush();
-            if (lines - beatAt >= HEARTBEAT_EVERY_LINES) {
-              ctx.heartbeat({ lines });
-              beatAt = lines;
-            }
           }
           splitter.end(stageLine);
           await copy.end();
         } catch (err) {
           body.destroy();
           throw err;
+        } finally {
+          stopBeating();
         }
         return { stem, lines };
       });
@@ -228,10 +249,11 @@ export function createBatchActivities(deps: ActivityDeps) {
           let header = false;
           let valid = 0;
           let rejected = 0;
-          const judgeRow = ([lineText, hex]: string[]) => {
+          const judgeRow = ([lineText, hex, rawLength]: string[]) => {
             const line = Number(lineText);
             const buf = Buffer.from(hex!, 'hex');
-            const outcome = judge.judgeLine(line, buf, 0, buf.length);
+            const fullLength = rawLength === undefined || rawLength === '\\N' ? undefined : Number(rawLength);
+            const outcome = judge.judgeLine(line, buf, 0, buf.length, fullLength);
             if (outcome.header) {
               header = true;
               return;
@@ -242,7 +264,7 @@ export function createBatchActivities(deps: ActivityDeps) {
           };
           // Line 1 decides whether the file has its header, so it is judged before the others (any order).
           const select = (where: string) =>
-            `copy (select line, encode(raw, 'hex') from ${raw} where ${where}) to stdout`;
+            `copy (select line, encode(raw, 'hex'), raw_length from ${raw} where ${where}) to stdout`;
           await copyOut(reader, select('line = 1'), judgeRow);
           await copyOut(reader, select('line > 1'), judgeRow, async () => {
             await copy.flush();

@@ -22,6 +22,8 @@ export interface ObjectStore {
   readonly sourceUri: string;
   /** Fails with SourceMissingError when the bucket or folder does not exist. */
   list(): Promise<StoredObject[]>;
+  /** Up to `max` objects in key order after the object `afterUri` (from the start when undefined). */
+  listPage(afterUri: string | undefined, max: number): Promise<StoredObject[]>;
   open(uri: string): Promise<Readable>;
   readText(uri: string): Promise<string>;
 }
@@ -58,7 +60,7 @@ class S3ObjectStore implements ObjectStore {
     return `s3://${this.bucket}/${this.prefix}`;
   }
 
-  async list(): Promise<StoredObject[]> {
+  private async checkBucket(): Promise<void> {
     try {
       await this.s3.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (err) {
@@ -67,18 +69,35 @@ class S3ObjectStore implements ObjectStore {
         throw new SourceMissingError(`bucket '${this.bucket}' does not exist or is not readable`);
       throw err;
     }
+  }
+
+  async list(): Promise<StoredObject[]> {
     const out: StoredObject[] = [];
-    let token: string | undefined;
-    do {
+    for (let page = await this.listPage(undefined, 1000); page.length > 0;) {
+      out.push(...page);
+      page = await this.listPage(page[page.length - 1]!.uri, 1000);
+    }
+    return out;
+  }
+
+  async listPage(afterUri: string | undefined, max: number): Promise<StoredObject[]> {
+    await this.checkBucket();
+    const out: StoredObject[] = [];
+    // StartAfter rather than a continuation token: the cursor is a key, so it survives continue-as-new.
+    let startAfter = afterUri === undefined ? undefined : this.key(afterUri);
+    while (out.length < max) {
       const page = await this.s3.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
           Prefix: this.prefix || undefined,
-          ContinuationToken: token,
+          StartAfter: startAfter,
+          MaxKeys: Math.min(1000, max - out.length),
         }),
       );
       for (const o of page.Contents ?? []) {
-        if (!o.Key || o.Key.endsWith('/')) continue;
+        if (!o.Key) continue;
+        startAfter = o.Key;
+        if (o.Key.endsWith('/')) continue;
         out.push({
           uri: `s3://${this.bucket}/${o.Key}`,
           name: o.Key.slice(this.prefix.length).replace(/^\//, ''),
@@ -87,9 +106,9 @@ class S3ObjectStore implements ObjectStore {
           lastModified: (o.LastModified ?? new Date(0)).toISOString(),
         });
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return out.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+      if (!page.IsTruncated || (page.Contents ?? []).length === 0) break;
+    }
+    return out;
   }
 
   private key(uri: string): string {
@@ -117,14 +136,21 @@ class FileObjectStore implements ObjectStore {
   }
 
   async list(): Promise<StoredObject[]> {
+    return this.listPage(undefined, Number.MAX_SAFE_INTEGER);
+  }
+
+  async listPage(afterUri: string | undefined, max: number): Promise<StoredObject[]> {
     let names: string[];
     try {
       names = await fs.readdir(this.dir);
     } catch {
       throw new SourceMissingError(`folder '${this.dir}' does not exist or is not readable`);
     }
+    const after = afterUri === undefined ? undefined : path.basename(fileURLToPath(afterUri));
     const out: StoredObject[] = [];
     for (const name of names.sort()) {
+      if (out.length >= max) break;
+      if (after !== undefined && name <= after) continue;
       const full = path.join(this.dir, name);
       const st = await fs.stat(full);
       if (!st.isFile()) continue;

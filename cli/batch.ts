@@ -53,10 +53,7 @@ export function formatSummary(s: BatchSummary, link: string): string {
   const rows: [string, string][] = [
     ['workflow', `${s.workflowId}  (run ${s.runId})`],
     ['source', s.source + (s.from || s.to ? `  landed ${s.from ?? '…'} .. ${s.to ?? '…'}` : '')],
-    [
-      'objects',
-      `${fmt(s.objects)} (${fmt(s.skippedObjects.length)} unchanged since their last load, skipped)`,
-    ],
+    ['objects', `${fmt(s.objects)} (${fmt(s.skipped)} unchanged since their last load, skipped)`],
     ['read', fmt(s.read)],
     [
       'loaded',
@@ -169,7 +166,8 @@ async function runCommand(kind: 'batch' | 'reprocess', flags: BatchFlags): Promi
           ratingRows,
           assistanceRows,
           emergencyRows,
-          skippedObjects: summary.skippedObjects,
+          objects: summary.objects,
+          skipped: summary.skipped,
         }),
       );
     } else {

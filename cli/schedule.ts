@@ -1,7 +1,13 @@
 // `schedule ...`: the batch on a Temporal Schedule (not the deprecated cronSchedule). Each scheduled or
-// backfilled run loads the objects that landed in the interval ending at its action time.
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { InvalidArgumentError, type Command } from 'commander';
+// backfilled run loads every object that landed by its action time and is not loaded yet in its current
+// version: no window, so a paused schedule, a failed run or a clock change loses nothing.
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+} from '@temporalio/client';
+import type { Command } from 'commander';
 import { loadConfig, type Config } from '../infra/config';
 import { batchWorkflow } from '../workflows/batch';
 import { defaultSource, parseWindowBound } from './batch';
@@ -13,15 +19,37 @@ interface CreateFlags {
   id: string;
   cron: string;
   timezone: string;
-  intervalHours: number;
   source?: string;
   paused?: boolean;
 }
 
-function parseHours(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 24 * 366) throw new InvalidArgumentError('expected hours > 0');
-  return n;
+/** The schedule `schedule create` makes (tests create the same one on their own task queue). */
+export function batchScheduleOptions(o: {
+  id: string;
+  cron: string;
+  timezone: string;
+  source: string;
+  taskQueue: string;
+  workflowIdPrefix?: string;
+  paused?: boolean;
+}): ScheduleOptions {
+  return {
+    scheduleId: o.id,
+    spec: { cronExpressions: [o.cron], timezone: o.timezone },
+    action: {
+      type: 'startWorkflow',
+      workflowType: batchWorkflow,
+      // Temporal appends the action time: batch-2026-11-27T02:00:00Z names the day it ran for.
+      workflowId: o.workflowIdPrefix ?? 'batch',
+      taskQueue: o.taskQueue,
+      args: [{ source: o.source, scheduled: true }],
+      staticSummary: `Scheduled batch load from ${o.source}`,
+    },
+    policies: { overlap: ScheduleOverlapPolicy.BUFFER_ONE, catchupWindow: '1 day' },
+    // The server stores cron as calendar specs; the memo keeps the expression as the operator wrote it.
+    memo: { cron: o.cron, source: o.source },
+    state: { paused: o.paused === true, note: `created by the kiosk-pipeline client` },
+  };
 }
 
 async function withClient(fn: (client: Client, cfg: Config) => Promise<void>): Promise<void> {
@@ -43,32 +71,20 @@ export function registerScheduleCommands(program: Command): void {
   const id = (cmd: Command) => cmd.option('--id <id>', 'schedule id', DEFAULT_ID);
 
   id(schedule.command('create'))
-    .description('create the schedule (each run loads the objects that landed in the interval before it)')
+    .description(
+      'create the schedule: each run loads every object that landed by its action time and is not loaded ' +
+        'yet in its current version (nothing is lost to a paused schedule, a failed run or a clock change)',
+    )
     .requiredOption('--cron <expr>', 'cron expression, e.g. "0 2 * * *" for 02:00 every day')
     .option('--timezone <tz>', 'time zone of the cron expression', 'Europe/London')
-    .option('--interval-hours <h>', 'the window each run loads, ending at its action time', parseHours, 24)
     .option('--source <uri>', 's3://bucket/prefix or file:///dir (default: s3://$S3_BUCKET/$S3_PREFIX)')
     .option('--paused', 'create it paused')
     .action((flags: CreateFlags) =>
       withClient(async (client, cfg) => {
         const source = flags.source ?? defaultSource(cfg);
-        await client.schedule.create({
-          scheduleId: flags.id,
-          spec: { cronExpressions: [flags.cron], timezone: flags.timezone },
-          action: {
-            type: 'startWorkflow',
-            workflowType: batchWorkflow,
-            // Temporal appends the action time: batch-2026-11-27T02:00:00Z names the day it loads.
-            workflowId: 'batch',
-            taskQueue: cfg.temporal.taskQueue,
-            args: [{ source, scheduleIntervalHours: flags.intervalHours }],
-            staticSummary: `Scheduled batch load from ${source}`,
-          },
-          policies: { overlap: ScheduleOverlapPolicy.BUFFER_ONE, catchupWindow: '1 day' },
-          // The server stores cron as calendar specs; the memo keeps the expression as the operator wrote it.
-          memo: { cron: flags.cron, source },
-          state: { paused: flags.paused === true, note: `created by the kiosk-pipeline client` },
-        });
+        await client.schedule.create(
+          batchScheduleOptions({ ...flags, source, taskQueue: cfg.temporal.taskQueue }),
+        );
         console.log(`created schedule ${flags.id}: "${flags.cron}" (${flags.timezone}), source ${source}`);
       }),
     );
@@ -125,7 +141,7 @@ export function registerScheduleCommands(program: Command): void {
     );
 
   id(schedule.command('trigger'))
-    .description('start one run now (its window ends now)')
+    .description('start one run now (it loads what has landed by now)')
     .action((flags: { id: string }) =>
       withClient(async (client) => {
         await client.schedule.getHandle(flags.id).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
@@ -134,7 +150,10 @@ export function registerScheduleCommands(program: Command): void {
     );
 
   id(schedule.command('backfill'))
-    .description('run every action the schedule would have taken between two times, one after another')
+    .description(
+      'run every action the schedule would have taken between two times, one after another; each loads ' +
+        'what had landed by its own action time',
+    )
     .requiredOption('--from <date>', 'start (YYYY-MM-DD or ISO time)', parseWindowBound)
     .requiredOption('--to <date>', 'end (YYYY-MM-DD or ISO time)', parseWindowBound)
     .action((flags: { id: string; from: string; to: string }) =>

@@ -13,6 +13,9 @@ export interface ExhibitionMetadata {
 export type ExhibitionParse =
   { ok: true; exhibition: ExhibitionMetadata } | { ok: false; problems: string[] };
 
+/** The catalogue's site column is a PostgreSQL integer. */
+export const MAX_SITE = 2_147_483_647;
+
 const REQUIRED = ['EXHIBITION_NAME', 'EXHIBITION_ID', 'FLOOR', 'DEPARTMENT', 'START_DATE'] as const;
 
 /** dd/mm/yy (the museum's format) to an ISO date; two-digit years are this century. */
@@ -52,6 +55,8 @@ export function parseExhibitionMetadata(text: string): ExhibitionParse {
   const publicId = text_('EXHIBITION_ID');
   const site = siteOfExhibitionId(publicId);
   if (publicId !== '' && site === null) problems.push(`EXHIBITION_ID '${publicId}' is not EXH_<digits>`);
+  if (site !== null && site > MAX_SITE)
+    problems.push(`EXHIBITION_ID '${publicId}' does not fit the catalogue: its number is above ${MAX_SITE}`);
   const startText = text_('START_DATE');
   const startDate = parseMuseumDate(startText);
   if (startText !== '' && startDate === null)

@@ -15,11 +15,18 @@ export class HistoryFileJudge {
   constructor(private readonly ctx: RuleContext) {}
 
   judge(src: SourceLine): LineOutcome {
-    return this.judgeLine(src.line, src.raw, 0, src.raw.length);
+    return this.judgeLine(src.line, src.raw, 0, src.raw.length, src.fullLength);
   }
 
-  /** The same for a line given as `buf[start, end)` (see LineSplitter), without copying its bytes. */
-  judgeLine(line: number, buf: Buffer, start: number, end: number): LineOutcome {
+  /**
+   * The same for a line given as `buf[start, end)` (see LineSplitter), without copying its bytes. A line kept
+   * only in part (`fullLength` set: longer than any row of this format) is MALFORMED.
+   */
+  judgeLine(line: number, buf: Buffer, start: number, end: number, fullLength?: number): LineOutcome {
+    if (fullLength !== undefined) {
+      if (line === 1) this.headerOk = false;
+      return MALFORMED;
+    }
     const text = buf.toString('utf8', start, end);
     if (line === 1) {
       this.headerOk = (text.startsWith(BOM) ? text.slice(1) : text) === HISTORY_HEADER;

@@ -2,7 +2,12 @@
 // activity of its own (retried on its own, visible in the Web UI) that passes staging tables by name, never
 // rows. Up to `maxParallel` objects go through the first three steps at once; loads run one by one in key
 // order. The batch workflow owns paging, the ledger and cleanup; this module owns the per-object chain.
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BatchObject, ObjectLoadResult } from '../activities/batch-types';
 import { batchRetry } from './batch-retry';
@@ -13,6 +18,9 @@ const bulk = proxyActivities<Activities>({
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '10 seconds',
   retry: batchRetry,
+  // On cancel, wait for the activity to stop (it learns of it from a heartbeat), so that cleanup after it
+  // sees every staging table it made.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 // A load that finds its staging lost (PostgreSQL restarted and emptied the unlogged tables) redoes the chain

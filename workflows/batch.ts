@@ -1,9 +1,13 @@
-// The batch workflow: loads exhibition metadata, then every history object in scope, extracting and staging
-// up to `maxParallel` objects at once while loading them one by one in key order (so which of two duplicate
-// rows wins is decided by key order, the same in every run). Bulk data moves by reference: staging tables.
+// The batch workflow: loads exhibition metadata, then the history objects in scope page by page (listing one
+// page, loading it through the per-object chain of batch-objects.ts), continuing as new between pages before
+// its history grows large. The ledger row, keyed by the first run's id, stays one row for the logical run and
+// records every ending: completed, failed (at any step) or cancelled; staging is dropped on the way out.
 import {
   ApplicationFailure,
+  CancellationScope,
+  continueAsNew,
   defineQuery,
+  isCancellation,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -13,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { ObjectLoadResult } from '../activities/batch-types';
+import type { ObjectLoadResult, RunStatus } from '../activities/batch-types';
 import { loadObjects } from './batch-objects';
 import { batchRetry } from './batch-retry';
 import {
@@ -38,8 +42,45 @@ export interface BatchInput {
   reprocess?: boolean;
   /** Objects extracted at once. */
   maxParallel?: number;
-  /** Started by a Schedule: the window is the interval ending at the scheduled time. */
+  /**
+   * Started by a Schedule: loads every object that landed at or before the action time
+   * (TemporalScheduledStartTime) and is not loaded yet in its current version. No lower bound, so a paused
+   * schedule, a skipped or failed run, or a clock change loses nothing.
+   */
+  scheduled?: boolean;
+  /** Schedules created before `scheduled` existed pass this; it now means `scheduled` (the window is gone). */
   scheduleIntervalHours?: number;
+  /** Objects per page (default 100). */
+  pageSize?: number;
+  /** Pages per run before continuing as new even if the server does not suggest it yet (default 2). */
+  pagesPerRun?: number;
+  /** Set only by the workflow itself when it continues as new. */
+  continued?: BatchContinuation;
+}
+
+/** What a run carries into its continuation. */
+export interface BatchContinuation {
+  /** The first run's id: the ledger row, the staging names and source_object.run_id use it throughout. */
+  ledgerRunId: string;
+  /** Where the next page starts. */
+  cursor: string;
+  /** The scheduled run's action time, fixed by the first run. */
+  landedBy?: string;
+  totals: RunningTotals;
+  failedMetadata: { uri: string; problems: string[] }[];
+}
+
+interface RunningTotals {
+  objects: number;
+  skipped: number;
+  loadedObjects: number;
+  read: number;
+  loaded: number;
+  rejected: number;
+  ratingRows: number;
+  assistanceRows: number;
+  emergencyRows: number;
+  runs: number;
 }
 
 export interface BatchSummary {
@@ -48,8 +89,13 @@ export interface BatchSummary {
   source: string;
   from?: string;
   to?: string;
+  /** Objects in scope, and of those the ones skipped because this version was loaded before. */
   objects: number;
-  skippedObjects: string[];
+  skipped: number;
+  /** The scheduled run's action time: it loaded what had landed by then. */
+  landedBy?: string;
+  /** Executions the run took (1 + continue-as-new count). */
+  runs: number;
   failedMetadata: { uri: string; problems: string[] }[];
   read: number;
   loaded: number;
@@ -79,74 +125,151 @@ const TemporalScheduledStartTime = defineSearchAttributeKey(
 
 const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: batchRetry });
 
-function scheduledWindow(input: BatchInput): { from?: string; to?: string } {
-  if (input.from !== undefined || input.to !== undefined || input.scheduleIntervalHours === undefined) {
-    return { from: input.from, to: input.to };
-  }
-  const scheduled =
+const DEFAULT_PAGE_SIZE = 100;
+const DEFAULT_PAGES_PER_RUN = 2;
+
+/** The instant a scheduled run loads up to: its action time (a trigger's is its start time). */
+function scheduledActionTime(input: BatchInput): string | undefined {
+  if (input.continued) return input.continued.landedBy;
+  if (input.scheduled !== true && input.scheduleIntervalHours === undefined) return undefined;
+  const at =
     workflowInfo().typedSearchAttributes.get(TemporalScheduledStartTime) ??
     new Date(workflowInfo().startTime);
-  const to = new Date(scheduled.getTime());
-  const from = new Date(to.getTime() - input.scheduleIntervalHours * 3_600_000);
-  return { from: from.toISOString(), to: to.toISOString() };
+  return at.toISOString();
 }
 
 function toDate(value: string | undefined): Date | undefined {
   return value === undefined ? undefined : new Date(value.length === 10 ? `${value}T00:00:00Z` : value);
 }
 
+const zeroTotals = (): RunningTotals => ({
+  objects: 0,
+  skipped: 0,
+  loadedObjects: 0,
+  read: 0,
+  loaded: 0,
+  rejected: 0,
+  ratingRows: 0,
+  assistanceRows: 0,
+  emergencyRows: 0,
+  runs: 0,
+});
+
+type Outcome = { done: true; summary: BatchSummary } | { done: false; next: BatchContinuation };
+
 export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   const { runId, workflowId } = workflowInfo();
-  const { from, to } = scheduledWindow(input);
-  const maxParallel = Math.max(1, input.maxParallel ?? 2);
+  const ledgerRunId = input.continued?.ledgerRunId ?? runId;
+  const landedBy = scheduledActionTime(input);
+  const totals = input.continued?.totals ?? zeroTotals();
+  totals.runs++;
   const progress: BatchProgress = {
-    phase: 'metadata',
-    objectsTotal: 0,
-    objectsLoaded: 0,
-    objectsSkipped: 0,
-    read: 0,
-    loaded: 0,
-    rejected: 0,
+    phase: input.continued ? 'loading' : 'metadata',
+    objectsTotal: totals.objects - totals.skipped,
+    objectsLoaded: totals.loadedObjects,
+    objectsSkipped: totals.skipped,
+    read: totals.read,
+    loaded: totals.loaded,
+    rejected: totals.rejected,
   };
   setHandler(batchProgressQuery, () => progress);
-  upsertSearchAttributes([
-    { key: KioskPipeline, value: 'batch' },
-    { key: KioskSource, value: input.source },
-    ...(from !== undefined ? [{ key: KioskDateFrom, value: toDate(from)! }] : []),
-    ...(to !== undefined ? [{ key: KioskDateTo, value: toDate(to)! }] : []),
-  ]);
 
-  await quick.startRun({ runId, workflowId, source: input.source });
-  const metadata = await quick.loadExhibitionMetadata({ source: input.source });
-  progress.phase = 'listing';
-  const listed = await quick.listHistoryObjects({ source: input.source, keys: input.keys, from, to });
-  const todo = listed.filter((o) => input.reprocess === true || !o.unchangedSinceLoad);
-  const skippedObjects = listed.filter((o) => !todo.includes(o)).map((o) => o.uri);
-  progress.phase = 'loading';
-  progress.objectsTotal = todo.length;
-  progress.objectsSkipped = skippedObjects.length;
-
-  const results: ObjectLoadResult[] = [];
-  try {
-    await loadObjects(runId, todo, maxParallel, (result) => {
-      results.push(result);
-      progress.objectsLoaded++;
-      progress.read += result.read;
-      progress.loaded += result.loaded;
-      progress.rejected += result.rejected;
-      setCurrentDetails(
-        `**${progress.objectsLoaded} of ${todo.length}** objects loaded · read ${progress.read} · ` +
-          `loaded ${progress.loaded} · rejected ${progress.rejected}`,
-      );
-    });
-  } catch (err) {
-    // loadObjects let its in-flight extracts settle, so every staging table can be dropped here.
-    await quick.dropRunStaging({ runId });
-    await quick.finishRun({ runId, status: 'failed' });
-    throw err;
+  if (!input.continued) {
+    const to = input.to ?? landedBy;
+    upsertSearchAttributes([
+      { key: KioskPipeline, value: 'batch' },
+      { key: KioskSource, value: input.source },
+      ...(input.from !== undefined ? [{ key: KioskDateFrom, value: toDate(input.from)! }] : []),
+      ...(to !== undefined ? [{ key: KioskDateTo, value: toDate(to)! }] : []),
+    ]);
+    await quick.startRun({ runId: ledgerRunId, workflowId, source: input.source });
   }
 
-  const ledger = await quick.finishRun({ runId, status: 'completed' });
+  let outcome: Outcome;
+  try {
+    outcome = await runPages(input, ledgerRunId, landedBy, totals, progress);
+  } catch (err) {
+    const status: RunStatus = isCancellation(err) ? 'cancelled' : 'failed';
+    // Runs even when the workflow is cancelled: loadObjects let its in-flight extracts settle first.
+    await CancellationScope.nonCancellable(async () => {
+      await quick.dropRunStaging({ runId: ledgerRunId });
+      await quick.finishRun({ runId: ledgerRunId, status });
+    });
+    log.warn(`batch ${status}`, { ledgerRunId, error: String(err) });
+    throw err;
+  }
+  if (!outcome.done) {
+    log.info('batch continues as new', { ledgerRunId, cursor: outcome.next.cursor });
+    await continueAsNew<typeof batchWorkflow>({ ...input, continued: outcome.next });
+  }
+  return (outcome as { summary: BatchSummary }).summary;
+}
+
+/** The body of one execution: metadata (first run only), then pages until the end or time to continue. */
+async function runPages(
+  input: BatchInput,
+  ledgerRunId: string,
+  landedBy: string | undefined,
+  totals: RunningTotals,
+  progress: BatchProgress,
+): Promise<Outcome> {
+  const { workflowId } = workflowInfo();
+  const maxParallel = Math.max(1, input.maxParallel ?? 2);
+  const pageSize = Math.max(1, input.pageSize ?? DEFAULT_PAGE_SIZE);
+  const pagesPerRun = Math.max(1, input.pagesPerRun ?? DEFAULT_PAGES_PER_RUN);
+  let failedMetadata = input.continued?.failedMetadata ?? [];
+  if (!input.continued) {
+    failedMetadata = (await quick.loadExhibitionMetadata({ source: input.source })).failed;
+    if (input.keys && input.keys.length > 0)
+      await quick.checkNamedObjects({ source: input.source, keys: input.keys });
+  }
+
+  let cursor = input.continued?.cursor;
+  for (let pages = 1; ; pages++) {
+    progress.phase = 'listing';
+    const page = await quick.listHistoryPage({
+      source: input.source,
+      keys: input.keys,
+      from: input.from,
+      to: input.to,
+      landedBy,
+      reprocess: input.reprocess,
+      after: cursor,
+      limit: pageSize,
+    });
+    totals.objects += page.listed;
+    totals.skipped += page.skipped;
+    progress.phase = 'loading';
+    progress.objectsTotal += page.objects.length;
+    progress.objectsSkipped = totals.skipped;
+    await loadObjects(ledgerRunId, page.objects, maxParallel, (result: ObjectLoadResult) => {
+      totals.loadedObjects++;
+      totals.read += result.read;
+      totals.loaded += result.loaded;
+      totals.rejected += result.rejected;
+      totals.ratingRows += result.ratingRows;
+      totals.assistanceRows += result.assistanceRows;
+      totals.emergencyRows += result.emergencyRows;
+      Object.assign(progress, {
+        objectsLoaded: totals.loadedObjects,
+        read: totals.read,
+        loaded: totals.loaded,
+        rejected: totals.rejected,
+      });
+      setCurrentDetails(
+        `**${totals.loadedObjects}** objects loaded (${totals.skipped} unchanged, skipped) · ` +
+          `read ${totals.read} · loaded ${totals.loaded} · rejected ${totals.rejected}`,
+      );
+    });
+    if (page.next === undefined) break;
+    cursor = page.next;
+    // The page cap bounds one execution's history even before the server suggests continuing.
+    if (workflowInfo().continueAsNewSuggested || pages >= pagesPerRun) {
+      return { done: false, next: { ledgerRunId, cursor, landedBy, totals, failedMetadata } };
+    }
+  }
+
+  const ledger = await quick.finishRun({ runId: ledgerRunId, status: 'completed' });
   if (ledger.read !== ledger.loaded + ledger.rejected) {
     throw ApplicationFailure.nonRetryable(`ledger does not balance: ${JSON.stringify(ledger)}`);
   }
@@ -156,25 +279,26 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     { key: KioskRowsLoaded, value: ledger.loaded },
     { key: KioskRowsRejected, value: ledger.rejected },
   ]);
-  const sum = (f: (r: ObjectLoadResult) => number) => results.reduce((n, r) => n + f(r), 0);
   const summary: BatchSummary = {
-    runId,
+    runId: ledgerRunId,
     workflowId,
     source: input.source,
-    from,
-    to,
-    objects: listed.length,
-    skippedObjects,
-    failedMetadata: metadata.failed,
+    from: input.from,
+    to: input.to,
+    landedBy,
+    objects: totals.objects,
+    skipped: totals.skipped,
+    runs: totals.runs,
+    failedMetadata,
     ...ledger,
-    ratingRows: sum((r) => r.ratingRows),
-    assistanceRows: sum((r) => r.assistanceRows),
-    emergencyRows: sum((r) => r.emergencyRows),
+    ratingRows: totals.ratingRows,
+    assistanceRows: totals.assistanceRows,
+    emergencyRows: totals.emergencyRows,
   };
   setCurrentDetails(
-    `**done**: ${summary.objects} objects (${skippedObjects.length} unchanged, skipped) · read ${summary.read} · ` +
+    `**done**: ${summary.objects} objects (${summary.skipped} unchanged, skipped) · read ${summary.read} · ` +
       `loaded ${summary.loaded} · rejected ${summary.rejected}`,
   );
   log.info('batch complete', { read: summary.read, loaded: summary.loaded, rejected: summary.rejected });
-  return summary;
+  return { done: true, summary };
 }

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { KioskDateFrom, KioskPipeline, KioskRowsRead } from '../../workflows/search-attributes';
+import { KioskDateTo, KioskPipeline, KioskRowsRead } from '../../workflows/search-attributes';
 import type { BatchSummary } from '../../workflows/batch';
 import { createBucketWith, deleteBucket } from '../support/batch';
 import { startEntryPoint } from '../support/child-process';
@@ -13,21 +13,12 @@ import {
 } from '../support/isolated-env';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 import type { Config } from '../../infra/config';
+import { waitFor } from '../support/wait';
 
 async function client(cfg: Config, args: string[]): Promise<{ code: number | string; out: string }> {
   const p = startEntryPoint('client.ts', cfg, args);
   const code = await p.exited;
   return { code, out: p.output() };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe('operator CLI: batch and schedule commands', function () {
@@ -160,19 +151,20 @@ describe('operator CLI: batch and schedule commands', function () {
       assert.match(after.nextRuns[0] ?? '', /T0[12]:00:00/);
     });
 
-    it('a triggered run loads the objects that landed in the interval ending now', async () => {
+    it('a triggered run considers every object that landed by now and skips those already loaded', async () => {
       assert.equal((await client(cfg, ['schedule', 'trigger', '--id', scheduleId])).code, 0);
       const run = await waitFor('the triggered run', async () => (await scheduledRuns(tw.env.client))[0]);
       assert.match(run.workflowId, /^batch-\d{4}-\d{2}-\d{2}T/);
       const summary = (await tw.env.client.workflow.getHandle(run.workflowId).result()) as BatchSummary;
-      // The real files were uploaded minutes ago, inside the 24-hour window; the CLI run above loaded them, so
-      // this run finds them unchanged and skips them.
+      // The real files were uploaded minutes ago, before the trigger; the CLI run above loaded them, so this
+      // run finds them unchanged and skips them.
       assert.equal(summary.objects, 4);
-      assert.equal(summary.skippedObjects.length, 4);
-      assert.equal(Date.parse(summary.to!) - Date.parse(summary.from!), 24 * 3600 * 1000);
+      assert.equal(summary.skipped, 4);
+      assert.equal(summary.from, undefined);
+      assert.ok(Math.abs(Date.parse(summary.landedBy!) - Date.now()) < 120_000, summary.landedBy);
     });
 
-    it('a backfill runs once per scheduled time, each on the window of its own action time', async () => {
+    it('a backfill runs once per scheduled time, each loading what had landed by its action time', async () => {
       const before = (await scheduledRuns(tw.env.client)).length;
       const res = await client(cfg, [
         'schedule',
@@ -192,17 +184,17 @@ describe('operator CLI: batch and schedule commands', function () {
       const summaries = await Promise.all(
         runs.map((r) => tw.env.client.workflow.getHandle(r.workflowId).result() as Promise<BatchSummary>),
       );
-      // 02:00 London on 1, 2 and 3 January 2020 (GMT), each loading the 24 hours before: nothing landed then.
+      // 02:00 London on 1, 2 and 3 January 2020 (GMT): nothing of the source had landed by then.
       assert.deepEqual(
-        summaries.map((s) => [s.from, s.to, s.objects, s.read]),
+        summaries.map((s) => [s.landedBy, s.objects, s.read]),
         [
-          ['2019-12-31T02:00:00.000Z', '2020-01-01T02:00:00.000Z', 0, 0],
-          ['2020-01-01T02:00:00.000Z', '2020-01-02T02:00:00.000Z', 0, 0],
-          ['2020-01-02T02:00:00.000Z', '2020-01-03T02:00:00.000Z', 0, 0],
+          ['2020-01-01T02:00:00.000Z', 0, 0],
+          ['2020-01-02T02:00:00.000Z', 0, 0],
+          ['2020-01-03T02:00:00.000Z', 0, 0],
         ],
       );
       const d = await tw.env.client.workflow.getHandle(runs[0]!.workflowId).describe();
-      assert.deepEqual(d.typedSearchAttributes.get(KioskDateFrom), new Date('2019-12-31T02:00:00Z'));
+      assert.deepEqual(d.typedSearchAttributes.get(KioskDateTo), new Date('2020-01-01T02:00:00Z'));
     });
 
     it('deletes the schedule', async () => {

@@ -456,4 +456,37 @@ describe('schema migrations', function () {
       [...expected, 'rating_interaction_pdefault'].sort(),
     );
   });
+
+  it('record a cancelled run, and call it failed on the way down, keeping the row', async () => {
+    await migrateLatest(knex);
+    await knex('pipeline_run').insert([
+      { run_id: 'run-cancelled', kind: 'batch', workflow_id: 'w1', source: 's3://b/', status: 'cancelled' },
+      { run_id: 'run-done', kind: 'batch', workflow_id: 'w2', source: 's3://b/', status: 'completed' },
+    ]);
+    await assert.rejects(
+      knex('pipeline_run').insert({
+        run_id: 'r',
+        kind: 'batch',
+        workflow_id: 'w',
+        source: 's',
+        status: 'lost',
+      }),
+      /pipeline_run_status_check/,
+    );
+    await knex.migrate.down({ name: '20261130000300_run_cancelled' });
+    const statuses = async () =>
+      (
+        await knex('pipeline_run')
+          .orderBy('run_id')
+          .select<{ run_id: string; status: string }[]>('run_id', 'status')
+      ).map((r) => [r.run_id, r.status]);
+    assert.deepEqual(await statuses(), [
+      ['run-cancelled', 'failed'],
+      ['run-done', 'completed'],
+    ]);
+    await assert.rejects(knex('pipeline_run').where({ run_id: 'run-done' }).update({ status: 'cancelled' }));
+    await migrateLatest(knex);
+    await knex('pipeline_run').where({ run_id: 'run-done' }).update({ status: 'cancelled' });
+    await knex('pipeline_run').whereIn('run_id', ['run-cancelled', 'run-done']).delete();
+  });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readLines, splitCsvLine } from '../../domain/csv-lines';
+import { MAX_LINE_BYTES, readLines, splitCsvLine } from '../../domain/csv-lines';
 import { HistoryFileJudge } from '../../domain/history-row';
 
 async function lines(chunks: (string | Buffer)[]): Promise<[number, string][]> {
@@ -29,6 +29,45 @@ describe('reading CSV lines from a byte stream', () => {
   it('yields nothing for an empty object and no phantom line after a final newline', async () => {
     assert.deepEqual(await lines([]), []);
     assert.deepEqual(await lines(['a\n']), [[1, 'a']]);
+  });
+
+  it('reads CR-only, CRLF and LF line ends alike, whatever the chunk boundaries', async () => {
+    const expected: [number, string][] = [
+      [1, 'at,site,val,type'],
+      [2, '2023-03-06 15:09:21,4,0,'],
+      [3, ''],
+      [4, '2023-03-06 17:43:27,1,-1,1.0'],
+    ];
+    const crOnly = 'at,site,val,type\r2023-03-06 15:09:21,4,0,\r\r2023-03-06 17:43:27,1,-1,1.0\r';
+    const mixed = 'at,site,val,type\r2023-03-06 15:09:21,4,0,\r\n\n2023-03-06 17:43:27,1,-1,1.0\r\n';
+    for (const text of [crOnly, mixed]) {
+      for (let size = 1; size <= text.length; size++) {
+        const chunks: string[] = [];
+        for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
+        assert.deepEqual(await lines(chunks), expected, `${JSON.stringify(text)} in chunks of ${size}`);
+      }
+    }
+  });
+
+  it('keeps the first 64 KiB of a longer line and reports its full length, then goes on', async () => {
+    const long = 'x'.repeat(3 * MAX_LINE_BYTES + 5);
+    const text = `at,site,val,type\n${long}\r\n${'y'.repeat(MAX_LINE_BYTES)}\nlast`;
+    for (const size of [1000, 65_536, 100_000, text.length]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < text.length; i += size) chunks.push(Buffer.from(text.slice(i, i + size)));
+      const got = [];
+      for await (const l of readLines(chunks)) got.push([l.line, l.raw.length, l.fullLength]);
+      assert.deepEqual(
+        got,
+        [
+          [1, 16, undefined],
+          [2, MAX_LINE_BYTES, long.length],
+          [3, MAX_LINE_BYTES, undefined], // exactly 64 KiB is whole
+          [4, 4, undefined],
+        ],
+        `chunks of ${size}`,
+      );
+    }
   });
 
   it('keeps invalid UTF-8 bytes as they are', async () => {
@@ -92,5 +131,31 @@ describe('judging the lines of a history file', () => {
       valid: false,
       reasons: ['OUTSIDE_HOURS', 'UNKNOWN_SITE', 'BAD_VAL'],
     });
+  });
+});
+
+describe('judging an over-long line', () => {
+  const ctx = { knownSites: new Set([1]), now: new Date('2026-11-27T12:00:00Z') };
+
+  it('is MALFORMED, and the lines after it are judged as usual', async () => {
+    const judge = new HistoryFileJudge(ctx);
+    const text = `at,site,val,type\n2023-03-06 10:00:00,1,${'3'.repeat(70_000)},\n2023-03-06 10:00:01,1,3,\n`;
+    const verdicts = [];
+    for await (const l of readLines([Buffer.from(text)])) verdicts.push(judge.judge(l));
+    assert.deepEqual(
+      verdicts.map((v) => (v.header ? 'header' : v.valid ? 'valid' : v.reasons.join(','))),
+      ['header', 'MALFORMED', 'valid'],
+    );
+  });
+
+  it('as the first line, makes the file headerless: every line MALFORMED', async () => {
+    const judge = new HistoryFileJudge(ctx);
+    const text = `${'a'.repeat(70_000)}\n2023-03-06 10:00:01,1,3,\n`;
+    const verdicts = [];
+    for await (const l of readLines([Buffer.from(text)])) verdicts.push(judge.judge(l));
+    assert.deepEqual(
+      verdicts.map((v) => (v.header ? 'header' : v.valid ? 'valid' : v.reasons.join(','))),
+      ['MALFORMED', 'MALFORMED'],
+    );
   });
 });

@@ -45,4 +45,22 @@ describe('exhibition metadata', () => {
     assert.equal(parseExhibitionMetadata('[1]').ok, false);
     assert.equal(parseExhibitionMetadata('not json').ok, false);
   });
+
+  it('refuses an id whose number does not fit the catalogue, and accepts the largest that does', () => {
+    const doc = (id: string) =>
+      JSON.stringify({
+        EXHIBITION_NAME: 'Big',
+        EXHIBITION_ID: id,
+        FLOOR: '1',
+        DEPARTMENT: 'Zoology',
+        START_DATE: '01/02/23',
+      });
+    assert.deepEqual(parseExhibitionMetadata(doc('EXH_2147483648')), {
+      ok: false,
+      problems: ["EXHIBITION_ID 'EXH_2147483648' does not fit the catalogue: its number is above 2147483647"],
+    });
+    assert.equal(parseExhibitionMetadata(doc('EXH_99999999999999999999999')).ok, false);
+    const largest = parseExhibitionMetadata(doc('EXH_2147483647'));
+    assert.equal(largest.ok && largest.exhibition.site, 2147483647);
+  });
 });
