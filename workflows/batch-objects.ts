@@ -2,26 +2,12 @@
 // activity of its own (retried on its own, visible in the Web UI) that passes staging tables by name, never
 // rows. Up to `maxParallel` objects go through the first three steps at once; loads run one by one in key
 // order. The batch workflow owns paging, the ledger and cleanup; this module owns the per-object chain.
-import {
-  ActivityCancellationType,
-  ActivityFailure,
-  ApplicationFailure,
-  proxyActivities,
-} from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BatchObject, ObjectLoadResult } from '../activities/batch-types';
-import { batchRetry } from './batch-retry';
+import { BATCH_OBJECT_STEP } from './activity-policies';
 
-// Extract and validate stream whole objects (up to gigabytes): long timeouts, short heartbeats so a dead
-// worker is noticed in seconds and the step retried on another.
-const bulk = proxyActivities<Activities>({
-  startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '10 seconds',
-  retry: batchRetry,
-  // On cancel, wait for the activity to stop (it learns of it from a heartbeat), so that cleanup after it
-  // sees every staging table it made.
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+const bulk = proxyActivities<Activities>(BATCH_OBJECT_STEP);
 
 // A load that finds its staging lost (PostgreSQL restarted and emptied the unlogged tables) redoes the chain
 // from extract, at most this many times.

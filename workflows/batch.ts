@@ -19,7 +19,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import type { Activities } from '../activities';
 import type { ObjectLoadResult, RunStatus } from '../activities/batch-types';
 import { loadObjects } from './batch-objects';
-import { batchRetry } from './batch-retry';
+import { BATCH_STEP } from './activity-policies';
 import {
   KioskDateFrom,
   KioskDateTo,
@@ -123,7 +123,7 @@ const TemporalScheduledStartTime = defineSearchAttributeKey(
   SearchAttributeType.DATETIME,
 );
 
-const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: batchRetry });
+const quick = proxyActivities<Activities>(BATCH_STEP);
 
 const DEFAULT_PAGE_SIZE = 100;
 const DEFAULT_PAGES_PER_RUN = 2;

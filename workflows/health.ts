@@ -1,10 +1,8 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { HEALTH_CHECK } from './activity-policies';
 
-const { checkDependencies } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 3 },
-});
+const { checkDependencies } = proxyActivities<Activities>(HEALTH_CHECK);
 
 /** A round trip through the worker: proves that a worker polls the queue and reaches its dependencies. */
 export async function healthCheck(): Promise<Awaited<ReturnType<Activities['checkDependencies']>>> {

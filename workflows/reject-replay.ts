@@ -12,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { RejectFilter } from '../activities/reject-store';
-import { batchRetry } from './batch-retry';
+import { REPLAY_PAGE } from './activity-policies';
 import { KioskPipeline, KioskRowsLoaded } from './search-attributes';
 
 export interface ReplayInput {
@@ -46,10 +46,7 @@ export const replayProgressQuery = defineQuery<ReplayProgress>('replayProgress')
 
 const PAGES_PER_RUN = 200;
 
-const act = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: batchRetry,
-});
+const act = proxyActivities<Activities>(REPLAY_PAGE);
 
 export function describeFilter(f: RejectFilter): string {
   const parts = [`reason ${f.reason ?? 'any'}`, `rejected ${f.from ?? '…'} .. ${f.to ?? '…'}`];

@@ -14,6 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { STREAM_LOAD_RETRY, STREAM_REREAD } from './activity-policies';
 import { KioskRowsLoaded, KioskRowsRead, KioskRowsRejected } from './search-attributes';
 import {
   MAX_CARRIED_BYTES,
@@ -65,14 +66,9 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
 
   const { loadStreamMessages } = proxyActivities<Activities>({
     startToCloseTimeout: settings.loadTimeoutMs,
-    // Bad data is a result, never an error, so whatever fails here is infrastructure: retry until it is back.
-    // Nothing may be dropped, and the bridge stops feeding a partition whose workflow falls behind.
-    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
+    retry: STREAM_LOAD_RETRY,
   });
-  const { readUnstoredMessages } = proxyActivities<Activities>({
-    startToCloseTimeout: '2 minutes',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
-  });
+  const { readUnstoredMessages } = proxyActivities<Activities>(STREAM_REREAD);
 
   setHandler(messagesSignal, ({ messages }) => {
     signalsReceived++;
