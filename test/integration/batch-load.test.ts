@@ -11,7 +11,6 @@ import {
   JUDGED_COLUMNS,
   JUDGED_DDL,
   PRESSES_SQL,
-  RAW_COLUMNS,
   RAW_DDL,
   stagedTables,
   stagingTableName,
@@ -70,7 +69,7 @@ describe('batch load (activities/batch-load.ts)', function () {
     const raw = [`(1, '\\x${Buffer.from('at,site,val,type').toString('hex')}')`].concat(
       lines.map((l) => `(${l.line}, '\\x${Buffer.from(rawOf(uri, l.line)).toString('hex')}')`),
     );
-    await client.query(`insert into ${t.raw} ${RAW_COLUMNS} values ${raw.join(', ')}`);
+    await client.query(`insert into ${t.raw} (line, raw) values ${raw.join(', ')}`);
     if (lines.length > 0) {
       const judged = lines.map((l) =>
         'reasons' in l
