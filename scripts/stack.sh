@@ -279,13 +279,15 @@ kill_one() {
   local orphans=()
   if [ "$name" = postgres ] && [ -f "$STACK_DIR/postgres/data/postmaster.pid" ]; then
     # Backends lead process groups of their own: kill them with the postmaster, as a host crash would,
-    # so the restart does not find the old shared memory still attached.
+    # so the restart does not find the old shared memory still attached. The postmaster is stopped first
+    # so that it forks no backend between the listing and the kill.
     local postmaster
     postmaster=$(head -1 "$STACK_DIR/postgres/data/postmaster.pid")
+    kill -STOP "$postmaster" 2>/dev/null || true
     mapfile -t orphans < <(pgrep -P "$postmaster" || true)
   fi
   kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
-  [ ${#orphans[@]} -gt 0 ] && kill -KILL "${orphans[@]}" 2>/dev/null
+  if [ ${#orphans[@]} -gt 0 ]; then kill -KILL "${orphans[@]}" 2>/dev/null || true; fi
   while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
   rm -f "$f"
 }
