@@ -4,7 +4,14 @@
 // attempt has no rejects left to move, and the source key is unique, so nothing is admitted twice.
 import { validateStreamValue } from '../domain/validation';
 import type { ActivityDeps } from './deps';
-import { idWindow, rejectPage, type RejectFilter, type RejectRow } from './reject-store';
+import {
+  batchObjectsOfRejects,
+  countLoadedRows,
+  idWindow,
+  rejectPage,
+  type RejectFilter,
+  type RejectRow,
+} from './reject-store';
 import { exhibitionIdsBySite } from './stream-store';
 
 // Verdicts of storage, not of the rules: the value was cut short (OVERSIZE), or the database refused it
@@ -61,6 +68,39 @@ export function createReplayActivities(deps: ActivityDeps) {
         .onConflict('run_id')
         .ignore();
       return idWindow(knex, input.filter);
+    },
+
+    /**
+     * The objects that hold the selected batch rejects of the replay's window, and how many rows of theirs the
+     * interaction tables hold now (what their reprocess admits is the difference afterwards).
+     */
+    async batchObjectsToReplay(input: {
+      filter: RejectFilter;
+      afterId: number;
+      untilId: number;
+    }): Promise<{ uris: string[]; loadedBefore: number }> {
+      const objects = await batchObjectsOfRejects(knex, input.filter, input);
+      const uris = objects.map((o) => o.uri);
+      return { uris, loadedBefore: uris.length === 0 ? 0 : await countLoadedRows(knex, uris) };
+    },
+
+    /**
+     * After the objects were reprocessed: how many more of their rows the interaction tables hold. The
+     * replay's ledger is set to the stream rejects its pages moved plus these, as absolute counts, so a retry
+     * of this step counts nothing twice.
+     */
+    async recordBatchReplay(input: {
+      runId: string;
+      uris: string[];
+      loadedBefore: number;
+      streamAdmitted: number;
+    }): Promise<{ admitted: number }> {
+      const admitted = Math.max(0, (await countLoadedRows(knex, input.uris)) - input.loadedBefore);
+      const total = input.streamAdmitted + admitted;
+      await knex('pipeline_run')
+        .where({ run_id: input.runId })
+        .update({ read_count: total, loaded_count: total });
+      return { admitted };
     },
 
     async replayRejectPage(input: ReplayPageInput): Promise<ReplayPageResult> {

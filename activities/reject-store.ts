@@ -158,3 +158,32 @@ export function describeSource(r: RejectRow): string {
     ? `batch ${r.sourceObject} line ${r.sourceLine}`
     : `stream ${r.sourceTopic}[${r.sourcePartition}] offset ${r.sourceOffset}`;
 }
+
+/**
+ * The objects holding the selected batch rejects with ids up to `untilId`, and how many such rejects each
+ * holds: the replay reprocesses these objects, which judges every line again (DUPLICATE included).
+ */
+export async function batchObjectsOfRejects(
+  db: Knex,
+  filter: RejectFilter,
+  window: { afterId: number; untilId: number },
+): Promise<{ uri: string; rejects: number }[]> {
+  const w = where({ ...filter, source: 'batch' });
+  const r = await db.raw<{ rows: { uri: string; n: number }[] }>(
+    `select r.source_object as uri, count(*)::int as n from rejected_interaction r
+     where r.rejected_interaction_id > ? and r.rejected_interaction_id <= ? and ${w.sql}
+     group by 1 order by 1`,
+    [window.afterId, window.untilId, ...w.bindings],
+  );
+  return r.rows.map((x) => ({ uri: x.uri, rejects: x.n }));
+}
+
+/** How many rows of these objects the interaction tables hold (before and after their reprocess). */
+export async function countLoadedRows(db: Knex, uris: readonly string[]): Promise<number> {
+  const r = await db.raw<{ rows: { n: number }[] }>(
+    `select (select count(*) from rating_interaction where source_object = any(:uris))
+          + (select count(*) from request_interaction where source_object = any(:uris)) as n`,
+    { uris: [...uris] },
+  );
+  return Number(r.rows[0]?.n ?? 0);
+}

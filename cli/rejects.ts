@@ -227,12 +227,21 @@ async function replayRejects(flags: ReplayFlags): Promise<void> {
           examined: s.examined,
           admitted: s.loaded,
           pages: s.pages,
+          batchObjectsReprocessed: s.batch.objects - s.batch.failedObjects.length,
+          batchAdmitted: s.batch.admitted,
+          batchObjectsFailed: s.batch.failedObjects,
         }),
       );
     } else {
       console.log(
-        `examined ${s.examined} rejects in ${s.pages} pages; admitted ${s.loaded} into the interaction tables (run ${s.ledgerRunId})`,
+        `examined ${s.examined} stream rejects in ${s.pages} pages and reprocessed ` +
+          `${s.batch.objects - s.batch.failedObjects.length} objects holding batch rejects; admitted ${s.loaded} ` +
+          `into the interaction tables (run ${s.ledgerRunId})`,
       );
+      if (s.batch.failedObjects.length > 0) {
+        console.log(`could not reprocess (their rejects stay): ${s.batch.failedObjects.join(', ')}`);
+        process.exitCode = 1;
+      }
     }
   } finally {
     await client.connection.close();
@@ -276,9 +285,9 @@ export function registerRejectsCommands(program: Command): void {
     .action((flags: ExportFlags) => exportRejects(flags));
   withFilters(rejects.command('replay'), false)
     .description(
-      "start a workflow that re-judges stream rejects against today's exhibitions and rules and moves the ones " +
-        'now valid into the interaction tables, exactly once (FUTURE_AT is judged against the time the reject was stored; ' +
-        'batch rejects are not replayed yet)',
+      "start a workflow that re-judges the selected rejects against today's exhibitions and rules and moves the " +
+        'ones now valid into the interaction tables, exactly once: stream rejects page by page (FUTURE_AT judged ' +
+        'against the time the reject was stored), batch rejects by reprocessing the objects that hold them',
     )
     .option('--page-size <n>', 'rejects per page and per transaction', positive, 1000)
     .option('--json', 'print the result as one JSON object')

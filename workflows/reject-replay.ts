@@ -4,6 +4,7 @@
 import {
   continueAsNew,
   defineQuery,
+  executeChild,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -13,6 +14,7 @@ import {
 import type { Activities } from '../activities';
 import type { RejectFilter } from '../activities/reject-store';
 import { REPLAY_PAGE } from './activity-policies';
+import { batchWorkflow } from './batch';
 import { KioskPipeline, KioskRowsLoaded } from './search-attributes';
 
 export interface ReplayInput {
@@ -28,6 +30,8 @@ export interface ReplayInput {
 export interface ReplayProgress {
   /** The ledger's run id: the first run's, kept across continue-as-new. */
   ledgerRunId: string;
+  /** The window's lower bound (exclusive), as the replay started: the batch step selects from it. */
+  fromId?: number;
   untilId: number;
   afterId: number;
   pages: number;
@@ -38,6 +42,8 @@ export interface ReplayProgress {
 
 export interface ReplaySummary extends ReplayProgress {
   workflowId: string;
+  /** Batch rejects: the objects reprocessed to re-judge them, what they admitted, and objects that failed. */
+  batch: { objects: number; admitted: number; failedObjects: string[] };
   /** From the ledger: what this replay moved, counted once even when a page was retried. */
   loaded: number;
 }
@@ -50,7 +56,7 @@ const act = proxyActivities<Activities>(REPLAY_PAGE);
 
 export function describeFilter(f: RejectFilter): string {
   const parts = [`reason ${f.reason ?? 'any'}`, `rejected ${f.from ?? '…'} .. ${f.to ?? '…'}`];
-  return `replay of stream rejects: ${parts.join(', ')}`;
+  return `replay of rejects: ${parts.join(', ')}`;
 }
 
 export async function rejectReplay(input: ReplayInput): Promise<ReplaySummary> {
@@ -65,7 +71,15 @@ export async function rejectReplay(input: ReplayInput): Promise<ReplaySummary> {
       source: describeFilter(input.filter),
       filter: input.filter,
     });
-    progress = { ledgerRunId: runId, ...window, pages: 0, examined: 0, admitted: 0, done: false };
+    progress = {
+      ledgerRunId: runId,
+      fromId: window.afterId,
+      ...window,
+      pages: 0,
+      examined: 0,
+      admitted: 0,
+      done: false,
+    };
   } else {
     progress = { ...input.carried };
   }
@@ -104,7 +118,60 @@ export async function rejectReplay(input: ReplayInput): Promise<ReplaySummary> {
   // Outside the try: continue-as-new ends this run by throwing, which is not a failure.
   if (handOver) return continueAsNew<typeof rejectReplay>({ ...input, carried: progress });
 
+  let batch: ReplaySummary['batch'];
+  try {
+    batch = await replayBatchRejects(input.filter, progress);
+  } catch (err) {
+    await act.finishRun({ runId: progress.ledgerRunId, status: 'failed' });
+    throw err;
+  }
   const ledger = await act.finishRun({ runId: progress.ledgerRunId, status: 'completed' });
   upsertSearchAttributes([{ key: KioskRowsLoaded, value: ledger.loaded }]);
-  return { ...progress, workflowId, loaded: ledger.loaded };
+  return { ...progress, workflowId, loaded: ledger.loaded, batch };
+}
+
+/** An object's source: the folder or bucket prefix it lies in, as `batch run --source` takes it. */
+function sourceOf(uri: string): string {
+  return uri.slice(0, uri.lastIndexOf('/') + 1);
+}
+
+/**
+ * Batch rejects are re-judged by reprocessing the objects that hold them (a child batch run per source):
+ * a reprocess judges every line again with today's catalogue and rules and judges DUPLICATE again across
+ * objects, so the tables end as one clean run of the objects would leave them. An object that can no longer
+ * be read fails its child run; its rejects stay, and the summary names it.
+ */
+async function replayBatchRejects(
+  filter: ReplayInput['filter'],
+  progress: ReplayProgress,
+): Promise<ReplaySummary['batch']> {
+  if (filter.source === 'stream') return { objects: 0, admitted: 0, failedObjects: [] };
+  const { uris, loadedBefore } = await act.batchObjectsToReplay({
+    filter,
+    afterId: progress.fromId ?? 0,
+    untilId: progress.untilId,
+  });
+  if (uris.length === 0) return { objects: 0, admitted: 0, failedObjects: [] };
+  const bySource = new Map<string, string[]>();
+  for (const uri of uris) bySource.set(sourceOf(uri), [...(bySource.get(sourceOf(uri)) ?? []), uri]);
+  const failedObjects: string[] = [];
+  let n = 0;
+  for (const [source, keys] of bySource) {
+    try {
+      await executeChild(batchWorkflow, {
+        workflowId: `${workflowInfo().workflowId}-reprocess-${++n}`,
+        args: [{ source, keys, reprocess: true }],
+      });
+    } catch {
+      failedObjects.push(...keys);
+    }
+  }
+  setCurrentDetails(`reprocessed ${uris.length - failedObjects.length} objects holding batch rejects`);
+  const { admitted } = await act.recordBatchReplay({
+    runId: progress.ledgerRunId,
+    uris,
+    loadedBefore,
+    streamAdmitted: progress.admitted,
+  });
+  return { objects: uris.length, admitted, failedObjects };
 }

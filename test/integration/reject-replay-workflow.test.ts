@@ -44,6 +44,8 @@ describe('replay workflow (activities mocked)', function () {
           calls.pages.push(i);
           return Promise.resolve(pages(i));
         },
+        // No batch rejects selected: the batch step has nothing to reprocess.
+        batchObjectsToReplay: () => Promise.resolve({ uris: [], loadedBefore: 0 }),
         finishRun: (i: { runId: string; status: string }) => {
           calls.finished.push(`${i.runId}:${i.status}`);
           return Promise.resolve({ read: 4, loaded: 4, rejected: 0, rejectedByReason: {} });
