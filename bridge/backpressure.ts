@@ -27,7 +27,7 @@ export class Backpressure {
   constructor(
     private readonly probe: LagProbe,
     private readonly limits: BackpressureLimits,
-    private readonly log: (line: string) => void,
+    private readonly log: (line: string, fields?: Record<string, unknown>) => void,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -67,14 +67,16 @@ export class Backpressure {
   resumeWhenDrained(partition: number, resume: () => void, running: () => boolean): void {
     if (this.paused.has(partition)) return;
     this.paused.add(partition);
-    this.log(`partition ${partition}: workflow is behind, pausing the partition`);
+    this.log(`partition ${partition}: workflow is behind, pausing the partition`, { partition });
     const poll = async (): Promise<void> => {
       while (running()) {
         await new Promise((r) => setTimeout(r, this.limits.pollMs));
         const lag = await this.measure(partition);
         if (lag !== null && !lag.draining && lag.pending <= this.limits.resumePending) {
           this.paused.delete(partition);
-          this.log(`partition ${partition}: workflow caught up (${lag.pending} pending), resuming`);
+          this.log(`partition ${partition}: workflow caught up (${lag.pending} pending), resuming`, {
+            partition,
+          });
           resume();
           return;
         }

@@ -29,7 +29,8 @@ export interface RunningBridge {
   stop(): Promise<void>;
 }
 
-export type Logger = (line: string) => void;
+/** A line for the operator, with structured fields (the partition it is about) for the JSON log. */
+export type Logger = (line: string, fields?: Record<string, unknown>) => void;
 
 const QUERY_TIMEOUT_MS = 5000;
 
@@ -140,6 +141,7 @@ export async function startBridge(
     log(
       `joined group ${config.kafka.groupId}: topic ${topic} partitions [${partitions.join(', ')}] -> ` +
         `workflows stream-${topic}-<partition> on task queue ${config.temporal.taskQueue}`,
+      { topic, partitions },
     );
     if (partitions.length > 0) announceJoin(partitions);
   });

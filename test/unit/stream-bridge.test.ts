@@ -130,10 +130,11 @@ describe('bridge: backpressure', () => {
 
   it('pauses once a background probe finds the workflow draining to continue as new', async () => {
     let now = 0;
+    const logged: [string, Record<string, unknown> | undefined][] = [];
     const bp = new Backpressure(
       () => Promise.resolve(lag(5, true)),
       limits,
-      () => undefined,
+      (line, fields) => logged.push([line, fields]),
       () => now,
     );
     bp.noteDelivered(2, 5);
@@ -141,6 +142,13 @@ describe('bridge: backpressure', () => {
     assert.equal(await bp.isBehind(2), false, 'the probe starts now; its answer counts next time');
     await Promise.resolve();
     assert.equal(await bp.isBehind(2), true);
+    bp.resumeWhenDrained(
+      2,
+      () => undefined,
+      () => false,
+    );
+    // The log line names the partition as a field too, for the JSON log.
+    assert.deepEqual(logged, [['partition 2: workflow is behind, pausing the partition', { partition: 2 }]]);
   });
 
   it('pauses when over the limit and the workflow is behind, draining or silent', async () => {
