@@ -246,7 +246,12 @@ describe('operations: metrics, health and alert rules against a real Prometheus'
       stream.rejected,
     );
     assert.equal(await prom.scalar('sum(up{job=~"kiosk-worker|kiosk-bridge"})'), 2);
-    assert.equal(await prom.scalar('sum(kiosk_stream_lag_messages{job="kiosk-bridge"})'), 0);
+    // The bridge computes lag at scrape time (Kafka and PostgreSQL): wait for a scrape taken after the drain.
+    await waitUntil(
+      'Prometheus scraped the lag at 0',
+      async () => (await prom.scalar('sum(kiosk_stream_lag_messages{job="kiosk-bridge"})')) === 0,
+      30_000,
+    );
     // Scraped before the stream's load at 0 (the test above waited for it), and now at everything.
     assert.equal(await prom.scalar(STREAM_ROWS), stream.loaded + stream.rejected);
     assert.ok((await prom.scalar('count({job="kiosk-worker",__name__=~"temporal_.+"})'))! > 0);
