@@ -1,10 +1,10 @@
 // Every activity the worker registers, built over injected dependencies.
 import type { ActivityDeps } from './deps';
-import { createBatchActivities } from './batch';
+import { createBatchActivities } from '../batch/activities';
 import { createHealthActivities } from './health';
-import { createReplayActivities } from './reject-replay';
-import { createStreamActivities } from './stream-load';
-import { createStreamRereadActivities } from './stream-reread';
+import { createReplayActivities } from '../replay/activities';
+import { createStreamActivities } from '../stream/load';
+import { createStreamRereadActivities } from '../stream/reread';
 
 export function createActivities(deps: ActivityDeps) {
   return {

@@ -16,8 +16,8 @@ import pg from 'pg';
 import type { ExhibitionMetadata } from '../domain/exhibition';
 import { readLines } from '../domain/csv-lines';
 import { HistoryFileJudge } from '../domain/history-row';
-import { upsertExhibitions } from '../activities/exhibition-store';
-import { ensureMonths } from '../activities/partitions';
+import { upsertExhibitions } from '../batch/exhibition-store';
+import { ensureMonths } from '../batch/partitions';
 import { copyCell } from '../infra/copy-in';
 import { createKnex } from '../infra/db';
 

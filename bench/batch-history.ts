@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateHistory } from '../cli/simulate-history';
+import { generateHistory } from '../simulator/history-files';
 import { createKnex } from '../infra/db';
 import { loadReportData } from '../report/data';
 import { parseDateRange } from '../report/range';

@@ -10,14 +10,14 @@ import { Upload } from '@aws-sdk/lib-storage';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateHistory } from '../cli/simulate-history';
+import { generateHistory } from '../simulator/history-files';
 import type { ExhibitionMetadata } from '../domain/exhibition';
 import { realExhibitions } from '../test/support/exhibitions';
 import type { Config } from '../infra/config';
 import { createS3Client } from '../infra/s3';
 import { createTemporalClient } from '../infra/temporal';
 import { createDatabase, dropDatabase, isolatedConfig, uniqueSuffix } from '../test/support/isolated-env';
-import { batchProgressQuery, batchWorkflow, type BatchSummary } from '../workflows/batch';
+import { batchProgressQuery, batchWorkflow, type BatchSummary } from '../batch/workflow';
 import {
   fingerprint,
   prepareBaselineFiles,

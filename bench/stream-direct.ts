@@ -2,10 +2,10 @@
 // batches straight to the stream's load code (the same validation, the same SQL, the same flush-sized chunks
 // the workflow would hand to its activity), and commits the offsets after each load. No Temporal at all.
 import { createActivityDeps, closeActivityDeps } from '../activities/deps';
-import { createStreamActivities } from '../activities/stream-load';
-import { connectPartitionConsumer } from '../bridge/kafka-consumer';
+import { createStreamActivities } from '../stream/load';
+import { connectPartitionConsumer } from '../kafka/consumer';
 import type { BridgeSettings } from '../bridge/settings';
-import { chunkMessages, toStreamMessage } from '../bridge/signal-chunks';
+import { chunkMessages, toStreamMessage } from '../contracts/stream-chunks';
 import type { Config } from '../infra/config';
 
 export interface DirectConsumer {

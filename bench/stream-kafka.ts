@@ -1,7 +1,7 @@
 // The stream bench's Kafka side: a topic of its own, filled with the simulator's realistic traffic (the real
 // producer's format and noise), and a paced producer that records when each offset was sent.
 import { CompressionTypes, type Producer } from 'kafkajs';
-import { KioskTraffic, REAL_NOISE } from '../domain/kiosk-traffic';
+import { KioskTraffic, REAL_NOISE } from '../simulator/kiosk-traffic';
 import { londonWallClockToInstant } from '../domain/london-time';
 import type { Config } from '../infra/config';
 import { createKafka } from '../infra/kafka';

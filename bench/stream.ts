@@ -14,7 +14,7 @@ import { createTemporalClient } from '../infra/temporal';
 import { startEntryPoint, waitForOutput, type RunningProcess } from '../test/support/child-process';
 import { seedRealExhibitions } from '../test/support/exhibitions';
 import { createDatabase, dropDatabase, isolatedConfig } from '../test/support/isolated-env';
-import { stateQuery, streamWorkflowId, type StreamState } from '../workflows/stream-api';
+import { stateQuery, streamWorkflowId, type StreamState } from '../contracts/stream';
 import {
   Cleanup,
   cleanUpOnSignals,

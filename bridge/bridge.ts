@@ -5,10 +5,10 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../infra/config';
 import { createTemporalClient } from '../infra/temporal';
 import { Backpressure } from './backpressure';
-import { connectPartitionConsumer, type BatchControl, type BatchHandler } from './kafka-consumer';
+import { connectPartitionConsumer, type BatchControl, type BatchHandler } from '../kafka/consumer';
 import type { BridgeSettings } from './settings';
-import { chunkMessages, toStreamMessage } from './signal-chunks';
-import { WorkflowSink } from './workflow-sink';
+import { chunkMessages, toStreamMessage } from '../contracts/stream-chunks';
+import { WorkflowSink } from './signal-sink';
 
 export interface PartitionProgress {
   partition: number;

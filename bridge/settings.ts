@@ -1,7 +1,7 @@
 // The bridge's own tuning, from the environment on top of infra/config.ts. Every value has a default that
 // suits production; tests lower the timeouts and thresholds to provoke rebalances and continue-as-new quickly.
 import { ConfigError } from '../infra/config';
-import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '../workflows/stream-api';
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '../contracts/stream';
 
 export interface BridgeSettings {
   /** Signal size: far under Temporal's 2 MiB payload limit (and its 512 KiB warning). */

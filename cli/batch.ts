@@ -2,10 +2,10 @@
 // objects that landed in a date window), optionally wait with progress, and print the run's summary.
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { openObjectStore } from '../activities/object-store';
+import { openObjectStore } from '../batch/object-store';
 import { loadConfig, type Config } from '../infra/config';
 import { createS3Client } from '../infra/s3';
-import { batchProgressQuery, batchWorkflow, type BatchInput, type BatchSummary } from '../workflows/batch';
+import { batchProgressQuery, batchWorkflow, type BatchInput, type BatchSummary } from '../batch/workflow';
 import { connectOrExplain, requireWorker, webUiLink } from './temporal-preflight';
 
 interface BatchFlags {

@@ -13,15 +13,15 @@ import {
   rejectById,
   type RejectFilter,
   type RejectRow,
-} from '../activities/reject-store';
+} from '../replay/reject-store';
 import { escapeRaw, hexView } from '../domain/raw-view';
 import { REASON_DESCRIPTIONS, isReasonCode } from '../domain/reasons';
 import { loadConfig } from '../infra/config';
 import { createKnex } from '../infra/db';
 import { checkDatabase, describeDatabaseError } from '../report/database';
 import { isIsoDate, parseDateRange } from '../report/range';
-import { KioskPipeline } from '../workflows/search-attributes';
-import { describeFilter, rejectReplay, type ReplaySummary } from '../workflows/reject-replay';
+import { KioskPipeline } from '../contracts/search-attributes';
+import { describeFilter, rejectReplay, type ReplaySummary } from '../replay/workflow';
 import { connectOrExplain, requireWorker, webUiLink } from './temporal-preflight';
 
 interface FilterFlags {

@@ -9,7 +9,7 @@ import {
 } from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../infra/config';
-import { batchWorkflow } from '../workflows/batch';
+import { batchWorkflow } from '../batch/workflow';
 import { defaultSource, parseWindowBound } from './batch';
 import { connectOrExplain } from './temporal-preflight';
 

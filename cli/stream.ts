@@ -3,13 +3,13 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { InvalidArgumentError, type Command } from 'commander';
-import { runStreamDemo } from '../bridge/demo';
-import { readPartitionOffsets } from '../bridge/kafka-offsets';
+import { runStreamDemo } from './stream-demo';
+import { readPartitionOffsets } from '../kafka/offsets';
 import { loadBridgeSettings } from '../bridge/settings';
 import { loadConfig, type Config } from '../infra/config';
 import { createTemporalClient } from '../infra/temporal';
-import { KioskRowsLoaded, KioskRowsRejected } from '../workflows/search-attributes';
-import { stateQuery, streamWorkflowId, type StreamState } from '../workflows/stream-api';
+import { KioskRowsLoaded, KioskRowsRejected } from '../contracts/search-attributes';
+import { stateQuery, streamWorkflowId, type StreamState } from '../contracts/stream';
 
 export interface PartitionStatus {
   partition: number;

@@ -5,17 +5,17 @@
 import { Upload } from '@aws-sdk/lib-storage';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runStreamDemo } from '../bridge/demo';
+import { runStreamDemo } from '../cli/stream-demo';
 import { loadBridgeSettings } from '../bridge/settings';
 import { runReport } from '../cli/report';
-import { generateHistory } from '../cli/simulate-history';
+import { generateHistory } from '../simulator/history-files';
 import { batchWorkflowId, formatSummary, startBatch } from '../cli/batch';
 import { connectOrExplain, webUiLink } from '../cli/temporal-preflight';
 import { loadConfig } from '../infra/config';
 import { createS3Client } from '../infra/s3';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorker } from '../worker';
-import { batchProgressQuery } from '../workflows/batch';
+import { batchProgressQuery } from '../batch/workflow';
 
 const ROWS = Number(process.env.DEMO_ROWS ?? 200_000);
 const DATA_DIR = path.resolve(__dirname, '..', '.stack', 'demo', `history-${ROWS}`);

@@ -1,5 +1,5 @@
 // The workflow bundle's entry point: every workflow type the worker serves.
 export { healthCheck } from './health';
-export { batchWorkflow, batchProgressQuery } from './batch';
-export { streamPartition } from './stream';
-export { rejectReplay } from './reject-replay';
+export { batchWorkflow, batchProgressQuery } from '../batch/workflow';
+export { streamPartition } from '../stream/workflow';
+export { rejectReplay } from '../replay/workflow';

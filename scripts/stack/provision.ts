@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../../infra/config';
 import { createKafka } from '../../infra/kafka';
 import { createS3Client } from '../../infra/s3';
 import { connectTemporal } from '../../infra/temporal';
-import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 
 export const TOPIC_PARTITIONS = Number(process.env.KAFKA_TOPIC_PARTITIONS ?? 4);
 

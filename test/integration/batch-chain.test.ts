@@ -6,7 +6,7 @@ import type { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { createActivities } from '../../activities';
-import { stagedTables } from '../../activities/batch-staging';
+import { stagedTables } from '../../batch/staging';
 import { closeActivityDeps, createActivityDeps } from '../../activities/deps';
 import { createWorker } from '../../worker';
 import { createBucketWith, deleteBucket, runBatch } from '../support/batch';

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { KioskDateTo, KioskPipeline, KioskRowsRead } from '../../workflows/search-attributes';
-import type { BatchSummary } from '../../workflows/batch';
+import { KioskDateTo, KioskPipeline, KioskRowsRead } from '../../contracts/search-attributes';
+import type { BatchSummary } from '../../batch/workflow';
 import { createBucketWith, deleteBucket } from '../support/batch';
 import { startEntryPoint } from '../support/child-process';
 import {

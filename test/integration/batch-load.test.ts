@@ -3,7 +3,7 @@
 // real files).
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { loadObject, type StagedCounts } from '../../activities/batch-load';
+import { loadObject, type StagedCounts } from '../../batch/load';
 import { overview } from '../../report/queries';
 import { parseDateRange } from '../../report/range';
 import { createKnex } from '../../infra/db';
@@ -14,8 +14,8 @@ import {
   RAW_DDL,
   stagedTables,
   stagingTableName,
-} from '../../activities/batch-staging';
-import type { BatchObject } from '../../activities/batch-types';
+} from '../../batch/staging';
+import type { BatchObject } from '../../contracts/batch';
 import { createDatabase, dropDatabase, isolatedConfig } from '../support/isolated-env';
 
 const AT = Date.parse('2023-03-06T10:00:00Z');
@@ -31,7 +31,7 @@ function object(uri: string, etag = 'etag-1'): BatchObject {
 
 const rawOf = (uri: string, line: number) => `${uri.split('/').pop()} line ${line}`;
 
-describe('batch load (activities/batch-load.ts)', function () {
+describe('batch load (batch/load.ts)', function () {
   const cfg = isolatedConfig('batch-load');
   let client: pg.Client;
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createKnex } from '../../infra/db';
-import { batchWorkflow } from '../../workflows/batch';
+import { batchWorkflow } from '../../batch/workflow';
 import { finalBatchState as finalState, createBucketWith, deleteBucket, runBatch } from '../support/batch';
 import {
   createDatabase,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { batchScheduleOptions } from '../../cli/schedule';
 import { createKnex } from '../../infra/db';
-import type { BatchSummary } from '../../workflows/batch';
+import type { BatchSummary } from '../../batch/workflow';
 import { createDatabase, dropDatabase, isolatedConfig, uniqueSuffix } from '../support/isolated-env';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 import { waitFor } from '../support/wait';

@@ -4,14 +4,11 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
-import type { BatchObject, HistoryPage, ListPageInput, RunStatus } from '../../activities/batch-types';
-import { loadConfig } from '../../infra/config';
-import { batchWorkflow, type BatchInput } from '../../workflows/batch';
+import type { BatchObject, HistoryPage, ListPageInput, RunStatus } from '../../contracts/batch';
+import { batchWorkflow, type BatchInput } from '../../batch/workflow';
 import { uniqueSuffix } from '../support/isolated-env';
-import { workflowBundle } from '../support/test-worker';
+import { mockedWorkflowSuite } from '../support/mocked-activities';
 
 const object = (i: number): BatchObject => ({
   uri: `s3://b/obj-${i}.csv`,
@@ -91,32 +88,10 @@ function mocks(total: number, failListingAfter = Infinity, blockLoads = false) {
 
 describe('batch workflow with mocked activities', function () {
   this.timeout(120_000);
-  let env: TestWorkflowEnvironment;
-  before(async () => {
-    const cfg = loadConfig();
-    env = await TestWorkflowEnvironment.createFromExistingServer({
-      address: cfg.temporal.address,
-      namespace: cfg.temporal.namespace,
-    });
-  });
-  after(async () => {
-    await env?.teardown();
-  });
-
-  async function withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-    const taskQueue = `test-batch-mocked-${uniqueSuffix()}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      namespace: env.namespace,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities,
-    });
-    return worker.runUntil(fn(taskQueue));
-  }
+  const { env, withWorker } = mockedWorkflowSuite('batch-mocked');
 
   const start = (taskQueue: string, input: BatchInput) =>
-    env.client.workflow.start(batchWorkflow, {
+    env().client.workflow.start(batchWorkflow, {
       taskQueue,
       workflowId: `batch-mocked-${uniqueSuffix()}`,
       args: [input],

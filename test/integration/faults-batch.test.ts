@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateHistory } from '../../cli/simulate-history';
+import { generateHistory } from '../../simulator/history-files';
 import { createKnex } from '../../infra/db';
 import { createTemporalClient } from '../../infra/temporal';
-import { batchWorkflow, type BatchSummary } from '../../workflows/batch';
+import { batchWorkflow, type BatchSummary } from '../../batch/workflow';
 import {
   createBucketWith,
   deleteBucket,

@@ -3,9 +3,9 @@
 // is stored exactly once with the verdict the rules give it, the ledger balances, and neither the bridge nor
 // the worker exited on its own.
 import assert from 'node:assert/strict';
-import { connectPublisher } from '../../bridge/kafka-publisher';
-import { simulateTraffic } from '../../cli/simulate-kiosks';
-import { REAL_NOISE } from '../../domain/kiosk-traffic';
+import { connectPublisher } from '../../kafka/publisher';
+import { simulateTraffic } from '../../simulator/kiosk-publishing';
+import { REAL_NOISE } from '../../simulator/kiosk-traffic';
 import { sigkill, startEntryPoint, waitForOutput, type RunningProcess } from '../support/child-process';
 import { outage, restartStack, type StackService } from '../support/stack-control';
 import {

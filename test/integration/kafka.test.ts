@@ -1,8 +1,8 @@
 // The project's Kafka seams against the real broker: the publisher the simulator and the tests produce with,
 // and the offsets reader behind `stream status`.
 import assert from 'node:assert/strict';
-import { connectPublisher } from '../../bridge/kafka-publisher';
-import { readPartitionOffsets } from '../../bridge/kafka-offsets';
+import { connectPublisher } from '../../kafka/publisher';
+import { readPartitionOffsets } from '../../kafka/offsets';
 import { isolatedConfig } from '../support/isolated-env';
 import { createTopic, deleteTopic, withKafkaAdmin } from '../support/kafka-topics';
 import { readTopic } from '../support/stream';

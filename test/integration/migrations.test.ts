@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createKnex } from '../../infra/db';
 import { dropEverything, migrateLatest, rollbackAll } from '../../infra/migrate';
 import pg from 'pg';
-import { ensureMonths, monthsAround } from '../../activities/partitions';
+import { ensureMonths, monthsAround } from '../../batch/partitions';
 import { overview } from '../../report/queries';
 import { parseDateRange } from '../../report/range';
 import { createDatabase, dropDatabase, isolatedConfig } from '../support/isolated-env';

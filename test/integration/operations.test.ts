@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
-import { connectPublisher } from '../../bridge/kafka-publisher';
-import { readReplayValues, replayValues } from '../../cli/simulate-kiosks';
+import { connectPublisher } from '../../kafka/publisher';
+import { readReplayValues, replayValues } from '../../simulator/kiosk-publishing';
 import { createJsonLogger } from '../../infra/log';
 import { startBridgeOps } from '../../ops/bridge-ops';
 import { startWorkerStatusLog } from '../../ops/status-log';

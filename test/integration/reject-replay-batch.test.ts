@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createKnex } from '../../infra/db';
-import { rejectReplay } from '../../workflows/reject-replay';
+import { rejectReplay } from '../../replay/workflow';
 import { createBucketWith, deleteBucket, finalBatchState, runBatch } from '../support/batch';
 import {
   createDatabase,

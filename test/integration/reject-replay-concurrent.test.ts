@@ -3,7 +3,7 @@
 import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
 import { closeActivityDeps, createActivityDeps, type ActivityDeps } from '../../activities/deps';
-import { createReplayActivities } from '../../activities/reject-replay';
+import { createReplayActivities } from '../../replay/activities';
 import { createKnex } from '../../infra/db';
 import { seedRealExhibitions } from '../support/exhibitions';
 import { createDatabase, dropDatabase, isolatedConfig } from '../support/isolated-env';

@@ -5,9 +5,9 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import type { ReplayPageInput, ReplayPageResult } from '../../activities/reject-replay';
+import type { ReplayPageInput, ReplayPageResult } from '../../replay/activities';
 import { loadConfig } from '../../infra/config';
-import { rejectReplay, type ReplaySummary } from '../../workflows/reject-replay';
+import { rejectReplay, type ReplaySummary } from '../../replay/workflow';
 import { uniqueSuffix } from '../support/isolated-env';
 import { workflowBundle } from '../support/test-worker';
 

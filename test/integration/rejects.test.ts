@@ -16,7 +16,7 @@ import {
   streamWorkflowId,
   type StreamMessage,
   type StreamWorkflowInput,
-} from '../../workflows/stream-api';
+} from '../../contracts/stream';
 import { createBucketWith, deleteBucket, runBatch } from '../support/batch';
 import { startEntryPoint } from '../support/child-process';
 import { seedRealExhibitions } from '../support/exhibitions';

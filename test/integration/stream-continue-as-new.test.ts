@@ -3,10 +3,10 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { startBridge, type RunningBridge } from '../../bridge/bridge';
-import { connectPublisher, type Publisher } from '../../bridge/kafka-publisher';
-import { simulateTraffic } from '../../cli/simulate-kiosks';
-import { REAL_NOISE } from '../../domain/kiosk-traffic';
-import { streamWorkflowId } from '../../workflows/stream-api';
+import { connectPublisher, type Publisher } from '../../kafka/publisher';
+import { simulateTraffic } from '../../simulator/kiosk-publishing';
+import { REAL_NOISE } from '../../simulator/kiosk-traffic';
+import { streamWorkflowId } from '../../contracts/stream';
 import {
   assertLedger,
   assertStoredExactly,

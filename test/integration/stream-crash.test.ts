@@ -2,11 +2,11 @@
 // of messages flow, then restarted. Afterwards every message is stored exactly once and counted once. Also the
 // orderly stop: SIGTERM makes the bridge commit only what Temporal accepted and exit 0.
 import assert from 'node:assert/strict';
-import { connectPublisher, type Publisher } from '../../bridge/kafka-publisher';
-import { readPartitionOffsets } from '../../bridge/kafka-offsets';
-import { simulateTraffic } from '../../cli/simulate-kiosks';
-import { REAL_NOISE } from '../../domain/kiosk-traffic';
-import { seededRandom } from '../../domain/seeded-random';
+import { connectPublisher, type Publisher } from '../../kafka/publisher';
+import { readPartitionOffsets } from '../../kafka/offsets';
+import { simulateTraffic } from '../../simulator/kiosk-publishing';
+import { REAL_NOISE } from '../../simulator/kiosk-traffic';
+import { seededRandom } from '../../simulator/seeded-random';
 import { sigkill, startEntryPoint, waitForOutput, type RunningProcess } from '../support/child-process';
 import {
   assertLedger,

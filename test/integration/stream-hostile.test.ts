@@ -2,10 +2,10 @@
 // such value ends in the rejects table byte-for-byte with the reasons the shared rules give it.
 import assert from 'node:assert/strict';
 import { startBridge, type RunningBridge } from '../../bridge/bridge';
-import { connectPublisher, type Publisher } from '../../bridge/kafka-publisher';
-import { simulateTraffic } from '../../cli/simulate-kiosks';
-import { seededRandom } from '../../domain/seeded-random';
-import { streamWorkflowId } from '../../workflows/stream-api';
+import { connectPublisher, type Publisher } from '../../kafka/publisher';
+import { simulateTraffic } from '../../simulator/kiosk-publishing';
+import { seededRandom } from '../../simulator/seeded-random';
+import { streamWorkflowId } from '../../contracts/stream';
 import {
   assertLedger,
   assertStoredExactly,

@@ -1,11 +1,11 @@
 // The load activity on its own, against PostgreSQL: idempotent on (topic, partition, offset) for retries,
 // overlapping batches and two attempts running at once, with the ledger counting each message once.
 import assert from 'node:assert/strict';
-import { createStreamActivities, type LoadStreamInput } from '../../activities/stream-load';
+import { createStreamActivities, type LoadStreamInput } from '../../stream/load';
 import { createActivityDeps, closeActivityDeps, type ActivityDeps } from '../../activities/deps';
-import { KioskTraffic } from '../../domain/kiosk-traffic';
+import { KioskTraffic } from '../../simulator/kiosk-traffic';
 import { createKnex } from '../../infra/db';
-import type { StreamMessage } from '../../workflows/stream-api';
+import type { StreamMessage } from '../../contracts/stream';
 import { seedRealExhibitions } from '../support/exhibitions';
 import { createDatabase, dropDatabase, isolatedConfig } from '../support/isolated-env';
 import { assertLedger, assertStoredExactly, expectedOutcome, type TopicRecord } from '../support/stream';

@@ -2,15 +2,15 @@
 // replay, consumed by the bridge, buffered by the streaming workflows and loaded by their activity.
 import assert from 'node:assert/strict';
 import { startBridge, type RunningBridge } from '../../bridge/bridge';
-import { connectPublisher } from '../../bridge/kafka-publisher';
-import { readReplayValues, replayValues } from '../../cli/simulate-kiosks';
+import { connectPublisher } from '../../kafka/publisher';
+import { readReplayValues, replayValues } from '../../simulator/kiosk-publishing';
 import {
   KioskPipeline,
   KioskRowsLoaded,
   KioskRowsRejected,
   KioskSource,
-} from '../../workflows/search-attributes';
-import { streamWorkflowId } from '../../workflows/stream-api';
+} from '../../contracts/search-attributes';
+import { streamWorkflowId } from '../../contracts/stream';
 import { startEntryPoint } from '../support/child-process';
 import {
   assertLedger,

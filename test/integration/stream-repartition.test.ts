@@ -1,8 +1,8 @@
 // Partitions added to the topic while the bridge runs (4 to 8) are consumed without a restart: the consumer's
 // metadata refresh (KAFKA_METADATA_MAX_AGE_MS) sees them and the group assigns them.
 import assert from 'node:assert/strict';
-import { connectPublisher } from '../../bridge/kafka-publisher';
-import { simulateTraffic } from '../../cli/simulate-kiosks';
+import { connectPublisher } from '../../kafka/publisher';
+import { simulateTraffic } from '../../simulator/kiosk-publishing';
 import { withKafkaAdmin } from '../support/kafka-topics';
 import {
   assertStoredExactly,

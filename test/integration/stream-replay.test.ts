@@ -2,7 +2,7 @@
 // histories must keep replaying (test/support/replay.ts). Record a new one with RECORD_HISTORY=1 when the
 // workflow changes shape, and keep the old ones: running chains still carry them until they continue as new.
 import assert from 'node:assert/strict';
-import { readReplayValues } from '../../cli/simulate-kiosks';
+import { readReplayValues } from '../../simulator/kiosk-publishing';
 import {
   messagesSignal,
   stateQuery,
@@ -11,7 +11,7 @@ import {
   type StreamMessage,
   type StreamSettings,
   type StreamWorkflowInput,
-} from '../../workflows/stream-api';
+} from '../../contracts/stream';
 import { itReplaysRecordedHistories, recordIfAsked, replay, type History } from '../support/replay';
 import { SAMPLE_FILE, setUpStream, tearDownStream, type StreamEnv } from '../support/stream';
 import { startTestWorker } from '../support/test-worker';

@@ -2,9 +2,9 @@
 // and one worker are SIGKILLed mid-stream and started again, so the group rebalances twice and the workflows
 // move between workers. Afterwards every message is stored exactly once and counted once.
 import assert from 'node:assert/strict';
-import { connectPublisher, type Publisher } from '../../bridge/kafka-publisher';
-import { simulateTraffic } from '../../cli/simulate-kiosks';
-import { REAL_NOISE } from '../../domain/kiosk-traffic';
+import { connectPublisher, type Publisher } from '../../kafka/publisher';
+import { simulateTraffic } from '../../simulator/kiosk-publishing';
+import { REAL_NOISE } from '../../simulator/kiosk-traffic';
 import { sigkill, startEntryPoint, waitForOutput, type RunningProcess } from '../support/child-process';
 import {
   assertLedger,

@@ -3,8 +3,8 @@
 // next signal, and the new chain re-reads from Kafka what lies between the database's last stored offset and
 // its first message. Afterwards every published message is stored exactly once and counted once.
 import assert from 'node:assert/strict';
-import { simulateTraffic } from '../../cli/simulate-kiosks';
-import { streamWorkflowId } from '../../workflows/stream-api';
+import { simulateTraffic } from '../../simulator/kiosk-publishing';
+import { streamWorkflowId } from '../../contracts/stream';
 import {
   assertLedger,
   assertStoredExactly,

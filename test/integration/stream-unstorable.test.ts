@@ -4,8 +4,8 @@
 // not about the data are still thrown, so the activity's retry waits for the database to come back.
 import assert from 'node:assert/strict';
 import { createActivityDeps, closeActivityDeps } from '../../activities/deps';
-import { createStreamActivities, type LoadStreamInput } from '../../activities/stream-load';
-import type { Publisher } from '../../bridge/kafka-publisher';
+import { createStreamActivities, type LoadStreamInput } from '../../stream/load';
+import type { Publisher } from '../../kafka/publisher';
 import {
   countStored,
   press,

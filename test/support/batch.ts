@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../infra/config';
 import { createS3Client } from '../../infra/s3';
-import { batchWorkflow, type BatchInput, type BatchSummary } from '../../workflows/batch';
+import { batchWorkflow, type BatchInput, type BatchSummary } from '../../batch/workflow';
 import { uniqueSuffix } from './isolated-env';
 
 export async function createBucketWith(

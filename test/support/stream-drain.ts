@@ -1,11 +1,11 @@
 // Measures the stream's drain rate end to end: a backlog is published first, then a worker and a bridge start
 // as child processes, and the clock runs until the last row is in PostgreSQL. For bench/stream.ts, and for
 // one-off measurements through main([messages, 'sample' | 'simulated']).
-import { connectPublisher } from '../../bridge/kafka-publisher';
-import { readReplayValues, replayValues } from '../../cli/simulate-kiosks';
-import { simulationStart } from '../../domain/kiosk-clock';
-import { KioskTraffic } from '../../domain/kiosk-traffic';
-import { streamWorkflowId } from '../../workflows/stream-api';
+import { connectPublisher } from '../../kafka/publisher';
+import { readReplayValues, replayValues } from '../../simulator/kiosk-publishing';
+import { simulationStart } from '../../simulator/kiosk-clock';
+import { KioskTraffic } from '../../simulator/kiosk-traffic';
+import { streamWorkflowId } from '../../contracts/stream';
 import { startEntryPoint, waitForOutput, type RunningProcess } from './child-process';
 import {
   countStored,

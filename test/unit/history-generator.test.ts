@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateExhibitions, HistoryGenerator } from '../../domain/history-generator';
+import { generateExhibitions, HistoryGenerator } from '../../simulator/history-generator';
 import { parseExhibitionMetadata } from '../../domain/exhibition';
 import { validateCsvRecord } from '../../domain/validation';
 

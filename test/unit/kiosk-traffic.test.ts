@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeOpening, formatKioskAt, londonOffsetMs, simulationStart } from '../../domain/kiosk-clock';
-import { parseReplayFile } from '../../domain/kiosk-replay';
-import { KioskTraffic, REAL_NOISE, type Fault } from '../../domain/kiosk-traffic';
+import { beforeOpening, formatKioskAt, londonOffsetMs, simulationStart } from '../../simulator/kiosk-clock';
+import { parseReplayFile } from '../../simulator/kiosk-replay';
+import { KioskTraffic, REAL_NOISE, type Fault } from '../../simulator/kiosk-traffic';
 import { validateStreamValue } from '../../domain/validation';
 import { SHARED_DATA } from '../support/isolated-env';
 

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { Backpressure } from '../../bridge/backpressure';
 import { loadBridgeSettings } from '../../bridge/settings';
-import { chunkMessages, toStreamMessage } from '../../bridge/signal-chunks';
+import { chunkMessages, toStreamMessage } from '../../contracts/stream-chunks';
 import { ConfigError } from '../../infra/config';
 import {
   encodedMessageBytes,
   MAX_VALUE_BYTES,
   OVERSIZE_KEPT_BYTES,
   type StreamMessage,
-} from '../../workflows/stream-api';
+} from '../../contracts/stream';
 
 const message = (offset: number, bytes: number): StreamMessage => ({
   offset,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { encodedMessageBytes, resolveSettings, type StreamMessage } from '../../workflows/stream-api';
-import { OffsetBuffer } from '../../workflows/stream-buffer';
+import { encodedMessageBytes, resolveSettings, type StreamMessage } from '../../contracts/stream';
+import { OffsetBuffer } from '../../stream/workflow-buffer';
 
 const msg = (offset: number, value: string | null = 'eyJ2YWwiOiAxfQ=='): StreamMessage => ({
   offset,

@@ -12,7 +12,7 @@ import {
   type Verdict,
 } from '../../domain/validation';
 import { SHARED_DATA } from '../support/isolated-env';
-import { seededRandom } from '../../domain/seeded-random';
+import { seededRandom } from '../../simulator/seeded-random';
 
 const ctx: RuleContext = { knownSites: new Set([0, 1, 2, 3, 4, 5]), now: new Date('2026-11-27T12:00:00Z') };
 const SAMPLE = path.join(SHARED_DATA, 'lmnh_kafka_sample_messages.json');

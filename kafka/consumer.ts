@@ -1,17 +1,12 @@
 // The bridge's seam over kafkajs (in maintenance mode): a consumer group that hands out per-partition batches
-// and lets the caller commit exactly what it has handed on. Nothing outside bridge/kafka-*.ts sees kafkajs, so
+// and lets the caller commit exactly what it has handed on. Nothing outside kafka/ and infra/kafka.ts sees kafkajs, so
 // replacing the client means rewriting these files only.
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Config } from '../infra/config';
 import { createKafka } from '../infra/kafka';
+import type { KafkaRecord } from '../contracts/stream-chunks';
 
-export interface KafkaRecord {
-  offset: number;
-  /** null for a tombstone. */
-  value: Buffer | null;
-  /** Record timestamp, ms since the epoch. */
-  timestamp: number;
-}
+export type { KafkaRecord };
 
 export interface PartitionBatch {
   topic: string;

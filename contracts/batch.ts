@@ -1,5 +1,14 @@
 // Shapes exchanged between the batch workflow and its activities: small, serialisable references and counts.
-import type { StoredObject } from './object-store';
+export interface StoredObject {
+  /** The object's full URI, the batch's source key: s3://bucket/key or file:///dir/name. */
+  uri: string;
+  /** Name relative to the source prefix. */
+  name: string;
+  /** Changes whenever the content does: the S3 ETag, or size and mtime for a file. */
+  etag: string;
+  size: number;
+  lastModified: string;
+}
 
 export interface BatchObject extends StoredObject {
   /** The source the object was listed from (s3://bucket/prefix or file:///dir). */

@@ -12,10 +12,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { RejectFilter } from '../activities/reject-store';
-import { REPLAY_PAGE } from './activity-policies';
-import { batchWorkflow } from './batch';
-import { KioskPipeline, KioskRowsLoaded } from './search-attributes';
+import type { RejectFilter } from './reject-store';
+import { REPLAY_PAGE } from '../workflows/activity-policies';
+import { batchWorkflow } from '../batch/workflow';
+import { KioskPipeline, KioskRowsLoaded } from '../contracts/search-attributes';
 
 export interface ReplayInput {
   filter: RejectFilter;

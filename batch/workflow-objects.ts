@@ -4,8 +4,8 @@
 // order. The batch workflow owns paging, the ledger and cleanup; this module owns the per-object chain.
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { BatchObject, ObjectLoadResult } from '../activities/batch-types';
-import { BATCH_OBJECT_STEP } from './activity-policies';
+import type { BatchObject, ObjectLoadResult } from '../contracts/batch';
+import { BATCH_OBJECT_STEP } from '../workflows/activity-policies';
 
 const bulk = proxyActivities<Activities>(BATCH_OBJECT_STEP);
 

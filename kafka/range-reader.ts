@@ -1,9 +1,9 @@
 // Reads a range of one partition straight from Kafka, outside the bridge's consumer group: what a new workflow
-// chain uses to re-read messages an earlier chain accepted but never stored (see activities/stream-reread.ts).
+// chain uses to re-read messages an earlier chain accepted but never stored (see stream/reread.ts).
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../infra/config';
 import { createKafka } from '../infra/kafka';
-import type { KafkaRecord } from './kafka-consumer';
+import type { KafkaRecord } from './consumer';
 
 export interface RangeLimits {
   maxMessages: number;

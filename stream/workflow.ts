@@ -14,8 +14,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { STREAM_LOAD_RETRY, STREAM_REREAD } from './activity-policies';
-import { KioskRowsLoaded, KioskRowsRead, KioskRowsRejected } from './search-attributes';
+import { STREAM_LOAD_RETRY, STREAM_REREAD } from '../workflows/activity-policies';
+import { KioskRowsLoaded, KioskRowsRead, KioskRowsRejected } from '../contracts/search-attributes';
 import {
   MAX_CARRIED_BYTES,
   messagesSignal,
@@ -25,8 +25,8 @@ import {
   type StreamState,
   type StreamMessage,
   type StreamWorkflowInput,
-} from './stream-api';
-import { OffsetBuffer } from './stream-buffer';
+} from '../contracts/stream';
+import { OffsetBuffer } from './workflow-buffer';
 
 // Before continuing as new with a history of many events, wait for this long without a signal (see untilQuiet),
 // but no longer than the max.

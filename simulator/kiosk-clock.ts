@@ -1,7 +1,7 @@
 // The kiosks' clock: instants written as Python's isoformat writes them on a Europe/London clock
 // (`2026-02-24T17:18:10.967747+00:00`), and the simulator's choice of a time when the museum is open.
-import { MS_PER_HOUR, MS_PER_MINUTE } from './civil-time';
-import { londonWallClockToInstant } from './london-time';
+import { MS_PER_HOUR, MS_PER_MINUTE } from '../domain/civil-time';
+import { londonWallClockToInstant } from '../domain/london-time';
 
 let offsetFormatter: Intl.DateTimeFormat | undefined;
 

@@ -2,6 +2,7 @@
 // rejects and ledger increments together. Counts move in the same transaction as rows, so the run's
 // read = loaded + rejected check holds at every commit.
 import type { Knex } from 'knex';
+import { addToRunSet, openRun } from '../ledger/pipeline-run';
 
 export interface StreamRun {
   ledgerRunId: string;
@@ -45,11 +46,12 @@ export function isDataError(err: unknown): boolean {
 }
 
 export async function ensureStreamRun(trx: Knex.Transaction, run: StreamRun): Promise<void> {
-  await trx.raw(
-    `insert into pipeline_run (run_id, kind, workflow_id, source) values (?, 'stream', ?, ?)
-     on conflict (run_id) do nothing`,
-    [run.ledgerRunId, run.workflowId, run.source],
-  );
+  await openRun(trx, {
+    runId: run.ledgerRunId,
+    kind: 'stream',
+    workflowId: run.workflowId,
+    source: run.source,
+  });
 }
 
 /** Exhibition id by site, read in the load's own transaction so validation and foreign keys agree. */
@@ -136,22 +138,7 @@ export async function insertStreamRows(
          (raw, reasons, source_topic, source_partition, source_offset, run_id, raw_length)
        select decode(t.raw, 'base64'), string_to_array(t.rs, ','), ${source}, t.rl from t where t.k = 'x'
      )
-     update pipeline_run set
-       read_count = read_count + ?,
-       loaded_count = loaded_count + ?,
-       rejected_count = rejected_count + ?,
-       rejected_by_reason = (
-         select coalesce(jsonb_object_agg(key, total), '{}'::jsonb)
-         from (
-           select key, sum(value::bigint) as total
-           from (
-             select key, value from jsonb_each_text(pipeline_run.rejected_by_reason)
-             union all
-             select key, value from jsonb_each_text(?::jsonb)
-           ) parts
-           group by key
-         ) merged
-       )
+     update pipeline_run set ${addToRunSet({ read: '?', loaded: '?', rejected: '?', rejectedByReason: '?::jsonb' })}
      where run_id = ?`,
     [
       JSON.stringify(records),

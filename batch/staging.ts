@@ -1,7 +1,7 @@
 // The per-object staging tables: the references that pass an object's lines from step to step of the chain
 // (extract -> validate -> transform -> load) without sending bulk data through workflow history. UNLOGGED:
 // each is rebuilt from the step before on a retry, and a PostgreSQL crash empties them, which the load
-// notices by comparing counts (activities/batch-load.ts).
+// notices by comparing counts (batch/load.ts).
 import { createHash } from 'node:crypto';
 import type { Verdict } from '../domain/interaction';
 

@@ -3,7 +3,7 @@
 // the reject's own source key, add to the replay run's ledger). Safe to retry: a page committed by an earlier
 // attempt has no rejects left to move, and the source key is unique, so nothing is admitted twice.
 import { validateStreamValue } from '../domain/validation';
-import type { ActivityDeps } from './deps';
+import type { ActivityDeps } from '../activities/deps';
 import {
   batchObjectsOfRejects,
   countLoadedRows,
@@ -12,7 +12,8 @@ import {
   type RejectFilter,
   type RejectRow,
 } from './reject-store';
-import { exhibitionIdsBySite } from './stream-store';
+import { addToRunSet, openRun, setRunCounts } from '../ledger/pipeline-run';
+import { exhibitionIdsBySite } from '../stream/store';
 
 // Verdicts of storage, not of the rules: the value was cut short (OVERSIZE), or the database refused it
 // (AT_OUT_OF_RANGE, UNSTORABLE). Re-judging cannot make such a value storable, so it is never moved.
@@ -50,6 +51,14 @@ function judgeAgain(r: RejectRow, exhibitions: Map<number, number>): Move | unde
   return { id: r.id, k: kind === 'rating' ? 'r' : 'q', e: exhibitions.get(site)!, v: value, at: eventAt };
 }
 
+// A page's moved rejects become loaded rows: read once (as rejects) and now loaded too, so both counts grow.
+const MOVED_ROWS_ADMITTED = addToRunSet({
+  read: '(select count(*) from moved)',
+  loaded: '(select count(*) from moved)',
+  rejected: '0',
+  rejectedByReason: "'{}'::jsonb",
+});
+
 export function createReplayActivities(deps: ActivityDeps) {
   const { knex } = deps;
   return {
@@ -63,10 +72,12 @@ export function createReplayActivities(deps: ActivityDeps) {
       source: string;
       filter: RejectFilter;
     }): Promise<{ afterId: number; untilId: number }> {
-      await knex('pipeline_run')
-        .insert({ run_id: input.runId, kind: 'replay', workflow_id: input.workflowId, source: input.source })
-        .onConflict('run_id')
-        .ignore();
+      await openRun(knex, {
+        runId: input.runId,
+        kind: 'replay',
+        workflowId: input.workflowId,
+        source: input.source,
+      });
       return idWindow(knex, input.filter);
     },
 
@@ -97,9 +108,7 @@ export function createReplayActivities(deps: ActivityDeps) {
     }): Promise<{ admitted: number }> {
       const admitted = Math.max(0, (await countLoadedRows(knex, input.uris)) - input.loadedBefore);
       const total = input.streamAdmitted + admitted;
-      await knex('pipeline_run')
-        .where({ run_id: input.runId })
-        .update({ read_count: total, loaded_count: total });
+      await setRunCounts(knex, input.runId, { read: total, loaded: total });
       return { admitted };
     },
 
@@ -108,7 +117,7 @@ export function createReplayActivities(deps: ActivityDeps) {
       const filter: RejectFilter = { ...input.filter, source: 'stream' };
       return knex.transaction(async (trx) => {
         // The ledger row first, as the stream's loads take it: the same lock order as every other writer of
-        // the interaction tables (activities/partitions.ts), so month creation cannot deadlock with a page.
+        // the interaction tables (batch/partitions.ts), so month creation cannot deadlock with a page.
         await trx.raw('select 1 from pipeline_run where run_id = ? for no key update', [input.runId]);
         const rows = await rejectPage(trx, filter, {
           afterId: input.afterId,
@@ -139,8 +148,7 @@ export function createReplayActivities(deps: ActivityDeps) {
                  (exhibition_id, request_value, event_at, source_topic, source_partition, source_offset, run_id)
                select e, v, at, source_topic, source_partition, source_offset, ? from moved where k = 'q'
              )
-             update pipeline_run set read_count = read_count + (select count(*) from moved),
-               loaded_count = loaded_count + (select count(*) from moved)
+             update pipeline_run set ${MOVED_ROWS_ADMITTED}
              where run_id = ?`,
             [JSON.stringify(moves), input.runId, input.runId, input.runId],
           );

@@ -22,26 +22,22 @@ import {
   stagedTables,
   stagingPrefix,
   stagingTableName,
-} from './batch-staging';
-import type { ActivityDeps } from './deps';
-import { beatEvery, whileBeating } from './heartbeat';
-import { loadObject, STAGING_LOST, type StagedCounts } from './batch-load';
+} from './staging';
+import type { ActivityDeps } from '../activities/deps';
+import { beatEvery, whileBeating } from '../activities/heartbeat';
+import { closeRun, openRun } from '../ledger/pipeline-run';
+import { loadObject, STAGING_LOST, type StagedCounts } from './load';
 import { knownSites, upsertExhibitions } from './exhibition-store';
-import {
-  EXHIBITION_OBJECT,
-  HISTORY_OBJECT,
-  openObjectStore,
-  SourceMissingError,
-  type StoredObject,
-} from './object-store';
+import { EXHIBITION_OBJECT, HISTORY_OBJECT, openObjectStore, SourceMissingError } from './object-store';
 import type {
   BatchObject,
+  StoredObject,
   HistoryPage,
   ListPageInput,
   ObjectLoadResult,
   RunLedger,
   RunStatus,
-} from './batch-types';
+} from '../contracts/batch';
 
 // Objects examined per listing call to the store (S3 returns at most 1,000 keys per request).
 const LIST_BATCH = 1000;
@@ -83,31 +79,11 @@ export function createBatchActivities(deps: ActivityDeps) {
 
   return {
     async startRun(input: { runId: string; workflowId: string; source: string }): Promise<void> {
-      await knex('pipeline_run')
-        .insert({ run_id: input.runId, kind: 'batch', workflow_id: input.workflowId, source: input.source })
-        .onConflict('run_id')
-        .ignore();
+      await openRun(knex, { ...input, kind: 'batch' });
     },
 
     async finishRun(input: { runId: string; status: RunStatus }): Promise<RunLedger> {
-      type LedgerRow = {
-        read_count: number;
-        loaded_count: number;
-        rejected_count: number;
-        rejected_by_reason: Record<string, number>;
-      };
-      const rows: LedgerRow[] = await knex('pipeline_run')
-        .where({ run_id: input.runId })
-        .update({ status: input.status, finished_at: knex.fn.now() })
-        .returning<LedgerRow[]>(['read_count', 'loaded_count', 'rejected_count', 'rejected_by_reason']);
-      const r = rows[0];
-      if (!r) throw new Error(`run ${input.runId} has no ledger row`);
-      return {
-        read: r.read_count,
-        loaded: r.loaded_count,
-        rejected: r.rejected_count,
-        rejectedByReason: r.rejected_by_reason,
-      };
+      return closeRun(knex, input.runId, input.status);
     },
 
     /** Extract: every exhibition JSON in the source, upserted into the catalogue. */

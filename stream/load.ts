@@ -3,9 +3,9 @@
 // A batch the database refuses as data is split until the refused messages are found; each is stored as an
 // UNSTORABLE reject, so no value can hold its partition up.
 import { validateStreamValue, type ReasonCode } from '../domain/validation';
-import { streamSource, type StreamMessage } from '../workflows/stream-api';
+import { streamSource, type StreamMessage } from '../contracts/stream';
 import { recordStoredRows } from '../infra/metrics';
-import type { ActivityDeps } from './deps';
+import type { ActivityDeps } from '../activities/deps';
 import {
   ensureStreamRun,
   exhibitionIdsBySite,
@@ -14,7 +14,7 @@ import {
   storedOffsets,
   type StoredRow,
   type StreamRun,
-} from './stream-store';
+} from './store';
 
 export interface LoadStreamInput {
   ledgerRunId: string;

@@ -1,6 +1,6 @@
 // The streaming workflow's buffer: takes each offset once and hands out flush-sized batches. Pure and
 // deterministic, so it runs inside the workflow sandbox and in unit tests alike.
-import { encodedMessageBytes, type StreamMessage } from './stream-api';
+import { encodedMessageBytes, type StreamMessage } from '../contracts/stream';
 
 export interface AcceptResult {
   taken: number;

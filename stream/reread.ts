@@ -2,11 +2,11 @@
 // database does not, and the bridge will not send again (their offsets were committed once an earlier chain,
 // since terminated or reset, had accepted them). Reading them from Kafka keeps an operator's terminate from
 // losing anything.
-import { readPartitionRange } from '../bridge/kafka-range-reader';
-import { toStreamMessage } from '../bridge/signal-chunks';
-import type { StreamMessage } from '../workflows/stream-api';
-import type { ActivityDeps } from './deps';
-import { lastStoredOffset } from './stream-store';
+import { readPartitionRange } from '../kafka/range-reader';
+import { toStreamMessage } from '../contracts/stream-chunks';
+import type { StreamMessage } from '../contracts/stream';
+import type { ActivityDeps } from '../activities/deps';
+import { lastStoredOffset } from './store';
 
 export interface RereadInput {
   topic: string;

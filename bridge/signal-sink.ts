@@ -1,7 +1,7 @@
 // The Temporal side of the bridge: signal-with-start to the partition's workflow, and its state for
 // backpressure. A signalWithStart that returned means the server has durably recorded the signal.
 import type { Client } from '@temporalio/client';
-import { KioskPipeline, KioskSource } from '../workflows/search-attributes';
+import { KioskPipeline, KioskSource } from '../contracts/search-attributes';
 import type { WorkflowLag } from './backpressure';
 import {
   messagesSignal,
@@ -13,7 +13,7 @@ import {
   type StreamSettings,
   type StreamState,
   type StreamWorkflowInput,
-} from '../workflows/stream-api';
+} from '../contracts/stream';
 
 export class WorkflowSink {
   constructor(

@@ -1,12 +1,14 @@
 // Splits a partition's records into signal-sized chunks, by bytes as well as by count: a count alone lets a
 // run of large values exceed Temporal's payload limit.
-import {
-  encodedMessageBytes,
-  MAX_VALUE_BYTES,
-  OVERSIZE_KEPT_BYTES,
-  type StreamMessage,
-} from '../workflows/stream-api';
-import type { KafkaRecord } from './kafka-consumer';
+import { encodedMessageBytes, MAX_VALUE_BYTES, OVERSIZE_KEPT_BYTES, type StreamMessage } from './stream';
+
+export interface KafkaRecord {
+  offset: number;
+  /** null for a tombstone. */
+  value: Buffer | null;
+  /** Record timestamp, ms since the epoch. */
+  timestamp: number;
+}
 
 /**
  * A record as the workflow takes it. A value over MAX_VALUE_BYTES travels as its first OVERSIZE_KEPT_BYTES

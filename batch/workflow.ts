@@ -17,9 +17,9 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { ObjectLoadResult, RunStatus } from '../activities/batch-types';
-import { loadObjects } from './batch-objects';
-import { BATCH_STEP } from './activity-policies';
+import type { ObjectLoadResult, RunStatus } from '../contracts/batch';
+import { loadObjects } from './workflow-objects';
+import { BATCH_STEP } from '../workflows/activity-policies';
 import {
   KioskDateFrom,
   KioskDateTo,
@@ -28,7 +28,7 @@ import {
   KioskRowsRead,
   KioskRowsRejected,
   KioskSource,
-} from './search-attributes';
+} from '../contracts/search-attributes';
 
 export interface BatchInput {
   /** s3://bucket/prefix or file:///dir */

@@ -11,8 +11,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { missingTables } from '../infra/db';
 import { recordStoredRows } from '../infra/metrics';
-import type { BatchObject, ObjectLoadResult } from './batch-types';
-import { stagedTables } from './batch-staging';
+import { addToRunSet } from '../ledger/pipeline-run';
+import type { BatchObject, ObjectLoadResult } from '../contracts/batch';
+import { stagedTables } from './staging';
 import { INTERACTION_KINDS, KIND_SHAPE } from './interaction-kinds';
 import { BATCH_WRITE_LOCK, ensureMonths, monthsAround } from './partitions';
 
@@ -191,7 +192,7 @@ export async function loadObject(
     return { uri, skipped: false, flipped: 0, ...(await summarizeObject(client, uri)) };
   }
   await checkStaged(client, stem, staged);
-  // Months first, each in a short transaction of its own (activities/partitions.ts).
+  // Months first, each in a short transaction of its own (batch/partitions.ts).
   const months = await client.query<{ m: string }>(
     `select distinct to_char(date_trunc('month', event_at at time zone 'UTC'), 'YYYY-MM-DD') as m
      from ${t.presses}`,
@@ -262,14 +263,7 @@ export async function loadObject(
       [uri, object.etag, object.size, runId, summary.read, summary.loaded, summary.rejected],
     );
     await client.query(
-      `update pipeline_run set
-           read_count = read_count + $2, loaded_count = loaded_count + $3, rejected_count = rejected_count + $4,
-           rejected_by_reason = (
-             select coalesce(jsonb_object_agg(k, n), '{}'::jsonb) from (
-               select k, sum(n)::bigint as n from (
-                 select key as k, value::bigint as n from jsonb_each_text(rejected_by_reason)
-                 union all select key, value::bigint from jsonb_each_text($5::jsonb)) parts
-               group by k) totals)
+      `update pipeline_run set ${addToRunSet({ read: '$2', loaded: '$3', rejected: '$4', rejectedByReason: '$5::jsonb' })}
          where run_id = $1`,
       [runId, summary.read, summary.loaded, summary.rejected, JSON.stringify(summary.rejectedByReason)],
     );

@@ -2,12 +2,12 @@
 // already serving the task queue), and the rows arriving in PostgreSQL are shown as they land.
 import type { Config } from '../infra/config';
 import { createKnex } from '../infra/db';
-import { simulateTraffic } from '../cli/simulate-kiosks';
-import { REAL_NOISE } from '../domain/kiosk-traffic';
+import { simulateTraffic } from '../simulator/kiosk-publishing';
+import { REAL_NOISE } from '../simulator/kiosk-traffic';
 import { createWorker } from '../worker';
-import { startBridge } from './bridge';
-import { connectPublisher } from './kafka-publisher';
-import type { BridgeSettings } from './settings';
+import { startBridge } from '../bridge/bridge';
+import { connectPublisher } from '../kafka/publisher';
+import type { BridgeSettings } from '../bridge/settings';
 
 export interface DemoOptions {
   seconds: number;

@@ -6,17 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-
-export interface StoredObject {
-  /** The object's full URI, the batch's source key: s3://bucket/key or file:///dir/name. */
-  uri: string;
-  /** Name relative to the source prefix. */
-  name: string;
-  /** Changes whenever the content does: the S3 ETag, or size and mtime for a file. */
-  etag: string;
-  size: number;
-  lastModified: string;
-}
+import type { StoredObject } from '../contracts/batch';
 
 export interface ObjectStore {
   readonly sourceUri: string;

@@ -1,0 +1,255 @@
+// The stream workflow's own logic with its activities mocked (on the stack's Temporal server, a task queue of
+// its own): the flush policy, dropping redeliveries, what a continued run takes over, the re-read of a first
+// run, and the state the bridge's backpressure reads while a load is slow.
+import assert from 'node:assert/strict';
+import {
+  messagesSignal,
+  stateQuery,
+  type CarriedState,
+  type StreamMessage,
+  type StreamState,
+  type StreamWorkflowInput,
+} from '../../contracts/stream';
+import { streamPartition } from '../../stream/workflow';
+import { uniqueSuffix } from '../support/isolated-env';
+import { mockedWorkflowSuite } from '../support/mocked-activities';
+import { waitFor } from '../support/wait';
+
+const message = (offset: number): StreamMessage => ({
+  offset,
+  value: Buffer.from(`{"offset":${offset}}`).toString('base64'),
+  timestamp: 1_790_000_000_000 + offset,
+});
+const messages = (from: number, to: number): StreamMessage[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => message(from + i));
+const range = (from: number, to: number): number[] => messages(from, to).map((m) => m.offset);
+
+interface LoadCall {
+  ledgerRunId: string;
+  offsets: number[];
+}
+
+/** Mocked activities that record every load; loads wait while `held` is set. */
+function mocks(reread: (before: number) => StreamMessage[] = () => []) {
+  const loads: LoadCall[] = [];
+  const rereads: number[] = [];
+  let release: (() => void) | undefined;
+  let held: Promise<void> | undefined;
+  const activities = {
+    loadStreamMessages: async (input: { ledgerRunId: string; messages: StreamMessage[] }) => {
+      if (held) await held;
+      loads.push({ ledgerRunId: input.ledgerRunId, offsets: input.messages.map((m) => m.offset) });
+      const n = input.messages.length;
+      return { loaded: n, rejected: 0, alreadyStored: 0, rejectedByReason: {} };
+    },
+    readUnstoredMessages: (input: { before: number; from?: number }) => {
+      rereads.push(input.before);
+      // One page: everything below `before` that the mock says an earlier chain lost.
+      return Promise.resolve({
+        messages: input.from === undefined ? reread(input.before) : [],
+        done: true,
+      });
+    },
+  };
+  return {
+    activities,
+    loads,
+    rereads,
+    loadedOffsets: () => loads.flatMap((l) => l.offsets),
+    hold: () => {
+      held = new Promise((r) => (release = r));
+    },
+    release: () => {
+      held = undefined;
+      release?.();
+    },
+  };
+}
+
+describe('stream workflow with mocked activities', function () {
+  this.timeout(120_000);
+  const { env, withWorker } = mockedWorkflowSuite('stream-mocked');
+
+  /** Runs one partition's workflow under a worker with the mocks, then terminates it (a chain never ends). */
+  async function withChain(
+    activities: object,
+    input: Omit<StreamWorkflowInput, 'topic' | 'partition'>,
+    fn: (chain: Chain) => Promise<void>,
+  ): Promise<void> {
+    await withWorker(activities, async (taskQueue) => {
+      const handle = await env().client.workflow.start(streamPartition, {
+        taskQueue,
+        workflowId: `stream-mocked-${uniqueSuffix()}`,
+        args: [{ topic: 'mocked', partition: 0, ...input }],
+      });
+      const chain: Chain = {
+        workflowId: handle.workflowId,
+        firstRunId: handle.firstExecutionRunId,
+        send: (batch) => handle.signal(messagesSignal, { messages: batch }),
+        state: () => env().client.workflow.getHandle(handle.workflowId).query(stateQuery),
+      };
+      try {
+        await fn(chain);
+      } finally {
+        await env().client.workflow.getHandle(handle.workflowId).terminate('test over');
+      }
+    });
+  }
+
+  interface Chain {
+    workflowId: string;
+    firstRunId: string;
+    send: (batch: StreamMessage[]) => Promise<void>;
+    state: () => Promise<StreamState>;
+  }
+
+  const untilLoaded = (m: ReturnType<typeof mocks>, count: number) =>
+    waitFor(`${count} offsets loaded`, () =>
+      Promise.resolve(m.loadedOffsets().length >= count ? true : undefined),
+    );
+
+  it('flushes as soon as a batch reaches maxMessages, and keeps the rest buffered', async () => {
+    const m = mocks();
+    await withChain(
+      m.activities,
+      { settings: { flush: { maxMessages: 5, maxAgeMs: 600_000 } } },
+      async (c) => {
+        await c.send(messages(0, 3));
+        await c.send(messages(4, 7));
+        await c.send(messages(8, 11));
+        await untilLoaded(m, 10);
+        const state = await waitFor('the state after two flushes', async () => {
+          const s = await c.state();
+          return s.received === 12 && s.loading === 0 ? s : undefined;
+        });
+        assert.deepEqual(
+          m.loads.map((l) => l.offsets),
+          [range(0, 4), range(5, 9)],
+        );
+        assert.deepEqual([state.loaded, state.buffered, state.lastOffset], [10, 2, 11]);
+      },
+    );
+  });
+
+  it('flushes a small batch once its oldest message is maxAgeMs old, not before', async () => {
+    const m = mocks();
+    await withChain(
+      m.activities,
+      { settings: { flush: { maxMessages: 1000, maxAgeMs: 5000 } } },
+      async (c) => {
+        await c.send(messages(0, 2));
+        await waitFor('the signal taken', async () => ((await c.state()).received === 3 ? true : undefined));
+        assert.equal(m.loads.length, 0, 'nothing loads before the age limit');
+        await untilLoaded(m, 3);
+        assert.deepEqual(
+          m.loads.map((l) => l.offsets),
+          [range(0, 2)],
+        );
+      },
+    );
+  });
+
+  it('drops redelivered offsets: every offset is loaded once, in order', async () => {
+    const m = mocks();
+    await withChain(m.activities, { settings: { flush: { maxMessages: 4, maxAgeMs: 300 } } }, async (c) => {
+      await c.send(messages(0, 4));
+      await c.send(messages(3, 7));
+      await c.send([message(2), message(8)]);
+      await untilLoaded(m, 9);
+      const state = await c.state();
+      assert.deepEqual(m.loadedOffsets(), range(0, 8));
+      assert.deepEqual([state.received, state.duplicatesDropped, state.loaded], [9, 3, 9]);
+    });
+  });
+
+  it('a continued run loads what it was handed first, under the chain ledger row, and re-reads nothing', async () => {
+    const m = mocks(() => messages(0, 99));
+    const carried: CarriedState = {
+      ledgerRunId: 'stream-mocked-earlier/first-run',
+      lastOffset: 12,
+      received: 13,
+      loaded: 10,
+      rejected: 0,
+      duplicatesDropped: 0,
+      alreadyStored: 0,
+      lastFlush: null,
+      carriedOver: 0,
+      lastMessageAt: null,
+      chainRuns: 3,
+    };
+    const input = {
+      carried,
+      pending: messages(10, 12),
+      settings: { flush: { maxMessages: 100, maxAgeMs: 300 } },
+    };
+    await withChain(m.activities, input, async (c) => {
+      await c.send(messages(11, 15));
+      await untilLoaded(m, 6);
+      const state = await c.state();
+      assert.deepEqual(m.loadedOffsets(), range(10, 15));
+      assert.deepEqual(new Set(m.loads.map((l) => l.ledgerRunId)), new Set([carried.ledgerRunId]));
+      assert.deepEqual(m.rereads, [], 'only a chain first run re-reads');
+      assert.deepEqual(
+        [state.received, state.loaded, state.chainRuns, state.duplicatesDropped],
+        [16, 16, 4, 2],
+      );
+    });
+  });
+
+  it('continues as new under load without losing or repeating an offset, one ledger row per chain', async () => {
+    const m = mocks();
+    const settings = { continueAsNewAfterEvents: 40, flush: { maxMessages: 3, maxAgeMs: 200 } };
+    await withChain(m.activities, { settings }, async (c) => {
+      for (let from = 0; from < 120; from += 2) await c.send(messages(from, from + 1));
+      await untilLoaded(m, 120);
+      const state = await c.state();
+      assert.deepEqual(m.loadedOffsets(), range(0, 119));
+      assert.deepEqual(
+        new Set(m.loads.map((l) => l.ledgerRunId)),
+        new Set([`${c.workflowId}/${c.firstRunId}`]),
+      );
+      assert.ok(state.chainRuns > 1, `expected continue-as-new, the chain is at run ${state.chainRuns}`);
+      assert.deepEqual([state.received, state.loaded], [120, 120]);
+    });
+  });
+
+  it('a first run loads what an earlier chain lost before what the bridge gives it', async () => {
+    const m = mocks((before) => messages(0, before - 1));
+    await withChain(m.activities, { settings: { flush: { maxMessages: 100, maxAgeMs: 300 } } }, async (c) => {
+      await c.send(messages(5, 7));
+      await untilLoaded(m, 8);
+      const state = await c.state();
+      assert.deepEqual(m.rereads, [5]);
+      assert.deepEqual(
+        m.loads.map((l) => l.offsets),
+        [range(0, 4), range(5, 7)],
+      );
+      assert.deepEqual([state.reread, state.received, state.loaded], [5, 8, 8]);
+    });
+  });
+
+  it('reports a slow load to the bridge: loading and buffered counts, continueAsNewDue past the limit', async () => {
+    const m = mocks();
+    m.hold();
+    const settings = { continueAsNewAfterEvents: 30, flush: { maxMessages: 5, maxAgeMs: 300 } };
+    await withChain(m.activities, { settings }, async (c) => {
+      try {
+        await c.send(messages(0, 4));
+        await waitFor('the load started', async () => ((await c.state()).loading === 5 ? true : undefined));
+        for (let o = 5; o < 25; o++) await c.send([message(o)]);
+        const due = await waitFor('continueAsNewDue', async () => {
+          const s = await c.state();
+          return s.continueAsNewDue ? s : undefined;
+        });
+        // received = loaded + rejected + buffered + loading, always (the bridge's lag arithmetic relies on it).
+        assert.equal(due.received, due.loaded + due.rejected + due.buffered + due.loading);
+        assert.deepEqual([due.loading, due.loaded], [5, 0]);
+        assert.ok(due.buffered > 0);
+      } finally {
+        m.release();
+      }
+      await untilLoaded(m, 25);
+      assert.deepEqual(m.loadedOffsets(), range(0, 24));
+    });
+  });
+});
