@@ -79,10 +79,8 @@ export const BRIDGE_VARIABLES = {
   },
   fetchMinBytes: {
     name: 'STREAM_FETCH_MIN_BYTES',
-    // Under light traffic a fetch returning the first bytes available hands each partition a few messages
-    // every few tens of ms: one signal each, so the workflows' histories fill with tiny signals (measured at
-    // 1,000 msg/s: 15 signals of ~16 messages per partition per second, continue-as-new every ~50 s, and the
-    // Temporal server busy 2/3 of a core). Waiting a little for more costs at most fetchMaxWaitMs of latency.
+    // A fetch that returns the first bytes available fills the workflows' histories with tiny signals (see
+    // bench/README.md); waiting a little for more costs at most fetchMaxWaitMs of latency.
     fallback: 64 * 1024,
     min: 1,
     describe: 'bytes a Kafka fetch waits for (or the wait below)',

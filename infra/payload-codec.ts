@@ -1,8 +1,8 @@
 // Compresses big Temporal payloads. The stream's signals and loads carry thousands of kiosk messages each
-// (base64 JSON, ~10x smaller deflated) through the Temporal server twice: into the workflow as a signal, out to
-// the load activity as its input. Deflated, the server stores and moves a tenth of the bytes, and a stream
-// workflow's history reaches the size at which it must continue as new ten times later (measured on the stream
-// bench: see bench/README.md). Small payloads (every batch input and result, queries, settings) stay plain
+// (base64 JSON, which deflates well) through the Temporal server twice: into the workflow as a signal, out to
+// the load activity as its input. Deflated, the server stores and moves far fewer bytes, and a stream
+// workflow's history reaches the size at which it must continue as new much later (bench/README.md has the
+// figures). Small payloads (every batch input and result, queries, settings) stay plain
 // JSON, readable in the Web UI and by clients without this codec.
 //
 // Every process that reads these payloads needs the codec: the worker (worker.ts) and every client made by
@@ -33,7 +33,7 @@ export class DeflateCodec implements PayloadCodec {
         if ((payload.data?.length ?? 0) < COMPRESS_FROM_BYTES) return payload;
         // The whole payload, metadata included, so decoding restores it exactly.
         const whole = temporal.api.common.v1.Payload.encode(payload).finish();
-        // Level 1: ~85 MB/s and 10x on kiosk messages; higher levels gain ~15% for half the speed.
+        // Level 1: higher levels compress kiosk messages little better at a much lower speed (bench/README.md).
         const data = await deflate(whole, { level: 1 });
         // Incompressible bytes (hostile input) would only cost a decode step.
         if (data.length >= whole.length * 0.9) return payload;

@@ -181,9 +181,9 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
    * Waits until no signal has arrived for CAN_QUIET_MS (at most CAN_QUIET_MAX_MS). A continue-as-new that a
    * signal overtakes is refused by the server, and the refusal evicts the run from the worker's cache: the next
    * task replays the run's whole history, seconds for thousands of signals, and under even traffic every
-   * partition's workflow gets there at about the same moment (measured at 1,000 msg/s: all four partitions
-   * stalled 11 s, p99 latency 9.6 s). The bridge pauses a partition whose workflow reports continueAsNewDue,
-   * so the quiet comes within a probe interval or two. A run of few events (a backlog's big signals fill the
+   * partition's workflow gets there at about the same moment (bench/README.md: every partition stalled). The
+   * bridge pauses a partition whose workflow reports continueAsNewDue, so the quiet comes within a probe
+   * interval or two. A run of few events (a backlog's big signals fill the
    * history by size first) replays in milliseconds: there the wait would cost more than the refusal.
    */
   const untilQuiet = async (): Promise<void> => {
