@@ -9,7 +9,13 @@ import { migrateLatest } from '../../infra/migrate';
 import { ensureMonths } from '../../activities/partitions';
 import { loadReportData } from '../../report/data';
 import { parseDateRange } from '../../report/range';
-import { createDatabase, dropDatabase, isolatedConfig } from '../support/isolated-env';
+import { closeActivityDeps, createActivityDeps, type ActivityDeps } from '../../activities/deps';
+import { createStreamActivities } from '../../activities/stream-load';
+import { readReplayValues } from '../../cli/simulate-kiosks';
+import { createBucketWith, deleteBucket, runBatch } from '../support/batch';
+import { createDatabase, dropDatabase, isolatedConfig, SHARED_DATA } from '../support/isolated-env';
+import { SAMPLE_FILE } from '../support/stream';
+import { startTestWorker, type TestWorker } from '../support/test-worker';
 import { countMismatches, figuresFromRows } from '../support/report-from-rows';
 
 const NAME = '20261130000801_interaction_counts';
@@ -202,5 +208,72 @@ describe('interaction_count (migration 20261130000801 and its triggers)', functi
       `select max(n)::int as n from (select count(*) as n from interaction_count group by grain, day, exhibition_id, hour) k`,
     );
     assert.ok(widest.rows[0]!.n <= writers, `at most one row per writer for a key, got ${widest.rows[0]!.n}`);
+  });
+});
+
+describe('the report after batch, stream and a reprocess running alongside the stream', function () {
+  const cfg = isolatedConfig('counts-pipeline');
+  let knex: Knex;
+  let tw: TestWorker;
+  let deps: ActivityDeps;
+
+  before(async () => {
+    await createDatabase(cfg.databaseUrl);
+    knex = createKnex(cfg.databaseUrl, 2);
+    await createBucketWith(cfg, SHARED_DATA);
+    tw = await startTestWorker(cfg);
+    deps = createActivityDeps(cfg);
+  });
+  after(async () => {
+    await tw?.stop();
+    await closeActivityDeps(deps);
+    await knex?.destroy();
+    await dropDatabase(cfg.databaseUrl);
+    await deleteBucket(cfg);
+  });
+
+  it('equals the figures computed from the rows, and the counts equal a count of the rows', async () => {
+    const first = await runBatch(tw.env.client, cfg, { source: `s3://${cfg.s3.bucket}/` });
+    assert.equal(first.loaded, 2079);
+    const stream = createStreamActivities(deps);
+    const values = readReplayValues(SAMPLE_FILE);
+    const streamInto = async (partition: number, from: number, to: number) => {
+      for (let offset = from; offset < to; offset += 250) {
+        const messages = values.slice(offset, Math.min(offset + 250, to)).map((v, i) => ({
+          offset: offset + i,
+          value: v.toString('base64'),
+          timestamp: Date.parse('2026-11-30T12:00:00Z'),
+        }));
+        await stream.loadStreamMessages({
+          ledgerRunId: `stream-lmnh-${partition}/run-1`,
+          workflowId: `stream-lmnh-${partition}`,
+          topic: 'lmnh',
+          partition,
+          messages,
+        });
+      }
+    };
+    await streamInto(0, 0, 2000);
+    // Two partitions of the stream write while every object is reprocessed (its rows deleted and written
+    // again, DUPLICATE judged again).
+    const [reprocess] = await Promise.all([
+      runBatch(tw.env.client, cfg, { source: `s3://${cfg.s3.bucket}/`, reprocess: true }),
+      streamInto(0, 2000, 4000),
+      streamInto(1, 4000, values.length),
+    ]);
+    assert.equal(reprocess.loaded, 2079);
+    assert.deepEqual(await countMismatches(knex), []);
+    const days = await knex.raw<{ rows: { d: string }[] }>(
+      `select to_char(min(day), 'YYYY-MM-DD') as d from interaction_count where grain = 'd'
+       union all select to_char(max(day), 'YYYY-MM-DD') from interaction_count where grain = 'd'`,
+    );
+    const [firstDay, lastDay] = days.rows.map((r) => r.d);
+    assert.ok(firstDay !== undefined && lastDay !== undefined && firstDay < lastDay);
+    await figuresAgree(knex, [[], [firstDay, firstDay], [lastDay, lastDay], [firstDay, lastDay]]);
+    const report = await loadReportData(knex, {});
+    assert.ok(
+      report.overview.ratings + report.overview.requests > 2079,
+      'batch and stream rows both counted',
+    );
   });
 });
