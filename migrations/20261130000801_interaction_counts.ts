@@ -61,13 +61,16 @@ function applyChanges(k: (typeof KINDS)[number], sources: [string, 1 | -1][]): s
       from changed group by 2
     ),
     folded as (
-      select c.id from interaction_count c
-      join delta d on c.grain = d.grain and c.day = d.day
-        and c.exhibition_id is not distinct from d.exhibition_id and c.hour is not distinct from d.hour
-      for update of c skip locked
+      -- One index probe per changed key (a join could hash the whole table, whose size grows with the years).
+      select f.id from delta d cross join lateral (
+        select c.id from interaction_count c
+        where c.grain = d.grain and c.day = d.day
+          and c.exhibition_id is not distinct from d.exhibition_id and c.hour is not distinct from d.hour
+        for update of c skip locked
+      ) f
     ),
     gone as (
-      delete from interaction_count c using folded f where c.id = f.id
+      delete from interaction_count c where c.id = any (array(select id from folded))
       returning c.grain, c.day, c.exhibition_id, c.hour, ${N.map((n) => `c.${n}`).join(', ')}
     )
     insert into interaction_count (grain, day, exhibition_id, hour, ${N.join(', ')})
