@@ -8,6 +8,7 @@ import { createKnex } from '../../infra/db';
 import { migrateLatest } from '../../infra/migrate';
 import { ensureMonths } from '../../activities/partitions';
 import { loadReportData } from '../../report/data';
+import { requestsByExhibitionHour } from '../../report/queries';
 import { parseDateRange } from '../../report/range';
 import { closeActivityDeps, createActivityDeps, type ActivityDeps } from '../../activities/deps';
 import { createStreamActivities } from '../../activities/stream-load';
@@ -44,6 +45,7 @@ async function figuresAgree(knex: Knex, ranges: [string?, string?][]): Promise<v
         floors: report.floors,
         departments: report.departments,
         hours: report.hours,
+        cells: await requestsByExhibitionHour(knex, range),
       },
       {
         overview: rows.overview,
@@ -51,6 +53,7 @@ async function figuresAgree(knex: Knex, ranges: [string?, string?][]): Promise<v
         floors: rows.floors,
         departments: rows.departments,
         hours: rows.hours,
+        cells: rows.cells,
       },
       `${from}..${to}`,
     );
