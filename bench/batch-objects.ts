@@ -3,11 +3,19 @@
 import { pathToFileURL } from 'node:url';
 import fs from 'node:fs';
 import { createKnex } from '../infra/db';
-import { runBatch } from '../test/support/batch';
-import { createDatabase, dropDatabase, isolatedConfig } from '../test/support/isolated-env';
+import { createDatabase, dropDatabase, isolatedConfig, uniqueSuffix } from '../test/support/isolated-env';
 import { smallObjects } from '../test/support/small-objects';
 import { startTestWorker } from '../test/support/test-worker';
-import { countArg, exitOnError, parseOptions, progress, writeResult } from './common';
+import { batchWorkflow } from '../batch/workflow';
+import {
+  Cleanup,
+  cleanUpOnSignals,
+  countArg,
+  exitOnError,
+  parseOptions,
+  progress,
+  writeResult,
+} from './common';
 
 const USAGE = `npm run bench:batch-objects -- [--objects N] [--page-size N] [--parallel N]
   --objects    small history objects in one run (default 5000, at most 16000)
@@ -21,17 +29,28 @@ async function main(): Promise<void> {
   const parallel = countArg('parallel', opts.parallel as string | undefined, 2);
   const cfg = isolatedConfig('bench-objects');
   const { dir, read, rejected } = smallObjects(n);
+  // Interrupted (a timeout, Ctrl-C): the run is terminated and everything it made removed.
+  const cleanup = new Cleanup();
+  cleanUpOnSignals(cleanup);
+  cleanup.add('objects', () => fs.promises.rm(dir, { recursive: true, force: true }));
   await createDatabase(cfg.databaseUrl);
+  cleanup.add('database', () => dropDatabase(cfg.databaseUrl));
   const knex = createKnex(cfg.databaseUrl, 2);
+  cleanup.add('knex', () => knex.destroy());
   const tw = await startTestWorker(cfg);
+  cleanup.add('worker', () => tw.stop());
   try {
     progress(`${n} objects in ${dir}; running the batch`);
     const started = performance.now();
-    const summary = await runBatch(tw.env.client, cfg, {
-      source: pathToFileURL(dir).href + '/',
-      pageSize,
-      maxParallel: parallel,
+    const workflowId = `bench-objects-${uniqueSuffix()}`;
+    const handle = await tw.env.client.workflow.start(batchWorkflow, {
+      taskQueue: cfg.temporal.taskQueue,
+      workflowId,
+      args: [{ source: pathToFileURL(dir).href + '/', pageSize, maxParallel: parallel }],
     });
+    const forgetRun = cleanup.add('run', () => handle.terminate('bench interrupted'));
+    const summary = await handle.result();
+    forgetRun();
     const seconds = (performance.now() - started) / 1000;
     const ledgerRows = await knex('pipeline_run').count<{ n: string }[]>({ n: '*' });
     const exact =
@@ -58,10 +77,7 @@ async function main(): Promise<void> {
     if (!exact)
       throw new Error(`counts differ: ${JSON.stringify({ expected: { read, rejected }, summary })}`);
   } finally {
-    await tw.stop();
-    await knex.destroy();
-    await dropDatabase(cfg.databaseUrl);
-    fs.rmSync(dir, { recursive: true, force: true });
+    await cleanup.run();
   }
 }
 

@@ -10,46 +10,79 @@ import type { DateRange } from './range';
 
 const LONDON = `'Europe/London'`;
 
-// One definition of "the interactions in the range", shared by every query. The date bounds become two
-// timestamptz values (London midnight of `from`, London midnight after `to`) so the filter can use the event_at
-// indexes; casting event_at to a London date per row could not. Missing ends are +-infinity, which PostgreSQL
-// carries through the date arithmetic. The bounds are read as scalar subqueries, not joined, so the
-// partitioned tables skip the months outside the range while the query runs. Bindings: [from, to].
+// The date bounds as two timestamptz values (London midnight of `from`, London midnight after `to`) so a filter
+// on event_at can use its indexes; casting event_at to a London date per row could not. Missing ends are
+// +-infinity, which PostgreSQL carries through the date arithmetic. The bounds are read as scalar subqueries,
+// not joined, so the partitioned tables skip the months outside the range while the query runs.
+// Bindings: [from, to].
 const BOUNDS = `
   bounds as (
     select (coalesce(?::date, '-infinity'::date))::timestamp at time zone ${LONDON} as lo,
            (coalesce(?::date, 'infinity'::date) + 1)::timestamp at time zone ${LONDON} as hi
   )`;
-const INTERACTIONS = `${BOUNDS},
-  interaction as (
-    select r.exhibition_id, r.event_at at time zone ${LONDON} as local_at,
-           r.rating_value, null::smallint as request_value
-    from rating_interaction r
-    where r.event_at >= (select lo from bounds) and r.event_at < (select hi from bounds)
+
+// The figures are summed from interaction_count (migration 20261130000801: counts per London day, exhibition,
+// London hour and value, kept exact by triggers in every writer's transaction) rather than from the rows, so
+// no instant is converted to London time here and a range of years reads months of counts: whole months
+// inside the range from the month grain, the days at its ends from the day grain. `span` holds those bounds
+// (the whole months [month_lo, month_hi), when there are none both are the day after the range); `cell` is
+// one (exhibition, hour) of the range with its rating counts r0..r4, assistance and emergencies. Counts
+// summing to zero (rows added, then removed) are no data. Bindings: [from, to].
+const SPAN = `
+  range as (
+    select coalesce(?::date, '-infinity'::date) as lo, coalesce(?::date, 'infinity'::date) as hi
+  ),
+  months as (
+    select lo, hi,
+           case when lo = date_trunc('month', lo::timestamp)::date then lo
+                else (date_trunc('month', lo::timestamp) + interval '1 month')::date end as month_lo,
+           date_trunc('month', (hi + 1)::timestamp)::date as month_hi
+    from range
+  ),
+  span as (
+    select lo, hi,
+           case when month_lo < month_hi then month_lo else hi + 1 end as month_lo,
+           case when month_lo < month_hi then month_hi else hi + 1 end as month_hi
+    from months
+  )`;
+const COUNTED = `
+  counted as (
+    select c.* from interaction_count c
+    where c.grain = 'm' and c.day >= (select month_lo from span) and c.day < (select month_hi from span)
     union all
-    select q.exhibition_id, q.event_at at time zone ${LONDON},
-           null::smallint, q.request_value
-    from request_interaction q
-    where q.event_at >= (select lo from bounds) and q.event_at < (select hi from bounds)
+    select c.* from interaction_count c
+    where c.grain = 'h' and c.day >= (select lo from span) and c.day < (select month_lo from span)
+    union all
+    select c.* from interaction_count c
+    where c.grain = 'h' and c.day >= (select month_hi from span) and c.day <= (select hi from span)
+  )`;
+const CELLS = `${SPAN}, ${COUNTED},
+  cell as (
+    select c.exhibition_id, c.hour, sum(c.r0) as r0, sum(c.r1) as r1, sum(c.r2) as r2, sum(c.r3) as r3,
+           sum(c.r4) as r4, sum(c.assistance) as assistance, sum(c.emergencies) as emergencies
+    from counted c
+    group by c.exhibition_id, c.hour
+    having sum(c.r0 + c.r1 + c.r2 + c.r3 + c.r4 + c.assistance + c.emergencies) <> 0
   )`;
 
-// The figures computed for any grouping (exhibition, floor, department, hour); `i` is the interaction alias.
-// count(rating_value) counts ratings only, because request rows carry a null rating.
+// The figures computed for any grouping (exhibition, floor, department, hour); `i` is the cell alias, null
+// where a left join found no cell. The average divides the same integer sum and count as avg() would.
+const RATED = `(i.r0 + i.r1 + i.r2 + i.r3 + i.r4)`;
+const POSITIVE = `(i.r3 + i.r4)`;
 const FIGURES = `
-  count(i.rating_value)::int as "ratings",
-  avg(i.rating_value)::float8 as "avgRating",
+  coalesce(sum(${RATED}), 0)::int as "ratings",
+  (sum(i.r1 + 2 * i.r2 + 3 * i.r3 + 4 * i.r4) / nullif(sum(${RATED}), 0))::float8 as "avgRating",
   array[
-    count(*) filter (where i.rating_value = 0), count(*) filter (where i.rating_value = 1),
-    count(*) filter (where i.rating_value = 2), count(*) filter (where i.rating_value = 3),
-    count(*) filter (where i.rating_value = 4)
+    coalesce(sum(i.r0), 0), coalesce(sum(i.r1), 0), coalesce(sum(i.r2), 0),
+    coalesce(sum(i.r3), 0), coalesce(sum(i.r4), 0)
   ]::int[] as "ratingCounts",
-  count(*) filter (where i.rating_value >= 3)::int as "positive",
-  count(*) filter (where i.rating_value is not null and i.local_at::time < '13:00')::int as "ratingsBefore1pm",
-  count(*) filter (where i.rating_value >= 3 and i.local_at::time < '13:00')::int as "positiveBefore1pm",
-  count(*) filter (where i.rating_value is not null and i.local_at::time >= '13:00')::int as "ratingsAfter1pm",
-  count(*) filter (where i.rating_value >= 3 and i.local_at::time >= '13:00')::int as "positiveAfter1pm",
-  count(*) filter (where i.request_value = 0)::int as "assistance",
-  count(*) filter (where i.request_value = 1)::int as "emergencies"`;
+  coalesce(sum(${POSITIVE}), 0)::int as "positive",
+  coalesce(sum(${RATED}) filter (where i.hour < 13), 0)::int as "ratingsBefore1pm",
+  coalesce(sum(${POSITIVE}) filter (where i.hour < 13), 0)::int as "positiveBefore1pm",
+  coalesce(sum(${RATED}) filter (where i.hour >= 13), 0)::int as "ratingsAfter1pm",
+  coalesce(sum(${POSITIVE}) filter (where i.hour >= 13), 0)::int as "positiveAfter1pm",
+  coalesce(sum(i.assistance), 0)::int as "assistance",
+  coalesce(sum(i.emergencies), 0)::int as "emergencies"`;
 
 export interface Figures {
   /** Rating presses: the visits. */
@@ -130,12 +163,12 @@ async function rows<T>(knex: Knex, sql: string, values: readonly unknown[]): Pro
 export function exhibitionFigures(knex: Knex, range: DateRange): Promise<ExhibitionFigures[]> {
   return rows(
     knex,
-    `with ${INTERACTIONS}
+    `with ${CELLS}
      select e.site, e.public_id as "publicId", e.name, f.name as floor, d.name as department, ${FIGURES}
      from exhibition e
      join floor f using (floor_id)
      join department d using (department_id)
-     left join interaction i using (exhibition_id)
+     left join cell i using (exhibition_id)
      group by e.exhibition_id, f.name, d.name
      order by e.site`,
     bindings(range),
@@ -151,11 +184,11 @@ export function groupFigures(
   const table = by === 'floor' ? 'floor' : 'department';
   return rows(
     knex,
-    `with ${INTERACTIONS}
+    `with ${CELLS}
      select g.name, count(distinct e.exhibition_id)::int as "exhibitions", ${FIGURES}
      from ${table} g
      left join exhibition e using (${table}_id)
-     left join interaction i using (exhibition_id)
+     left join cell i using (exhibition_id)
      group by g.${table}_id, g.name
      order by g.name`,
     bindings(range),
@@ -166,9 +199,9 @@ export function groupFigures(
 export function hourFigures(knex: Knex, range: DateRange): Promise<HourFigures[]> {
   return rows(
     knex,
-    `with ${INTERACTIONS}
-     select extract(hour from i.local_at)::int as hour, ${FIGURES}
-     from interaction i
+    `with ${CELLS}
+     select i.hour::int as hour, ${FIGURES}
+     from cell i
      group by 1
      order by 1`,
     bindings(range),
@@ -179,27 +212,57 @@ export function hourFigures(knex: Knex, range: DateRange): Promise<HourFigures[]
 export function requestsByExhibitionHour(knex: Knex, range: DateRange): Promise<ExhibitionHourRequests[]> {
   return rows(
     knex,
-    `with ${INTERACTIONS}
-     select e.site, extract(hour from i.local_at)::int as hour,
-            count(*) filter (where i.request_value = 0)::int as "assistance",
-            count(*) filter (where i.request_value = 1)::int as "emergencies"
-     from interaction i join exhibition e using (exhibition_id)
-     where i.request_value is not null
+    `with ${CELLS}
+     select e.site, i.hour::int as hour,
+            sum(i.assistance)::int as "assistance",
+            sum(i.emergencies)::int as "emergencies"
+     from cell i join exhibition e using (exhibition_id)
+     where i.assistance + i.emergencies > 0
      group by 1, 2
      order by 1, 2`,
     bindings(range),
   );
 }
 
+/** The instants of both tables within the London day `ends` names by its prefix (first_, last_). */
+function dayRows(end: 'first' | 'last'): string {
+  return ['rating_interaction', 'request_interaction']
+    .map(
+      (table) => `select t.event_at from ${table} t
+       where t.event_at >= (select ${end}_lo from ends) and t.event_at < (select ${end}_hi from ends)`,
+    )
+    .join(' union all ');
+}
+
 export async function overview(knex: Knex, range: DateRange): Promise<Overview> {
+  // Days and totals from the counts; the first and last wall-clock times from the rows of the first and last
+  // London day only (an index range each).
   const [row] = await rows<Overview>(
     knex,
-    `with ${INTERACTIONS}
-     select count(i.rating_value)::int as "ratings", count(i.request_value)::int as "requests",
-            to_char(min(i.local_at), 'YYYY-MM-DD HH24:MI:SS') as "firstLocal",
-            to_char(max(i.local_at), 'YYYY-MM-DD HH24:MI:SS') as "lastLocal",
-            count(distinct i.local_at::date)::int as "days"
-     from interaction i`,
+    `with day_total as (
+       select c.day, sum(c.r0 + c.r1 + c.r2 + c.r3 + c.r4) as ratings, sum(c.assistance + c.emergencies) as requests
+       from interaction_count c
+       where c.grain = 'd' and c.day >= coalesce(?::date, '-infinity'::date)
+         and c.day <= coalesce(?::date, 'infinity'::date)
+       group by c.day
+       having sum(c.r0 + c.r1 + c.r2 + c.r3 + c.r4 + c.assistance + c.emergencies) <> 0
+     ),
+     ends as (
+       select min(day)::timestamp at time zone ${LONDON} as first_lo,
+              (min(day) + 1)::timestamp at time zone ${LONDON} as first_hi,
+              max(day)::timestamp at time zone ${LONDON} as last_lo,
+              (max(day) + 1)::timestamp at time zone ${LONDON} as last_hi
+       from day_total
+     ),
+     first_day as (${dayRows('first')}),
+     last_day as (${dayRows('last')})
+     select coalesce(sum(t.ratings), 0)::int as "ratings", coalesce(sum(t.requests), 0)::int as "requests",
+            (select to_char(min(f.event_at at time zone ${LONDON}), 'YYYY-MM-DD HH24:MI:SS') from first_day f)
+              as "firstLocal",
+            (select to_char(max(l.event_at at time zone ${LONDON}), 'YYYY-MM-DD HH24:MI:SS') from last_day l)
+              as "lastLocal",
+            count(t.day)::int as "days"
+     from day_total t`,
     bindings(range),
   );
   if (row === undefined) throw new Error('overview query returned no row');

@@ -15,6 +15,7 @@ import {
   tearDownStream,
   waitUntil,
   workflowBundleFile,
+  type StreamEnv,
 } from './stream';
 
 export interface DrainOptions {
@@ -25,6 +26,8 @@ export interface DrainOptions {
   /** Extra environment for the bridge (tuning variables). */
   bridgeEnv?: Record<string, string>;
   log?: (line: string) => void;
+  /** Run on the drain's database before anything is published (e.g. to give it years of history). */
+  prepare?: (env: StreamEnv) => Promise<void>;
 }
 
 export interface DrainResult {
@@ -61,6 +64,7 @@ export async function measureStreamDrain(options: DrainOptions): Promise<DrainRe
   let worker: RunningProcess | undefined;
   let bridge: RunningProcess | undefined;
   try {
+    await options.prepare?.(env);
     const publisher = await connectPublisher(env.cfg.kafka, env.cfg.kafka.topic);
     try {
       const published = await replayValues(publisher, backlog(options));
