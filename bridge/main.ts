@@ -63,7 +63,9 @@ async function runBridge(
   settings: ReturnType<typeof loadBridgeSettings>,
   log: JsonLogger,
 ): Promise<number> {
-  const bridge = await startBridge(config, settings, (line, fields) => log.info(`bridge: ${line}`, fields));
+  const bridge = await startBridge(config, settings, (line, fields, level = 'info') =>
+    log[level](`bridge: ${line}`, fields),
+  );
   const stopProgress = reportProgress(bridge, log);
 
   const outcome = await new Promise<{ signal: string } | { error: Error }>((resolve) => {
