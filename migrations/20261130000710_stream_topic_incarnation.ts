@@ -21,8 +21,18 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
+  // Rows stored under a later incarnation's name would lose the record of what that name means.
+  const later = await knex.raw<{ rows: { n: number }[] }>(
+    'select count(*)::int as n from stream_topic_incarnation where source_topic <> topic',
+  );
+  const n = later.rows[0]?.n ?? 0;
+  if (n > 0) {
+    throw new Error(
+      `${n} recreated topic incarnations are recorded in stream_topic_incarnation; roll back only once ` +
+        'their rows are dealt with',
+    );
+  }
   // The older schema's nearest word for a chain that ended because its topic was recreated: it completed.
-  // Rows (and the rows of later incarnations, under their own source_topic) are kept.
   await knex.raw(`
     update pipeline_run set status = 'completed' where status = 'superseded';
     alter table pipeline_run drop constraint pipeline_run_status_check;
