@@ -54,6 +54,8 @@ export class Backpressure {
    * counts from the next call on.
    */
   async isBehind(partition: number): Promise<boolean> {
+    // A stopped workflow may hold nothing, and yet nothing more may be sent to it.
+    if (this.stopped.has(partition)) return true;
     const estimate = this.estimate.get(partition) ?? 0;
     // Nothing sent yet: the workflow may not exist, and there is nothing it could be behind on.
     if (estimate === 0) return false;
@@ -63,7 +65,7 @@ export class Backpressure {
         lag === null || lag.draining || lag.stopped !== undefined || lag.pending > this.limits.maxPending
       );
     }
-    if (this.draining.has(partition) || this.stopped.has(partition)) return true;
+    if (this.draining.has(partition)) return true;
     if (this.clock() - (this.lastProbe.get(partition) ?? 0) >= this.limits.pollMs) {
       void this.measure(partition);
     }

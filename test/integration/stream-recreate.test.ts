@@ -4,6 +4,7 @@
 // partition, loudly, until an operator resumes it.
 import assert from 'node:assert/strict';
 import { readTopicId } from '../../bridge/kafka-topic-id';
+import { lastStoredOffsets } from '../../ops/bridge-ops';
 import type { Config } from '../../infra/config';
 import { collectStreamStatus } from '../../cli/stream';
 import {
@@ -125,6 +126,11 @@ describe('stream: a topic deleted and created again while the bridge runs', func
         { topic_id: newId, source_topic: newSource },
       ],
     );
+
+    // The bridge's stored-offset gauge follows the new incarnation.
+    const newLast = new Map<number, number>();
+    for (const r of newRecords) newLast.set(r.partition, Math.max(newLast.get(r.partition) ?? -1, r.offset));
+    assert.deepEqual(await lastStoredOffsets(knex, topic, [0, 1]), newLast);
 
     // Each old chain's ledger row is closed with the reason, also where no new message arrived (the bridge
     // tells every partition's workflow); the new chains' rows hold the new counts.
