@@ -49,6 +49,8 @@ const QUERY_TIMEOUT_MS = 5000;
 class TopicIdentity {
   private current: { id: string; readAt: number } | undefined;
   private readonly lastSent = new Map<number, number>();
+  // Partitions are handled concurrently: one read (and one warning for a change) serves them all.
+  private reading: Promise<void> | undefined;
 
   constructor(
     private readonly reader: TopicIdReader,
@@ -67,7 +69,9 @@ class TopicIdentity {
   async idFor(partition: number, firstOffset: number): Promise<string> {
     const sent = this.lastSent.get(partition);
     const stale = this.current === undefined || Date.now() - this.current.readAt >= this.maxAgeMs;
-    if (stale || sent === undefined || firstOffset <= sent) await this.refresh(partition);
+    if (stale || sent === undefined || firstOffset <= sent) {
+      await (this.reading ??= this.refresh(partition).finally(() => (this.reading = undefined)));
+    }
     return this.current!.id;
   }
 
@@ -191,10 +195,10 @@ export async function startBridge(
         backpressure.resumeWhenDrained(batch.partition, control.pause(), () => running);
         return;
       }
-      const topicId = await identity.idFor(batch.partition, chunk[0]!.offset);
-      await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
-        sink.deliver(batch.topic, batch.partition, chunk, { topicId, logEnd: batch.logEnd }),
-      );
+      await whileHeartbeating(control, settings.heartbeatIntervalMs, async () => {
+        const topicId = await identity.idFor(batch.partition, chunk[0]!.offset);
+        await sink.deliver(batch.topic, batch.partition, chunk, { topicId, logEnd: batch.logEnd });
+      });
       const last = chunk[chunk.length - 1]!.offset;
       identity.noteSent(batch.partition, last);
       await control.commit(last);

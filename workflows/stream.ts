@@ -178,6 +178,7 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
         last
           ? `last flush ${last.at}: ${last.messages} messages (offsets ${last.firstOffset}..${last.lastOffset})`
           : 'no flush yet',
+        ...(state.stopped ? [`**STOPPED** ${state.stopped.at}: ${state.stopped.reason}`] : []),
       ].join('\n\n'),
     );
   };
@@ -337,6 +338,7 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
       logEnd,
     };
     log.error('partition stopped: offsets went backwards', { topic, partition, ...state.stopped });
+    describe();
   };
 
   describe();
