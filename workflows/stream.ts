@@ -120,10 +120,12 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
     }
     // A chain started without an id (new, or by an older bridge) takes the first one it is given.
     if (topicId !== undefined) state.topicId ??= topicId;
-    if (logEnd !== undefined && logEnd <= state.lastOffset && state.stopped === undefined) {
+    // Once a new incarnation is known, the old one's last messages are simply taken and flushed.
+    const ending = held !== undefined;
+    if (!ending && logEnd !== undefined && logEnd <= state.lastOffset && state.stopped === undefined) {
       suspect ??= { logEnd, lastOffset: state.lastOffset };
     }
-    if (suspect !== undefined || state.stopped !== undefined) onHold.push(...messages);
+    if (!ending && (suspect !== undefined || state.stopped !== undefined)) onHold.push(...messages);
     else take(messages);
   });
 
@@ -284,6 +286,11 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
   const takeOverNewTopic = async (next: NonNullable<typeof held>): Promise<void> => {
     // The old id first, so that it keeps its source_topic and the new one gets a name of its own.
     await ensureSource();
+    // A stop of the old incarnation ends with it: what it held is taken as a resume would, then loaded.
+    const releasedFromStop = onHold.length;
+    suspect = undefined;
+    state.stopped = undefined;
+    release();
     while (buffer.size > 0) await flush();
     const info = workflowInfo();
     const ledgerRunId = `${info.workflowId}/${next.topicId}/${info.runId}`;
@@ -299,6 +306,7 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
       oldLedgerRunId: state.ledgerRunId,
       oldLastOffset: state.lastOffset,
       newLedgerRunId: ledgerRunId,
+      releasedFromStop,
     });
     held = undefined;
     buffer = next.buffer;

@@ -278,3 +278,82 @@ describe('stream: offsets going backwards under the same topic id', function () 
     assert.equal(state.lastOffset, 69);
   });
 });
+
+describe('stream: a recreated topic while the partition is stopped (signals as the bridge sends them)', function () {
+  this.timeout(120_000);
+  let env: StreamEnv | undefined;
+  let worker: TestWorker | undefined;
+
+  before(async () => {
+    env = await setUpStream('stream-stopped-recreate', 1);
+    worker = await startTestWorker(env.cfg);
+  });
+  after(async () => {
+    await worker?.stop();
+    await tearDownStream(env);
+  });
+
+  it('ends the stop with the old chain: held messages taken, old row closed, the new chain stores its own', async () => {
+    const { cfg, knex, client } = env!;
+    const { topic } = cfg.kafka;
+    const workflowId = streamWorkflowId(topic, 0);
+    const messages = (from: number, count: number, val: number) =>
+      values(from, count, val).map((v, i) => ({
+        offset: from + i,
+        value: v.toString('base64'),
+        timestamp: 0,
+      }));
+    const send = (batch: object) =>
+      client.workflow.signalWithStart(STREAM_WORKFLOW_TYPE, {
+        workflowId,
+        taskQueue: cfg.temporal.taskQueue,
+        args: [{ topic, partition: 0, settings: { flush: { maxAgeMs: 100 } } }],
+        signal: messagesSignal,
+        signalArgs: [batch as never],
+      });
+    const handle = client.workflow.getHandle(workflowId);
+
+    await send({ messages: messages(0, 10, 3), topicId: 'id-a', logEnd: 10 });
+    await waitUntil('10 stored', async () => (await countStored(knex, topic)) === 10, 30_000);
+    // A log end below offset 9 that Kafka confirms (the suite's topic is empty): the partition stops, and
+    // what arrives meanwhile is held, not dropped.
+    await send({ messages: messages(0, 3, 3), topicId: 'id-a', logEnd: 3 });
+    await send({ messages: messages(10, 2, 2), topicId: 'id-a', logEnd: 3 });
+    await waitUntil('the stop', async () => (await handle.query(stateQuery)).stopped !== undefined, 30_000);
+    const stopped = await handle.query(stateQuery);
+    assert.equal(stopped.onHold, 5);
+    assert.equal(await countStored(knex, topic), 10);
+
+    // The topic turns out recreated (a new id, as the bridge announces it, then its records from 0).
+    await send({ messages: [], topicId: 'id-b' });
+    await send({ messages: messages(0, 4, 1), topicId: 'id-b', logEnd: 4 });
+    await waitUntil(
+      '4 stored for the new id',
+      async () => (await countStored(knex, `${topic}@id-b`)) === 4,
+      30_000,
+    );
+    const stored = await storedByOffset(knex, topic, 0);
+    assert.deepEqual(
+      [...stored.keys()].sort((a, b) => a - b),
+      Array.from({ length: 12 }, (_, i) => i),
+    );
+    assert.equal(stored.get(11)?.value, 2, 'offsets beyond the stop were taken with the old chain');
+    const after = await handle.query(stateQuery);
+    assert.equal(after.stopped, undefined);
+    assert.equal(after.onHold, 0);
+    assert.equal(after.topicId, 'id-b');
+    assert.equal(after.received, 4);
+    const rows = await knex('pipeline_run')
+      .where({ workflow_id: workflowId })
+      .orderBy('started_at')
+      .select<{ status: string; read_count: string }[]>('status', 'read_count');
+    assert.deepEqual(
+      rows.map((r) => [r.status, Number(r.read_count)]),
+      [
+        ['superseded', 12],
+        ['running', 4],
+      ],
+    );
+    await replay(await handle.fetchHistory(), workflowId);
+  });
+});
