@@ -27,6 +27,7 @@ export class Backpressure {
   private readonly paused = new Set<number>();
   private readonly draining = new Set<number>();
   private readonly stopped = new Map<number, string>();
+  private readonly probing = new Set<Promise<unknown>>();
 
   constructor(
     private readonly probe: LagProbe,
@@ -88,6 +89,7 @@ export class Backpressure {
     const poll = async (): Promise<void> => {
       while (running()) {
         await new Promise((r) => setTimeout(r, this.limits.pollMs));
+        if (!running()) break;
         const lag = await this.measure(partition);
         if (
           lag !== null &&
@@ -109,10 +111,17 @@ export class Backpressure {
   }
 
   /** The workflow's answer, or null when it gave none. */
+  /** Resolves once no probe is in flight: the Temporal connection may close without a query still retrying. */
+  async settled(): Promise<void> {
+    while (this.probing.size > 0) await Promise.allSettled([...this.probing]);
+  }
+
   private async measure(partition: number): Promise<WorkflowLag | null> {
     this.lastProbe.set(partition, this.clock());
+    const asked = this.probe(partition);
+    this.probing.add(asked);
     try {
-      const lag = await this.probe(partition);
+      const lag = await asked;
       this.estimate.set(partition, lag.pending);
       if (lag.draining) this.draining.add(partition);
       else this.draining.delete(partition);
@@ -130,6 +139,8 @@ export class Backpressure {
       return lag;
     } catch {
       return null;
+    } finally {
+      this.probing.delete(asked);
     }
   }
 }

@@ -253,6 +253,7 @@ export async function startBridge(
           await consumer.stop();
         } finally {
           await topicIds.close().catch(() => undefined);
+          await backpressure.settled();
           await client.connection.close();
         }
       })()),
