@@ -5,6 +5,7 @@ import { createHealthActivities } from './health';
 import { createReplayActivities } from '../replay/activities';
 import { createStreamActivities } from '../stream/load';
 import { createStreamRereadActivities } from '../stream/reread';
+import { createStreamTopicActivities } from '../stream/topic';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStreamActivities(deps),
     ...createReplayActivities(deps),
     ...createStreamRereadActivities(deps),
+    ...createStreamTopicActivities(deps),
   };
 }
 

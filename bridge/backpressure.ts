@@ -1,11 +1,14 @@
 // Backpressure per partition. The bridge counts what it signalled since it last asked the workflow, and asks
 // again when that estimate crosses the limit or a probe interval has passed. A partition pauses while its
-// workflow is too far behind, cannot answer (no worker, Temporal down), or is draining to continue as new.
+// workflow is too far behind, cannot answer (no worker, Temporal down), is draining to continue as new, or has
+// stopped the partition (offsets went backwards) until an operator resumes it.
 export interface WorkflowLag {
   /** Messages the workflow holds but has not loaded. */
   pending: number;
   /** The workflow waits for its buffer to shrink before it continues as new. */
   draining: boolean;
+  /** Why the workflow stopped the partition (its offsets went backwards), until an operator resumes it. */
+  stopped?: string;
 }
 
 /** The partition's workflow's lag; throws when the workflow cannot answer. */
@@ -23,11 +26,17 @@ export class Backpressure {
   private readonly lastProbe = new Map<number, number>();
   private readonly paused = new Set<number>();
   private readonly draining = new Set<number>();
+  private readonly stopped = new Map<number, string>();
+  private readonly probing = new Set<Promise<unknown>>();
 
   constructor(
     private readonly probe: LagProbe,
     private readonly limits: BackpressureLimits,
-    private readonly log: (line: string, fields?: Record<string, unknown>) => void,
+    private readonly log: (
+      line: string,
+      fields?: Record<string, unknown>,
+      level?: 'info' | 'warn' | 'error',
+    ) => void,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -46,12 +55,16 @@ export class Backpressure {
    * counts from the next call on.
    */
   async isBehind(partition: number): Promise<boolean> {
+    // A stopped workflow may hold nothing, and yet nothing more may be sent to it.
+    if (this.stopped.has(partition)) return true;
     const estimate = this.estimate.get(partition) ?? 0;
     // Nothing sent yet: the workflow may not exist, and there is nothing it could be behind on.
     if (estimate === 0) return false;
     if (estimate > this.limits.maxPending) {
       const lag = await this.measure(partition);
-      return lag === null || lag.draining || lag.pending > this.limits.maxPending;
+      return (
+        lag === null || lag.draining || lag.stopped !== undefined || lag.pending > this.limits.maxPending
+      );
     }
     if (this.draining.has(partition)) return true;
     if (this.clock() - (this.lastProbe.get(partition) ?? 0) >= this.limits.pollMs) {
@@ -67,12 +80,23 @@ export class Backpressure {
   resumeWhenDrained(partition: number, resume: () => void, running: () => boolean): void {
     if (this.paused.has(partition)) return;
     this.paused.add(partition);
-    this.log(`partition ${partition}: workflow is behind, pausing the partition`, { partition });
+    this.log(
+      this.stopped.has(partition)
+        ? `partition ${partition}: paused while its workflow is stopped`
+        : `partition ${partition}: workflow is behind, pausing the partition`,
+      { partition },
+    );
     const poll = async (): Promise<void> => {
       while (running()) {
         await new Promise((r) => setTimeout(r, this.limits.pollMs));
+        if (!running()) break;
         const lag = await this.measure(partition);
-        if (lag !== null && !lag.draining && lag.pending <= this.limits.resumePending) {
+        if (
+          lag !== null &&
+          !lag.draining &&
+          lag.stopped === undefined &&
+          lag.pending <= this.limits.resumePending
+        ) {
           this.paused.delete(partition);
           this.log(`partition ${partition}: workflow caught up (${lag.pending} pending), resuming`, {
             partition,
@@ -87,16 +111,36 @@ export class Backpressure {
   }
 
   /** The workflow's answer, or null when it gave none. */
+  /** Resolves once no probe is in flight: the Temporal connection may close without a query still retrying. */
+  async settled(): Promise<void> {
+    while (this.probing.size > 0) await Promise.allSettled([...this.probing]);
+  }
+
   private async measure(partition: number): Promise<WorkflowLag | null> {
     this.lastProbe.set(partition, this.clock());
+    const asked = this.probe(partition);
+    this.probing.add(asked);
     try {
-      const lag = await this.probe(partition);
+      const lag = await asked;
       this.estimate.set(partition, lag.pending);
       if (lag.draining) this.draining.add(partition);
       else this.draining.delete(partition);
+      if (lag.stopped !== undefined && !this.stopped.has(partition)) {
+        // Logged once, as soon as a probe sees it; the partition pauses before its next chunk.
+        this.log(
+          `partition ${partition} stopped: ${lag.stopped}; nothing more is taken until an operator runs ` +
+            `\`npm run client -- stream resume ${partition}\``,
+          { partition, stopped: lag.stopped },
+          'error',
+        );
+      }
+      if (lag.stopped !== undefined) this.stopped.set(partition, lag.stopped);
+      else this.stopped.delete(partition);
       return lag;
     } catch {
       return null;
+    } finally {
+      this.probing.delete(asked);
     }
   }
 }

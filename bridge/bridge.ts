@@ -6,6 +6,7 @@ import type { Config } from '../infra/config';
 import { createTemporalClient } from '../infra/temporal';
 import { Backpressure } from './backpressure';
 import { connectPartitionConsumer, type BatchControl, type BatchHandler } from '../kafka/consumer';
+import { connectTopicIdReader, type TopicIdReader } from '../kafka/topic-id';
 import type { BridgeSettings } from './settings';
 import { chunkMessages, toStreamMessage } from '../contracts/stream-chunks';
 import { WorkflowSink } from './signal-sink';
@@ -30,9 +31,69 @@ export interface RunningBridge {
 }
 
 /** A line for the operator, with structured fields (the partition it is about) for the JSON log. */
-export type Logger = (line: string, fields?: Record<string, unknown>) => void;
+export type Logger = (
+  line: string,
+  fields?: Record<string, unknown>,
+  level?: 'info' | 'warn' | 'error',
+) => void;
 
 const QUERY_TIMEOUT_MS = 5000;
+
+/**
+ * The topic id each batch is sent with, so the partition's workflow sees a deleted and recreated topic (a new id,
+ * offsets from 0) as a new incarnation rather than as redeliveries. kafkajs cannot see ids, so the id is read
+ * again whenever a batch might come from a new incarnation: the first batch of a partition after a group join,
+ * a batch that starts at or below what this bridge last sent for the partition, and any batch once the id is
+ * older than the metadata refresh interval.
+ */
+class TopicIdentity {
+  private current: { id: string; readAt: number } | undefined;
+  private readonly lastSent = new Map<number, number>();
+  // Partitions are handled concurrently: one read (and one warning for a change) serves them all.
+  private reading: Promise<void> | undefined;
+
+  constructor(
+    private readonly reader: TopicIdReader,
+    private readonly topic: string,
+    private readonly maxAgeMs: number,
+    private readonly log: Logger,
+    /** Called once per change of id, before any batch is sent under the new one. */
+    private readonly onChange: (topicId: string) => Promise<void>,
+  ) {}
+
+  /** After a group join every partition's next batch checks the id (another member may have moved on). */
+  forgetPartitions(): void {
+    this.lastSent.clear();
+  }
+
+  async idFor(partition: number, firstOffset: number): Promise<string> {
+    const sent = this.lastSent.get(partition);
+    const stale = this.current === undefined || Date.now() - this.current.readAt >= this.maxAgeMs;
+    if (stale || sent === undefined || firstOffset <= sent) {
+      await (this.reading ??= this.refresh(partition).finally(() => (this.reading = undefined)));
+    }
+    return this.current!.id;
+  }
+
+  noteSent(partition: number, offset: number): void {
+    this.lastSent.set(partition, offset);
+  }
+
+  private async refresh(partition: number): Promise<void> {
+    const id = await this.reader.read();
+    const previous = this.current?.id;
+    this.current = { id, readAt: Date.now() };
+    if (previous !== undefined && previous !== id) {
+      this.log(
+        `topic ${this.topic} was deleted and created again: topic id ${previous} -> ${id}; each partition's ` +
+          'workflow closes its chain and starts a new one for the new offsets',
+        { partition, oldTopicId: previous, newTopicId: id },
+        'warn',
+      );
+      await this.onChange(id);
+    }
+  }
+}
 
 async function connectTemporalOrExplain(config: Config): Promise<Client> {
   try {
@@ -87,7 +148,29 @@ export async function startBridge(
     throw err;
   }
 
+  let topicIds: TopicIdReader;
+  try {
+    topicIds = await connectTopicIdReader(config.kafka, topic);
+  } catch (err) {
+    await consumer.stop().catch(() => undefined);
+    await client.connection.close();
+    throw err;
+  }
   const sink = new WorkflowSink(client, config.temporal.taskQueue, settings.workflow);
+  let assigned: number[] = [];
+  // Every partition this member owns closes its old chain now, not only those that receive new messages soon.
+  const announce = async (topicId: string): Promise<void> => {
+    await Promise.all(
+      assigned.map((partition) =>
+        sink.announceTopicId(topic, partition, topicId).catch((err: unknown) => {
+          log(`partition ${partition}: could not tell its workflow the new topic id: ${String(err)}`, {
+            partition,
+          });
+        }),
+      ),
+    );
+  };
+  const identity = new TopicIdentity(topicIds, topic, settings.metadataMaxAgeMs, log, announce);
   const backpressure = new Backpressure(
     (partition) => sink.lag(topic, partition, QUERY_TIMEOUT_MS),
     settings,
@@ -112,10 +195,12 @@ export async function startBridge(
         backpressure.resumeWhenDrained(batch.partition, control.pause(), () => running);
         return;
       }
-      await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
-        sink.deliver(batch.topic, batch.partition, chunk),
-      );
+      await whileHeartbeating(control, settings.heartbeatIntervalMs, async () => {
+        const topicId = await identity.idFor(batch.partition, chunk[0]!.offset);
+        await sink.deliver(batch.topic, batch.partition, chunk, { topicId, logEnd: batch.logEnd });
+      });
       const last = chunk[chunk.length - 1]!.offset;
+      identity.noteSent(batch.partition, last);
       await control.commit(last);
       backpressure.noteDelivered(batch.partition, chunk.length);
       const p = progress.get(batch.partition) ?? {
@@ -138,6 +223,8 @@ export async function startBridge(
   failed.catch(() => undefined);
 
   consumer.onGroupJoin((partitions) => {
+    identity.forgetPartitions();
+    assigned = partitions;
     log(
       `joined group ${config.kafka.groupId}: topic ${topic} partitions [${partitions.join(', ')}] -> ` +
         `workflows stream-${topic}-<partition> on task queue ${config.temporal.taskQueue}`,
@@ -165,6 +252,8 @@ export async function startBridge(
         try {
           await consumer.stop();
         } finally {
+          await topicIds.close().catch(() => undefined);
+          await backpressure.settled();
           await client.connection.close();
         }
       })()),

@@ -11,7 +11,9 @@ const HELP = `Usage: npm run bridge [-- --help]
 Consumes the Kafka topic KAFKA_TOPIC as consumer group KAFKA_GROUP_ID and delivers its records, in batches,
 to one streaming workflow per partition (stream-<topic>-<partition>) with signal-with-start. A Kafka offset
 is committed only after Temporal accepted the records up to it; a partition is paused while its workflow is
-behind. SIGTERM or SIGINT: finish the signal in flight, commit, leave the group, exit 0.
+behind, or stopped because its offsets went backwards (see \`npm run client -- stream status\`). Each signal
+carries the topic's id: a topic deleted and created again starts new chains. SIGTERM or SIGINT: finish the
+signal in flight, commit, leave the group, exit 0.
 
 Connection settings are the project's (see .env.example). Tuning, with defaults:
 ${describeBridgeVariables()}
@@ -63,7 +65,9 @@ async function runBridge(
   settings: ReturnType<typeof loadBridgeSettings>,
   log: JsonLogger,
 ): Promise<number> {
-  const bridge = await startBridge(config, settings, (line, fields) => log.info(`bridge: ${line}`, fields));
+  const bridge = await startBridge(config, settings, (line, fields, level = 'info') =>
+    log[level](`bridge: ${line}`, fields),
+  );
   const stopProgress = reportProgress(bridge, log);
 
   const outcome = await new Promise<{ signal: string } | { error: Error }>((resolve) => {

@@ -1,6 +1,7 @@
 // The Temporal side of the bridge: signal-with-start to the partition's workflow, and its state for
 // backpressure. A signalWithStart that returned means the server has durably recorded the signal.
 import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { KioskPipeline, KioskSource } from '../contracts/search-attributes';
 import type { WorkflowLag } from './backpressure';
 import {
@@ -22,14 +23,20 @@ export class WorkflowSink {
     private readonly settings: StreamSettings,
   ) {}
 
-  async deliver(topic: string, partition: number, messages: StreamMessage[]): Promise<void> {
+  /** `incarnation`: the topic id the messages were read under and the log end of their fetch. */
+  async deliver(
+    topic: string,
+    partition: number,
+    messages: StreamMessage[],
+    incarnation: { topicId: string; logEnd: number },
+  ): Promise<void> {
     const input: StreamWorkflowInput = { topic, partition, settings: this.settings };
     await this.client.workflow.signalWithStart(STREAM_WORKFLOW_TYPE, {
       workflowId: streamWorkflowId(topic, partition),
       taskQueue: this.taskQueue,
       args: [input],
       signal: messagesSignal,
-      signalArgs: [{ messages }],
+      signalArgs: [{ messages, ...incarnation }],
       typedSearchAttributes: [
         { key: KioskPipeline, value: 'stream' },
         { key: KioskSource, value: streamSource(topic, partition) },
@@ -41,12 +48,30 @@ export class WorkflowSink {
     });
   }
 
+  /**
+   * Tells a partition's running workflow, if any, the topic's new id with no messages: it closes the chain of
+   * the deleted topic at once instead of at the partition's next message.
+   */
+  async announceTopicId(topic: string, partition: number, topicId: string): Promise<void> {
+    try {
+      await this.client.workflow
+        .getHandle(streamWorkflowId(topic, partition))
+        .signal(messagesSignal, { messages: [], topicId });
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+
   /** How far behind the workflow is; throws when it cannot answer within the deadline. */
   async lag(topic: string, partition: number, timeoutMs: number): Promise<WorkflowLag> {
     const handle = this.client.workflow.getHandle(streamWorkflowId(topic, partition));
     const state: StreamState = await this.client.withDeadline(Date.now() + timeoutMs, () =>
       handle.query(stateQuery),
     );
-    return { pending: state.buffered + state.loading, draining: state.continueAsNewDue };
+    return {
+      pending: state.buffered + state.loading + (state.onHold ?? 0),
+      draining: state.continueAsNewDue,
+      stopped: state.stopped?.reason,
+    };
   }
 }

@@ -9,7 +9,7 @@ import { loadBridgeSettings } from '../bridge/settings';
 import { loadConfig, type Config } from '../infra/config';
 import { createTemporalClient } from '../infra/temporal';
 import { KioskRowsLoaded, KioskRowsRejected } from '../contracts/search-attributes';
-import { stateQuery, streamWorkflowId, type StreamState } from '../contracts/stream';
+import { resumeSignal, stateQuery, streamWorkflowId, type StreamState } from '../contracts/stream';
 
 export interface PartitionStatus {
   partition: number;
@@ -27,6 +27,10 @@ export interface PartitionStatus {
   loaded: number | null;
   rejected: number | null;
   lastFlushAt: string | null;
+  /** The topic id the workflow's chain reads (null from older chains, or without a worker to answer). */
+  topicId: string | null;
+  /** Why the partition is stopped (its offsets went backwards), or null; `stream resume` clears it. */
+  error: string | null;
   /** Where the counts come from: the workflow's query, or its search attributes when no worker answers. */
   from: 'query' | 'search-attributes' | 'none';
 }
@@ -37,6 +41,12 @@ function positiveInteger(text: string): number {
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value <= 0)
     throw new InvalidArgumentError('must be a positive integer');
+  return value;
+}
+
+function partitionNumber(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError('must be a partition number');
   return value;
 }
 
@@ -52,6 +62,8 @@ async function workflowSide(
     loaded: null,
     rejected: null,
     lastFlushAt: null,
+    topicId: null,
+    error: null,
     from: 'none' as const,
   };
   const handle = client.workflow.getHandle(workflowId);
@@ -75,6 +87,8 @@ async function workflowSide(
       loaded: state.loaded,
       rejected: state.rejected,
       lastFlushAt: state.lastFlush?.at ?? null,
+      topicId: state.topicId ?? null,
+      error: state.stopped ? `STOPPED ${state.stopped.at}: ${state.stopped.reason}` : null,
       from: 'query',
     };
   } catch {
@@ -126,6 +140,7 @@ const COLUMNS: [header: string, cell: (s: PartitionStatus) => string][] = [
   ['loaded', (s) => (s.loaded === null ? '-' : String(s.loaded))],
   ['rejected', (s) => (s.rejected === null ? '-' : String(s.rejected))],
   ['last flush', (s) => s.lastFlushAt ?? '-'],
+  ['error', (s) => (s.error === null ? '-' : 'STOPPED (below)')],
 ];
 
 export function formatStatusTable(rows: readonly PartitionStatus[]): string {
@@ -159,10 +174,38 @@ export function registerStreamCommands(program: Command): void {
       }
       console.log(`topic ${config.kafka.topic}, consumer group ${config.kafka.groupId}`);
       console.log(formatStatusTable(rows));
+      for (const r of rows.filter((row) => row.error !== null)) {
+        console.log(`partition ${r.partition}: ${r.error}`);
+        console.log(`  once understood: npm run client -- stream resume ${r.partition}`);
+      }
       if (rows.some((r) => r.from === 'search-attributes')) {
         console.log(
           "(no worker answered the query: loaded/rejected are from the last flush's search attributes)",
         );
+      }
+    });
+
+  stream
+    .command('resume')
+    .argument('<partition>', 'the stopped partition', partitionNumber)
+    .description(
+      'resume a partition its workflow stopped because its offsets went backwards (see `stream status`): the ' +
+        'chain goes on after its last offset, so the records at or below it are not loaded',
+    )
+    .action(async (partition: number) => {
+      const config = loadConfig();
+      const client = await createTemporalClient(config.temporal);
+      try {
+        const handle = client.workflow.getHandle(streamWorkflowId(config.kafka.topic, partition));
+        const state = await handle.query(stateQuery);
+        if (state.stopped === undefined) {
+          console.log(`partition ${partition} is not stopped; nothing to do`);
+          return;
+        }
+        await handle.signal(resumeSignal, { by: 'stream resume' });
+        console.log(`partition ${partition} resumed; the bridge resumes it within a second`);
+      } finally {
+        await client.connection.close();
       }
     });
 

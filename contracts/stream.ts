@@ -33,6 +33,23 @@ export const OVERSIZE_KEPT_BYTES = 64 * 1024;
 
 export interface StreamSignalBatch {
   messages: StreamMessage[];
+  /**
+   * The Kafka topic id the bridge read the messages under (absent from older bridges). A different id than the
+   * chain's means the topic was deleted and created again: a new incarnation, with offsets from 0.
+   */
+  topicId?: string;
+  /** The partition's log end offset (high watermark) when the messages were fetched. */
+  logEnd?: number;
+}
+
+/** Why a partition stopped: its offsets went backwards under the same topic id. Cleared by `resume`. */
+export interface StreamStop {
+  /** Workflow time, ISO-8601. */
+  at: string;
+  reason: string;
+  /** The chain's highest offset taken, and the log end the bridge saw below it. */
+  lastOffset: number;
+  logEnd: number;
 }
 
 /** When the workflow hands its buffer to the load activity: whichever limit is reached first. */
@@ -97,6 +114,12 @@ export interface CarriedState {
    * (absent in chains started by older code).
    */
   reread?: number;
+  /** The topic id this chain's messages came from (absent in chains started by older code or bridges). */
+  topicId?: string;
+  /** source_topic of this chain's rows: the topic's name or `<topic>@<topicId>` (see stream/topic.ts). */
+  sourceTopic?: string;
+  /** Set while the partition is stopped because its offsets went backwards. */
+  stopped?: StreamStop;
 }
 
 export interface StreamWorkflowInput {
@@ -124,10 +147,16 @@ export interface StreamState extends CarriedState {
    * inflow would keep the buffer too big to carry and the history would grow towards its hard limit.
    */
   continueAsNewDue: boolean;
+  /** Messages of a recreated topic's new incarnation, held until the old chain is closed. */
+  heldForNewTopic?: number;
+  /** Messages received while the partition is stopped, taken (or dropped as redeliveries) once it resumes. */
+  onHold?: number;
 }
 
 export const messagesSignal = defineSignal<[StreamSignalBatch]>('messages');
 export const stateQuery = defineQuery<StreamState>('state');
+/** The operator's go-ahead after a stop: the chain goes on after its last offset (`stream resume`). */
+export const resumeSignal = defineSignal<[{ by: string }]>('resume');
 
 export function streamWorkflowId(topic: string, partition: number): string {
   return `stream-${topic}-${partition}`;

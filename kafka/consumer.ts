@@ -12,6 +12,8 @@ export interface PartitionBatch {
   topic: string;
   partition: number;
   records: KafkaRecord[];
+  /** The partition's log end offset (high watermark) in the fetch response. */
+  logEnd: number;
 }
 
 export interface BatchControl {
@@ -85,7 +87,12 @@ class KafkajsPartitionConsumer implements PartitionConsumer {
           pause: () => payload.pause(),
         };
         await handler(
-          { topic: batch.topic, partition: batch.partition, records: batch.messages.map(toRecord) },
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            records: batch.messages.map(toRecord),
+            logEnd: Number(batch.highWatermark),
+          },
           control,
         );
       },

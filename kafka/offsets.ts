@@ -43,3 +43,15 @@ export async function readPartitionOffsets(
     await admin.disconnect();
   }
 }
+
+/** The partition's log end offset (the high watermark) now; 0 for a partition the topic does not have. */
+export async function readLogEnd(kafka: Config['kafka'], topic: string, partition: number): Promise<number> {
+  const admin = createKafka(kafka, '-status').admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return Number(offsets.find((o) => o.partition === partition)?.high ?? 0);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -88,3 +88,13 @@ export async function closeRun(
     rejectedByReason: r.rejected_by_reason,
   };
 }
+
+/**
+ * Closes a stream chain whose topic incarnation is gone, with the operator's note. Idempotent: a retried call
+ * finds the row closed already and leaves it as it is.
+ */
+export async function supersedeRun(db: Knex | Knex.Transaction, runId: string, note: string): Promise<void> {
+  await db('pipeline_run')
+    .where({ run_id: runId, status: 'running' })
+    .update({ status: 'superseded', finished_at: db.fn.now(), note });
+}

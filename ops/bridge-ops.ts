@@ -39,8 +39,11 @@ export async function lastStoredOffsets(
   topic: string,
   partitions: readonly number[],
 ): Promise<Map<number, number>> {
+  // A recreated topic's rows are under its latest incarnation's name (stream/topic.ts).
+  const source = `coalesce((select source_topic from stream_topic_incarnation where topic = :topic
+                            order by first_seen_at desc limit 1), :topic)`;
   const newest = (table: string) =>
-    `(select max(source_offset) from ${table} where source_topic = :topic and source_partition = p)`;
+    `(select max(source_offset) from ${table} where source_topic = ${source} and source_partition = p)`;
   const r = await knex
     .raw<{ rows: { p: number; last: number | null }[] }>(
       `select p, greatest(${newest('rating_interaction')}, ${newest('request_interaction')},

@@ -21,6 +21,11 @@ export interface LoadStreamInput {
   workflowId: string;
   topic: string;
   partition: number;
+  /**
+   * The rows' source_topic: the topic's name, or `<topic>@<topicId>` for a recreated topic's later incarnation
+   * (see stream-topic.ts). Absent from workflows started by older code: the name.
+   */
+  sourceTopic?: string;
   /** In offset order, no offset twice (the workflow's buffer guarantees both). */
   messages: StreamMessage[];
 }
@@ -160,7 +165,7 @@ export function createStreamActivities(deps: ActivityDeps) {
       const run: StreamRun = {
         ledgerRunId: input.ledgerRunId,
         workflowId: input.workflowId,
-        topic,
+        topic: input.sourceTopic ?? topic,
         partition,
         source: streamSource(topic, partition),
       };

@@ -11,6 +11,8 @@ import { lastStoredOffset } from './store';
 export interface RereadInput {
   topic: string;
   partition: number;
+  /** The source_topic this incarnation's rows are stored under (the topic's name when absent). */
+  sourceTopic?: string;
   /** The first offset the new chain received from the bridge: everything before it was committed. */
   before: number;
   /** Where to go on from (the offset after the last one returned); the first call starts after the database's last. */
@@ -31,7 +33,8 @@ export function createStreamRereadActivities(deps: ActivityDeps) {
   return {
     async readUnstoredMessages(input: RereadInput): Promise<RereadResult> {
       const { topic, partition, before } = input;
-      const from = input.from ?? (await lastStoredOffset(deps.knex, topic, partition)) + 1;
+      const from =
+        input.from ?? (await lastStoredOffset(deps.knex, input.sourceTopic ?? topic, partition)) + 1;
       if (from >= before) return { messages: [], done: true };
       const read = await readPartitionRange(deps.config.kafka, topic, partition, from, before, {
         maxMessages: MAX_MESSAGES,

@@ -14,12 +14,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { STREAM_LOAD_RETRY, STREAM_REREAD } from '../workflows/activity-policies';
+import { STREAM_LOAD_RETRY, STREAM_REREAD, STREAM_TOPIC } from '../workflows/activity-policies';
 import { KioskRowsLoaded, KioskRowsRead, KioskRowsRejected } from '../contracts/search-attributes';
 import {
   MAX_CARRIED_BYTES,
   messagesSignal,
   resolveSettings,
+  resumeSignal,
   stateQuery,
   type CarriedState,
   type StreamState,
@@ -36,6 +37,8 @@ const CAN_QUIET_MAX_MS = 5000;
 
 // Chains started before this code did not re-read what an earlier chain lost; their histories replay without it.
 const REREAD_PATCH = 'reread-unstored-before-first-load';
+// Chains started before this code neither resolved a source_topic per topic id nor closed their ledger row.
+const TOPIC_PATCH = 'topic-incarnations';
 
 function firstRunState(): CarriedState {
   const info = workflowInfo();
@@ -60,7 +63,15 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
   const settings = resolveSettings(input.settings);
   const state: CarriedState = { ...(input.carried ?? firstRunState()) };
   state.chainRuns++;
-  const buffer = new OffsetBuffer(state.lastOffset, input.pending, Date.now());
+  let buffer = new OffsetBuffer(state.lastOffset, input.pending, Date.now());
+  // A recreated topic's first messages, waiting until the old incarnation's chain is flushed and closed.
+  let held: { topicId: string; buffer: OffsetBuffer; dropped: number } | undefined;
+  // A log end below the last offset taken, to be checked against Kafka: a batch fetched before a rebalance can
+  // arrive late with an old high watermark.
+  let suspect: { logEnd: number; lastOffset: number } | undefined;
+  // Messages that arrived while the partition was stopped (or about to be): neither taken nor dropped until the
+  // stop is confirmed and resumed, or found to be a false alarm. The bridge pauses the partition meanwhile.
+  let onHold: StreamMessage[] = [];
   let loading = 0;
   let signalsReceived = 0;
 
@@ -69,21 +80,76 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
     retry: STREAM_LOAD_RETRY,
   });
   const { readUnstoredMessages } = proxyActivities<Activities>(STREAM_REREAD);
+  const { resolveStreamIncarnation, closeStreamRun, readPartitionLogEnd } =
+    proxyActivities<Activities>(STREAM_TOPIC);
+  const topicAware = patched(TOPIC_PATCH);
 
-  setHandler(messagesSignal, ({ messages }) => {
-    signalsReceived++;
+  /** Takes what is beyond the last offset into the buffer; anything at or below it is a redelivery. */
+  const take = (messages: readonly StreamMessage[]): void => {
     const { taken, dropped } = buffer.accept(messages, Date.now());
     state.received += taken;
     state.duplicatesDropped += dropped;
     state.lastOffset = buffer.lastOffset;
     const newest = messages[messages.length - 1];
     if (taken > 0 && newest !== undefined) state.lastMessageAt = new Date(newest.timestamp).toISOString();
+  };
+
+  const release = (): void => {
+    const waiting = onHold;
+    onHold = [];
+    take(waiting);
+  };
+
+  setHandler(messagesSignal, ({ messages, topicId, logEnd }) => {
+    signalsReceived++;
+    // A run of a chain started by older code takes the messages as it did: no new commands in its history.
+    if (!topicAware) topicId = logEnd = undefined;
+    if (topicId !== undefined && state.topicId !== undefined && topicId !== state.topicId) {
+      // The topic was deleted and created again: these offsets restart at 0 and belong to a new chain.
+      if (held === undefined) held = { topicId, buffer: new OffsetBuffer(-1), dropped: 0 };
+      if (held.topicId === topicId) held.dropped += held.buffer.accept(messages, Date.now()).dropped;
+      else {
+        log.error('topic recreated again before the previous recreation was taken over; messages not taken', {
+          topic,
+          partition,
+          topicId,
+          count: messages.length,
+        });
+      }
+      return;
+    }
+    // A chain started without an id (new, or by an older bridge) takes the first one it is given.
+    if (topicId !== undefined) state.topicId ??= topicId;
+    // Once a new incarnation is known, the old one's last messages are simply taken and flushed.
+    const ending = held !== undefined;
+    if (!ending && logEnd !== undefined && logEnd <= state.lastOffset && state.stopped === undefined) {
+      suspect ??= { logEnd, lastOffset: state.lastOffset };
+    }
+    if (!ending && (suspect !== undefined || state.stopped !== undefined)) onHold.push(...messages);
+    else take(messages);
+  });
+
+  setHandler(resumeSignal, ({ by }) => {
+    if (state.stopped === undefined) return;
+    log.warn('partition resumed after its offsets went backwards; it goes on after its last offset', {
+      topic,
+      partition,
+      by,
+      lastOffset: state.lastOffset,
+      stopped: state.stopped,
+    });
+    state.stopped = undefined;
+    release();
   });
 
   const shouldContinueAsNew = (): boolean => {
     const info = workflowInfo();
     return info.continueAsNewSuggested || info.historyLength >= settings.continueAsNewAfterEvents;
   };
+  // Not while messages wait on a stop: they travel in no run's input. The bridge sends nothing meanwhile, so the
+  // history does not grow.
+  const continueAsNewNow = (): boolean =>
+    shouldContinueAsNew() && onHold.length === 0 && suspect === undefined;
   const flushDue = (): boolean =>
     buffer.size >= settings.flush.maxMessages ||
     buffer.byteSize >= settings.flush.maxBytes ||
@@ -98,7 +164,10 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
     bufferedBytes: buffer.byteSize,
     loading,
     historyLength: workflowInfo().historyLength,
-    continueAsNewDue: shouldContinueAsNew(),
+    // While a new incarnation waits, the bridge pauses the partition as for a continue-as-new.
+    continueAsNewDue: shouldContinueAsNew() || held !== undefined,
+    heldForNewTopic: held?.buffer.size,
+    onHold: onHold.length,
   }));
 
   const describe = (): void => {
@@ -111,18 +180,28 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
         last
           ? `last flush ${last.at}: ${last.messages} messages (offsets ${last.firstOffset}..${last.lastOffset})`
           : 'no flush yet',
+        ...(state.stopped ? [`**STOPPED** ${state.stopped.at}: ${state.stopped.reason}`] : []),
       ].join('\n\n'),
     );
+  };
+
+  /** The chain's source_topic, resolved once its topic id is known (see stream/topic.ts). */
+  const ensureSource = async (): Promise<void> => {
+    if (topicAware && state.topicId !== undefined && state.sourceTopic === undefined) {
+      state.sourceTopic = await resolveStreamIncarnation({ topic, topicId: state.topicId });
+    }
   };
 
   const load = async (batch: StreamMessage[]): Promise<void> => {
     const started = Date.now();
     loading = batch.length;
+    await ensureSource();
     const result = await loadStreamMessages({
       ledgerRunId: state.ledgerRunId,
       workflowId: workflowInfo().workflowId,
       topic,
       partition,
+      sourceTopic: state.sourceTopic,
       messages: batch,
     });
     loading = 0;
@@ -157,9 +236,11 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
   const rereadUnstored = async (): Promise<void> => {
     await condition(() => buffer.size > 0);
     const before = buffer.firstOffset!;
+    await ensureSource();
+    const { sourceTopic } = state;
     let from: number | undefined;
     for (;;) {
-      const { messages, done } = await readUnstoredMessages({ topic, partition, before, from });
+      const { messages, done } = await readUnstoredMessages({ topic, partition, sourceTopic, before, from });
       if (messages.length > 0) {
         log.warn('re-read messages an earlier chain accepted but never stored', {
           topic,
@@ -197,20 +278,99 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
     }
   };
 
+  /**
+   * The old incarnation's chain ends: what it holds is loaded, its ledger row is closed as superseded, and the
+   * held messages start a new chain (a ledger row of its own, offsets from -1, the new incarnation's
+   * source_topic) in this same workflow, so the bridge and `stream status` keep one workflow per partition.
+   */
+  const takeOverNewTopic = async (next: NonNullable<typeof held>): Promise<void> => {
+    // The old id first, so that it keeps its source_topic and the new one gets a name of its own.
+    await ensureSource();
+    // A stop of the old incarnation ends with it: what it held is taken as a resume would, then loaded.
+    const releasedFromStop = onHold.length;
+    suspect = undefined;
+    state.stopped = undefined;
+    release();
+    while (buffer.size > 0) await flush();
+    const info = workflowInfo();
+    const ledgerRunId = `${info.workflowId}/${next.topicId}/${info.runId}`;
+    const note =
+      `topic ${topic} was deleted and created again: partition ${partition} has topic id ${next.topicId} ` +
+      `(was ${state.topicId}); this chain ended at offset ${state.lastOffset}, chain ${ledgerRunId} goes on`;
+    await closeStreamRun({ ledgerRunId: state.ledgerRunId, note });
+    log.warn('topic recreated: closed the old chain, a new chain takes the new topic', {
+      topic,
+      partition,
+      oldTopicId: state.topicId,
+      newTopicId: next.topicId,
+      oldLedgerRunId: state.ledgerRunId,
+      oldLastOffset: state.lastOffset,
+      newLedgerRunId: ledgerRunId,
+      releasedFromStop,
+    });
+    held = undefined;
+    buffer = next.buffer;
+    Object.assign(state, firstRunState(), {
+      ledgerRunId,
+      topicId: next.topicId,
+      lastOffset: buffer.lastOffset,
+      received: buffer.size,
+      duplicatesDropped: next.dropped,
+      chainRuns: 1,
+      reread: undefined,
+      sourceTopic: undefined,
+      stopped: undefined,
+    });
+    describe();
+  };
+
+  /**
+   * Records this chain took are gone from the log, yet the topic id did not change (a truncated log, or a chain
+   * that never knew its topic id): dropping what comes now as redeliveries would lose it silently, so the
+   * partition stops until an operator resumes it. A signal's high watermark can be stale (fetched before a
+   * rebalance), so Kafka is asked first.
+   */
+  const checkSuspect = async (seen: NonNullable<typeof suspect>): Promise<void> => {
+    const logEnd = await readPartitionLogEnd({ topic, partition });
+    suspect = undefined;
+    if (logEnd > seen.lastOffset) {
+      release();
+      return;
+    }
+    state.stopped = {
+      at: new Date().toISOString(),
+      reason:
+        `offsets went backwards: the log of ${topic}/${partition} ends at ${logEnd}, at or below this ` +
+        `chain's last offset ${seen.lastOffset}, under the same topic id; records at or below it are not taken`,
+      lastOffset: seen.lastOffset,
+      logEnd,
+    };
+    log.error('partition stopped: offsets went backwards', { topic, partition, ...state.stopped });
+    describe();
+  };
+
   describe();
   if (input.carried === undefined && patched(REREAD_PATCH)) await rereadUnstored();
   for (;;) {
+    if (held !== undefined) {
+      await takeOverNewTopic(held);
+      continue;
+    }
+    if (suspect !== undefined) await checkSuspect(suspect);
     if (buffer.size === 0) {
-      await condition(() => buffer.size > 0 || shouldContinueAsNew());
+      await condition(
+        () => buffer.size > 0 || continueAsNewNow() || held !== undefined || suspect !== undefined,
+      );
+      if (held !== undefined || suspect !== undefined) continue;
       // Round again: what just arrived waits for the flush policy (size or age) like anything else, so that light
       // traffic makes one load per maxAgeMs rather than one per signal.
-      if (!shouldContinueAsNew()) continue;
+      if (!continueAsNewNow()) continue;
     } else if (!flushDue()) {
       const waitMs = (buffer.oldestArrival ?? Date.now()) + settings.flush.maxAgeMs - Date.now();
-      if (waitMs > 0) await condition(flushDue, waitMs);
+      if (waitMs > 0) await condition(() => flushDue() || held !== undefined, waitMs);
     }
     if (buffer.size > 0) await flush();
-    if (shouldContinueAsNew()) {
+    if (continueAsNewNow()) {
       await untilQuiet();
       await condition(allHandlersFinished);
       // Under sustained input a signal nearly always lands during the last flush, so waiting for an empty
@@ -219,7 +379,11 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
       // state query says continueAsNewDue) so that the buffer does shrink. No await between this check and
       // continue-as-new: a signal arriving now makes the server refuse the command, and this code runs again
       // with that signal in the buffer.
-      if (buffer.byteSize <= Math.min(MAX_CARRIED_BYTES, settings.flush.maxBytes)) {
+      if (
+        held === undefined &&
+        continueAsNewNow() &&
+        buffer.byteSize <= Math.min(MAX_CARRIED_BYTES, settings.flush.maxBytes)
+      ) {
         const next = makeContinueAsNewFunc<typeof streamPartition>({
           typedSearchAttributes: workflowInfo().typedSearchAttributes,
         });

@@ -52,6 +52,12 @@ export const STREAM_REREAD: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 };
 
+/** A topic incarnation's source name, and closing a superseded chain's ledger row: one statement each. */
+export const STREAM_TOPIC: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: STREAM_LOAD_RETRY,
+};
+
 /** One page of a rejects replay (1,000 rejects in one transaction): seconds; retried like a batch step. */
 export const REPLAY_PAGE: ActivityOptions = { startToCloseTimeout: '5 minutes', retry: BATCH_RETRY };
 

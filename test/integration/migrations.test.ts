@@ -22,6 +22,7 @@ const TABLES = [
   'request',
   'request_interaction',
   'source_object',
+  'stream_topic_incarnation',
 ];
 
 const FOREIGN_KEYS = [

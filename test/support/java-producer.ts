@@ -73,3 +73,16 @@ export async function batchCodecs(segmentFile: string): Promise<string[]> {
   const out = await runJava('kafka.tools.DumpLogSegments', ['--files', segmentFile], '', 60_000);
   return [...out.matchAll(/compresscodec: (\w+)/g)].map((m) => m[1]!.toLowerCase());
 }
+
+/**
+ * Kafka's own `kafka-topics.sh` (TopicCommand) against the stack's broker, e.g. `['--delete', '--topic', t]`;
+ * resolves with what it printed.
+ */
+export function kafkaTopics(cfg: Config, args: readonly string[]): Promise<string> {
+  return runJava(
+    'org.apache.kafka.tools.TopicCommand',
+    ['--bootstrap-server', cfg.kafka.brokers.join(','), ...args],
+    '',
+    120_000,
+  );
+}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startBridge, type RunningBridge } from '../../bridge/bridge';
+import { startBridge, type Logger, type RunningBridge } from '../../bridge/bridge';
 import { connectPublisher, type Publisher } from '../../kafka/publisher';
 import { loadBridgeSettings, type BridgeSettings } from '../../bridge/settings';
 import { validateStreamValue, type ReasonCode } from '../../domain/validation';
@@ -311,11 +311,12 @@ export async function startStream(
   label: string,
   partitions: number,
   overrides: Record<string, string> = {},
+  log: Logger = () => undefined,
 ): Promise<RunningStream> {
   const env = await setUpStream(label, partitions);
   const worker = await startTestWorker(env.cfg);
   const publisher = await connectPublisher(env.cfg.kafka, env.cfg.kafka.topic);
-  const bridge = await startBridge(env.cfg, bridgeSettings(overrides), () => undefined);
+  const bridge = await startBridge(env.cfg, bridgeSettings(overrides), log);
   return { env, worker, publisher, bridge };
 }
 

@@ -151,6 +151,46 @@ describe('bridge: backpressure', () => {
     assert.deepEqual(logged, [['partition 2: workflow is behind, pausing the partition', { partition: 2 }]]);
   });
 
+  it('logs a stop once, as soon as a probe sees it, pauses before the next chunk and resumes once cleared', async () => {
+    let now = 0;
+    let answer: { pending: number; draining: boolean; stopped?: string } = {
+      ...lag(0),
+      stopped: 'offsets went backwards',
+    };
+    const logged: [string, string | undefined][] = [];
+    const bp = new Backpressure(
+      () => Promise.resolve(answer),
+      { ...limits, pollMs: 1 },
+      (line, _fields, level) => logged.push([line, level]),
+      () => now,
+    );
+    bp.noteDelivered(3, 1);
+    now = 10;
+    assert.equal(await bp.isBehind(3), false, 'the probe starts now');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await bp.isBehind(3), true);
+    assert.deepEqual(logged, [
+      [
+        'partition 3 stopped: offsets went backwards; nothing more is taken until an operator runs ' +
+          '`npm run client -- stream resume 3`',
+        'error',
+      ],
+    ]);
+    let resumed = false;
+    bp.resumeWhenDrained(
+      3,
+      () => (resumed = true),
+      () => true,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(resumed, false, 'still stopped');
+    assert.equal(logged.length, 2, 'the stop is not logged again while polling');
+    answer = lag(0);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(resumed, true);
+    assert.equal(await bp.isBehind(3), false);
+  });
+
   it('pauses when over the limit and the workflow is behind, draining or silent', async () => {
     const answers: (ReturnType<typeof lag> | Error)[] = [lag(500), lag(0, true), new Error('no worker')];
     const bp = new Backpressure(
