@@ -51,15 +51,15 @@ const HISTORY = {
 };
 const NEW_BUILD = 'current';
 
-/** Runs a workflow by type name, as an operator's client does, and returns its result and history. */
-async function execute(client: Client, taskQueue: string, type: string, args: unknown[]) {
-  const handle = await client.workflow.start(type, {
-    taskQueue,
-    workflowId: `${type}-${uniqueSuffix()}`,
-    args,
-  });
+/**
+ * Runs a workflow by type name, as an operator's client does. When recording, the id is the fixture's name:
+ * replays take the file name as the workflow id, and ids derived from it (a child's) must match.
+ */
+async function execute(client: Client, taskQueue: string, type: string, args: unknown[], fixture?: string) {
+  const workflowId = process.env.RECORD_HISTORY === '1' && fixture ? fixture : `${type}-${uniqueSuffix()}`;
+  const handle = await client.workflow.start(type, { taskQueue, workflowId, args });
   const result: unknown = await handle.result();
-  return { handle, result };
+  return { handle, result, fixture };
 }
 
 /** The runs of a workflow id, oldest first. */
@@ -118,10 +118,23 @@ describe('deploy: the current worker over the previous release, with runs in fli
     await waitForOutput(bridge, /bridge: consuming/);
 
     // Runs the previous release completes on its own: the histories a release adds to the fixtures.
+    const fixture = (type: string) => `release-${release.commit}-${type}.history.pb`;
     const recorded = [
-      await execute(client, taskQueue, 'healthCheck', []),
-      await execute(client, taskQueue, 'batchWorkflow', [{ source: `s3://${cfg.s3.bucket}/real/` }]),
-      await execute(client, taskQueue, 'rejectReplay', [{ filter: { source: 'batch' } }]),
+      await execute(client, taskQueue, 'healthCheck', [], fixture('healthCheck')),
+      await execute(
+        client,
+        taskQueue,
+        'batchWorkflow',
+        [{ source: `s3://${cfg.s3.bucket}/real/` }],
+        fixture('batchWorkflow'),
+      ),
+      await execute(
+        client,
+        taskQueue,
+        'rejectReplay',
+        [{ filter: { source: 'batch' } }],
+        fixture('rejectReplay'),
+      ),
     ];
 
     const producing = simulateTraffic(publisher!, {
@@ -237,11 +250,9 @@ describe('deploy: the current worker over the previous release, with runs in fli
     for (const p of [old, current]) assert.doesNotMatch(p.output(), /nondetermini/i);
     assert.ok(runs.filter((r) => r.type === 'streamPartition').every((r) => r.status !== 'COMPLETED'));
 
-    for (const { handle } of recorded) {
-      const type = (await handle.describe()).type;
-      recordIfAsked(`release-${release.commit}-${type}.history.pb`, await handle.fetchHistory());
-    }
-    recordIfAsked(`release-${release.commit}-streamPartition.history.pb`, streamHistory);
+    for (const { handle, fixture: name } of recorded) recordIfAsked(name!, await handle.fetchHistory());
+    // A stream run's commands do not depend on its workflow id.
+    recordIfAsked(fixture('streamPartition'), streamHistory);
     console.log(
       `      ${runs.length} runs on ${taskQueue}; batch: ${summary.loaded} loaded, ${summary.rejected} rejected; ` +
         `stream: ${TOTAL} messages, ${expected.invalid.size} rejects`,
