@@ -20,15 +20,15 @@ const BUILD_ID = /^[A-Za-z0-9_.-]{1,100}$/;
 /** TEMPORAL_WORKER_BUILD_ID (unset: unversioned) and TEMPORAL_DEPLOYMENT_NAME (default kiosk-pipeline). */
 export function loadWorkerDeployment(env: Env): WorkerDeployment | undefined {
   const buildId = (env.TEMPORAL_WORKER_BUILD_ID ?? '').trim();
-  const deploymentName = (env.TEMPORAL_DEPLOYMENT_NAME ?? '').trim() || DEFAULT_DEPLOYMENT_NAME;
+  const name = deploymentName(env);
   if (buildId === '') return undefined;
   if (!BUILD_ID.test(buildId)) {
     throw new Error(`TEMPORAL_WORKER_BUILD_ID must be letters, digits, '.', '_' or '-', got '${buildId}'`);
   }
-  if (!NAME.test(deploymentName)) {
-    throw new Error(`TEMPORAL_DEPLOYMENT_NAME must be letters, digits, '_' or '-', got '${deploymentName}'`);
+  if (!NAME.test(name)) {
+    throw new Error(`TEMPORAL_DEPLOYMENT_NAME must be letters, digits, '_' or '-', got '${name}'`);
   }
-  return { deploymentName, buildId };
+  return { deploymentName: name, buildId };
 }
 
 /**
@@ -37,4 +37,9 @@ export function loadWorkerDeployment(env: Env): WorkerDeployment | undefined {
  */
 export function workerDeploymentOptions(d: WorkerDeployment): WorkerDeploymentOptions {
   return { version: d, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' };
+}
+
+/** The deployment the operator's commands act on: TEMPORAL_DEPLOYMENT_NAME, as the worker reads it. */
+export function deploymentName(env: Env): string {
+  return (env.TEMPORAL_DEPLOYMENT_NAME ?? '').trim() || DEFAULT_DEPLOYMENT_NAME;
 }

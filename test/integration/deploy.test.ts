@@ -99,6 +99,22 @@ describe('deploy: the current worker over the previous release, with runs in fli
   it('completes every run, stores everything once and fails no workflow task', async () => {
     const { cfg, client, knex } = env;
     const taskQueue = cfg.temporal.taskQueue;
+    // The operator's command, retried until the server has seen the version's workers poll.
+    const promote = async (buildId: string): Promise<string> => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const run = startEntryPoint('client.ts', cfg, [
+          'deploy',
+          '--deployment',
+          deploymentName,
+          'promote',
+          buildId,
+        ]);
+        if ((await run.exited) === 0) return run.output();
+        if (Date.now() > deadline) throw new Error(run.output());
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    };
     const versionEnv = (buildId: string) => ({
       TEMPORAL_DEPLOYMENT_NAME: deploymentName,
       TEMPORAL_WORKER_BUILD_ID: buildId,
@@ -109,7 +125,8 @@ describe('deploy: the current worker over the previous release, with runs in fli
     processes.push(old);
     await waitForOutput(old, /polling task queue/, 120_000);
     const oldVersioned = /as version/.test(old.output());
-    if (oldVersioned) await setCurrentVersion(cfg, deploymentName, release.commit);
+    if (oldVersioned)
+      await setCurrentVersion({ client, namespace: cfg.temporal.namespace, deploymentName }, release.commit);
     const bridge = startEntryPoint('bridge/main.ts', cfg, [], {
       ...CRASH_BRIDGE_ENV,
       STREAM_CONTINUE_AS_NEW_EVENTS: '200',
@@ -174,7 +191,11 @@ describe('deploy: the current worker over the previous release, with runs in fli
     });
     processes.push(current);
     await waitForOutput(current, /polling task queue .* as version/);
-    await setCurrentVersion(cfg, deploymentName, NEW_BUILD);
+    const promoted = await promote(NEW_BUILD);
+    assert.match(
+      promoted,
+      oldVersioned ? /current version: .*:current \(was / : /\(was unversioned workers\)/,
+    );
     // A versioned previous release keeps serving its pinned runs until they end; an unversioned one has none.
     if (!oldVersioned) {
       old.child.kill('SIGTERM');

@@ -18,6 +18,7 @@ import {
   type StreamWorkflowInput,
 } from '../../workflows/stream-api';
 import { createBucketWith, deleteBucket } from '../support/batch';
+import { openPinnedRuns } from '../../cli/deploy';
 import { runVersion, setCurrentVersion, taskQueueRuns } from '../support/deployments';
 import { uniqueSuffix } from '../support/isolated-env';
 import {
@@ -46,6 +47,8 @@ describe('Worker Versioning: a deploy pins batch runs and moves stream chains', 
   const deploymentName = `kiosk-test-${uniqueSuffix()}`;
   const stops: (() => Promise<void>)[] = [];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiosk-versioning-'));
+
+  const target = () => ({ client: env.client, namespace: env.cfg.temporal.namespace, deploymentName });
 
   async function startVersion(buildId: string): Promise<void> {
     const version: WorkerDeploymentVersion = { deploymentName, buildId };
@@ -82,7 +85,7 @@ describe('Worker Versioning: a deploy pins batch runs and moves stream chains', 
     const { cfg, client } = env;
     const taskQueue = cfg.temporal.taskQueue;
     await startVersion('A');
-    await setCurrentVersion(cfg, deploymentName, 'A');
+    await setCurrentVersion(target(), 'A');
 
     const messages: StreamMessage[] = readReplayValues(SAMPLE_FILE)
       .slice(0, 200)
@@ -116,13 +119,19 @@ describe('Worker Versioning: a deploy pins batch runs and moves stream chains', 
     );
 
     await startVersion('B');
-    await setCurrentVersion(cfg, deploymentName, 'B');
+    await setCurrentVersion(target(), 'B');
+    await waitUntil(
+      'version A to count the batch run',
+      async () => (await openPinnedRuns(target(), 'A')) === 1,
+      10_000,
+    );
     const before = (await batch.fetchHistory()).events?.filter(
       (e) => e.workflowTaskCompletedEventAttributes,
     ).length;
 
     await signal(100, 200);
     const summary = await batch.result();
+    await waitUntil('version A to drain', async () => (await openPinnedRuns(target(), 'A')) === 0, 10_000);
     assert.equal(summary.read, summary.loaded + summary.rejected);
     assert.ok(summary.loaded > 0);
     await waitUntil(

@@ -1,42 +1,22 @@
-// Worker Deployments driven the way an operator drives them: the `temporal` CLI the stack installed.
+// Worker Deployments in tests: switching versions with the operator's command (cli/deploy.ts), and what the
+// server says about each run's version and about the workers that completed its workflow tasks.
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { execFile } from 'node:child_process';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import type { Config } from '../../infra/config';
-
-const TEMPORAL_CLI = path.join(
-  process.env.KIOSK_CACHE ?? path.join(os.homedir(), '.cache', 'kiosk-pipeline'),
-  'bin',
-  'temporal',
-);
-
-export function temporalCli(cfg: Config, args: string[]): Promise<string> {
-  return promisify(execFile)(
-    TEMPORAL_CLI,
-    ['--address', cfg.temporal.address, '--namespace', cfg.temporal.namespace, ...args],
-    { encoding: 'utf8', timeout: 30_000 },
-  ).then((r) => r.stdout);
-}
+import { promoteVersion, type DeploymentTarget } from '../../cli/deploy';
 
 /**
  * Makes a version current. The server knows a version only once one of its workers has polled, so this retries
  * until then.
  */
 export async function setCurrentVersion(
-  cfg: Config,
-  deploymentName: string,
+  t: DeploymentTarget,
   buildId: string,
   timeoutMs = 60_000,
 ): Promise<void> {
-  const args = ['worker', 'deployment', 'set-current-version'];
-  args.push('--deployment-name', deploymentName, '--build-id', buildId, '--yes');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await temporalCli(cfg, args);
+      await promoteVersion(t, buildId);
       return;
     } catch (err) {
       if (Date.now() > deadline) throw err;
