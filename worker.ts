@@ -88,10 +88,10 @@ async function main(): Promise<void> {
     redact: (text) => maskSecrets(text, secrets),
   });
   const version = worker.options.workerDeploymentOptions?.version;
+  const versionText = version ? `version ${version.deploymentName}.${version.buildId}` : 'unversioned';
   logger.info(
     `worker: polling task queue '${worker.options.taskQueue}' on ${config.temporal.address} ` +
-      (version ? `as version ${version.deploymentName}.${version.buildId} ` : '(unversioned) ') +
-      `(namespace ${config.temporal.namespace}); Web UI ${config.temporal.uiUrl}; ` +
+      `(namespace ${config.temporal.namespace}, ${versionText}); Web UI ${config.temporal.uiUrl}; ` +
       `metrics and health on http://${ops.address}`,
     { taskQueue: worker.options.taskQueue, metricsAddress: ops.address },
   );

@@ -124,7 +124,7 @@ describe('deploy: the current worker over the previous release, with runs in fli
     const old = startReleaseWorker(release, cfg, versionEnv(release.commit));
     processes.push(old);
     await waitForOutput(old, /polling task queue/, 120_000);
-    const oldVersioned = /as version/.test(old.output());
+    const oldVersioned = release.versioned;
     if (oldVersioned)
       await setCurrentVersion({ client, namespace: cfg.temporal.namespace, deploymentName }, release.commit);
     const bridge = startEntryPoint('bridge/main.ts', cfg, [], {
@@ -190,7 +190,7 @@ describe('deploy: the current worker over the previous release, with runs in fli
       ...versionEnv(NEW_BUILD),
     });
     processes.push(current);
-    await waitForOutput(current, /polling task queue .* as version/);
+    await waitForOutput(current, new RegExp(`polling task queue .*version ${deploymentName}\\.${NEW_BUILD}`));
     const promoted = await promote(NEW_BUILD);
     assert.match(
       promoted,

@@ -19,12 +19,23 @@ export function previousRelease(): string {
 export interface ExtractedRelease {
   commit: string;
   dir: string;
+  /** Whether the release's worker knows Worker Versioning (TEMPORAL_WORKER_BUILD_ID). */
+  versioned: boolean;
   remove: () => void;
 }
 
 function dependencies(packageJson: string): Record<string, string> {
   return (JSON.parse(fs.readFileSync(packageJson, 'utf8')) as { dependencies: Record<string, string> })
     .dependencies;
+}
+
+/** Whether any source file under `dir` (node_modules aside) contains `text`. */
+function mentions(dir: string, text: string): boolean {
+  return fs.readdirSync(dir, { withFileTypes: true }).some((entry) => {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name !== 'node_modules' && mentions(file, text);
+    return entry.isFile() && entry.name.endsWith('.ts') && fs.readFileSync(file, 'utf8').includes(text);
+  });
 }
 
 /** Unpacks a release's worker; it must use the same dependencies as the checkout, whose node_modules it links. */
@@ -41,7 +52,7 @@ export function extractRelease(commit = previousRelease()): ExtractedRelease {
         `in ${dir} instead of linking node_modules (see test/fixtures/releases/README.md)`,
     );
   }
-  return { commit, dir, remove };
+  return { commit, dir, versioned: mentions(dir, 'TEMPORAL_WORKER_BUILD_ID'), remove };
 }
 
 /** The release's worker entry point as a process (it bundles its own workflow code at start). */
