@@ -1,5 +1,5 @@
 // The workflow bundle's entry point: every workflow type the worker serves.
-import { setWorkflowOptions } from '@temporalio/workflow';
+import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { streamPartition } from './stream';
 
 export { healthCheck } from './health';
@@ -9,5 +9,13 @@ export { rejectReplay } from './reject-replay';
 
 // Versioned workers pin runs to their version (infra/worker-deployment.ts). A stream chain never ends, so it
 // would keep its version alive forever: it moves to the current version at its next workflow task instead.
-// Pinned chains could move at continue-as-new (initialVersioningBehavior), but server 1.29.1 keeps them pinned.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, streamPartition);
+// (Pinned chains could move at continue-as-new, but server 1.29.1 keeps them pinned.) Only a versioned worker
+// may declare a behavior (the server refuses it from others); a run begun by an unversioned one keeps the
+// worker's default until it continues as new. Read once per run, from history: deterministic. (Unversioned
+// workers report a build id of their own, but no deployment name.)
+setWorkflowOptions(
+  () => ({
+    versioningBehavior: workflowInfo().currentDeploymentVersion?.deploymentName ? 'AUTO_UPGRADE' : undefined,
+  }),
+  streamPartition,
+);

@@ -38,7 +38,7 @@ import {
 
 const PARTITIONS = 4;
 const RATE = 250;
-const SECONDS = 40;
+const SECONDS = 60;
 const TOTAL = RATE * SECONDS;
 // 4 objects loaded one at a time: the run is still loading when the deploy happens.
 const HISTORY = {
@@ -202,6 +202,20 @@ describe('deploy: the current worker over the previous release, with runs in fli
       assert.equal(await old.exited, 0, old.output());
     }
 
+    // Each chain continues as new under the traffic, and its next run is Auto-Upgrade on the new version.
+    await waitUntil(
+      'every stream chain to run on the new version',
+      async () => {
+        for (let p = 0; p < PARTITIONS; p++) {
+          const v = await runVersion(client, streamWorkflowId(cfg.kafka.topic, p));
+          if (v.buildId !== NEW_BUILD || v.behavior !== 'VERSIONING_BEHAVIOR_AUTO_UPGRADE') return false;
+        }
+        return true;
+      },
+      SECONDS * 1000,
+      1000,
+    );
+
     const summary = (await batch.result()) as BatchSummary;
     if (oldVersioned) {
       old.child.kill('SIGTERM');
@@ -245,13 +259,7 @@ describe('deploy: the current worker over the previous release, with runs in fli
       30_000,
     );
 
-    // Where the runs are now: the stream chains on the new version, and so is a run started after the deploy.
-    for (let p = 0; p < PARTITIONS; p++) {
-      assert.deepEqual(await runVersion(client, streamWorkflowId(topic, p)), {
-        behavior: 'VERSIONING_BEHAVIOR_AUTO_UPGRADE',
-        buildId: NEW_BUILD,
-      });
-    }
+    // Where the runs are now: a run started after the deploy is on the new version.
     const after = await execute(client, taskQueue, 'healthCheck', []);
     assert.equal((await runVersion(client, after.handle.workflowId)).buildId, NEW_BUILD);
     // An unversioned release's runs have no version to stay on: they moved at their next task.
@@ -269,6 +277,21 @@ describe('deploy: the current worker over the previous release, with runs in fli
       [],
     );
     for (const p of [old, current]) assert.doesNotMatch(p.output(), /nondetermini/i);
+    // A run the unversioned release began has no behavior of its own: it moved, and stayed on the new version
+    // with the worker's default (pinned) until it continued as new.
+    const moved = runs.filter((r) => r.taskBuildIds[0] === '' && r.taskBuildIds.includes(NEW_BUILD));
+    assert.ok(
+      moved.some((r) => r.workflowId === batch.workflowId),
+      'the batch run moved',
+    );
+    if (!oldVersioned) {
+      for (const r of moved) {
+        assert.deepEqual(await runVersion(client, r.workflowId, r.runId), {
+          behavior: 'VERSIONING_BEHAVIOR_PINNED',
+          buildId: NEW_BUILD,
+        });
+      }
+    }
     assert.ok(runs.filter((r) => r.type === 'streamPartition').every((r) => r.status !== 'COMPLETED'));
 
     for (const { handle, fixture: name } of recorded) recordIfAsked(name!, await handle.fetchHistory());
