@@ -17,7 +17,7 @@ import type { BatchSummary } from '../../workflows/batch';
 import { streamWorkflowId } from '../../workflows/stream-api';
 import { createBucketWith, deleteBucket } from '../support/batch';
 import { sigkill, startEntryPoint, waitForOutput, type RunningProcess } from '../support/child-process';
-import { runVersion, setCurrentVersion, taskQueueRuns } from '../support/deployments';
+import { assertDeterministic, runVersion, setCurrentVersion, taskQueueRuns } from '../support/deployments';
 import { SHARED_DATA, uniqueSuffix } from '../support/isolated-env';
 import { extractRelease, startReleaseWorker, type ExtractedRelease } from '../support/release';
 import { recordIfAsked } from '../support/replay';
@@ -207,6 +207,7 @@ describe('deploy: the current worker over the previous release, with runs in fli
       'every stream chain to run on the new version',
       async () => {
         for (let p = 0; p < PARTITIONS; p++) {
+          await assertDeterministic(client, streamWorkflowId(cfg.kafka.topic, p));
           const v = await runVersion(client, streamWorkflowId(cfg.kafka.topic, p));
           if (v.buildId !== NEW_BUILD || v.behavior !== 'VERSIONING_BEHAVIOR_AUTO_UPGRADE') return false;
         }
@@ -216,6 +217,15 @@ describe('deploy: the current worker over the previous release, with runs in fli
       1000,
     );
 
+    await waitUntil(
+      'the batch run to end',
+      async () => {
+        await assertDeterministic(client, batch.workflowId);
+        return (await batch.describe()).status.name !== 'RUNNING';
+      },
+      300_000,
+      1000,
+    );
     const summary = (await batch.result()) as BatchSummary;
     if (oldVersioned) {
       old.child.kill('SIGTERM');

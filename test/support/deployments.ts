@@ -71,3 +71,13 @@ export async function taskQueueRuns(client: Client, taskQueue: string): Promise<
   }
   return runs;
 }
+
+/** Fails at once when a workflow task of the run failed on nondeterminism: the run would retry it forever. */
+export async function assertDeterministic(client: Client, workflowId: string, runId?: string): Promise<void> {
+  const events = (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+  const failed = events.find((e) => e.workflowTaskFailedEventAttributes?.cause === NONDETERMINISM);
+  if (failed) {
+    const message = failed.workflowTaskFailedEventAttributes?.failure?.message ?? '';
+    throw new Error(`${workflowId}: a workflow task failed on nondeterminism: ${message}`);
+  }
+}
