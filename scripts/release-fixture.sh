@@ -35,6 +35,8 @@ ln -s "$REPO_ROOT/node_modules" "$work/node_modules"
 } | sort -u >"$work/.list"
 
 mkdir -p "$OUT"
-tar -czf "$OUT/$commit.tar.gz" -C "$work" --owner=0 --group=0 --mtime='2000-01-01 00:00Z' -T "$work/.list"
+# Reproducible: fixed owners and times, no name or time in the gzip header.
+tar -c -C "$work" --owner=0 --group=0 --mtime='2000-01-01 00:00Z' --sort=name -T "$work/.list" |
+  gzip -n -9 >"$OUT/$commit.tar.gz"
 echo "$commit" >"$OUT/PREVIOUS"
 echo "test/fixtures/releases/$commit.tar.gz: $(wc -l <"$work/.list") files, $(wc -c <"$OUT/$commit.tar.gz") bytes"

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { loadWorkerDeployment, workerDeploymentOptions } from '../../infra/worker-deployment';
+import { deploymentName, loadWorkerDeployment, workerDeploymentOptions } from '../../infra/worker-deployment';
 
 describe('worker deployment settings', () => {
   it('is unversioned without a build id', () => {
@@ -22,6 +22,11 @@ describe('worker deployment settings', () => {
       }),
       { deploymentName: 'kiosk-staging', buildId: '15a4087' },
     );
+  });
+
+  it('names the deployment the operator commands act on like the worker does', () => {
+    assert.equal(deploymentName({}), 'kiosk-pipeline');
+    assert.equal(deploymentName({ TEMPORAL_DEPLOYMENT_NAME: ' kiosk-staging ' }), 'kiosk-staging');
   });
 
   it('refuses ids the server would reject', () => {
