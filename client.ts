@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBatchCommands } from './cli/batch';
 import { registerDbCommands } from './cli/db';
+import { registerDeployCommands } from './cli/deploy';
 import { registerRejectsCommands } from './cli/rejects';
 import { registerReportCommands } from './cli/report';
 import { registerScheduleCommands } from './cli/schedule';
@@ -14,7 +15,7 @@ import { loadDotEnv } from './infra/dotenv';
 export function buildProgram(): Command {
   const program = new Command('client')
     .description(
-      'kiosk-pipeline operator CLI: batch runs, schedules, stream state, rejects, database, reports',
+      'kiosk-pipeline operator CLI: batch runs, schedules, stream state, rejects, database, reports, deploys',
     )
     .showHelpAfterError()
     .exitOverride();
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerSimulateCommands(program);
   registerReportCommands(program);
   registerRejectsCommands(program);
+  registerDeployCommands(program);
   // `simulate kiosks` (Kafka) and `simulate history` (CSV files) share one group.
   const simulate =
     program.commands.find((c) => c.name() === 'simulate') ??

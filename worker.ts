@@ -6,6 +6,7 @@ import { loadConfig, type Config } from './infra/config';
 import { dataConverter } from './infra/payload-codec';
 import { dependencyNamingInterceptor } from './infra/dependency-errors';
 import { loadDotEnv } from './infra/dotenv';
+import { loadWorkerDeployment, workerDeploymentOptions } from './infra/worker-deployment';
 import { createJsonLogger, maskSecrets, secretValues } from './infra/log';
 import { initialiseSeries } from './infra/metrics';
 import { activityMetricsInterceptor } from './ops/activity-metrics';
@@ -29,6 +30,7 @@ export async function createWorker(
   const workflowSource: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = bundlePath
     ? { workflowBundle: { codePath: bundlePath } }
     : { workflowsPath: require.resolve('./workflows') };
+  const deployment = loadWorkerDeployment(process.env);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -40,6 +42,7 @@ export async function createWorker(
     maxConcurrentActivityTaskExecutions: Number(process.env.WORKER_MAX_ACTIVITIES ?? 8),
     // A run that fails after its retries names the service that was down; retries and load times are counted.
     interceptors: { activity: [dependencyNamingInterceptor(config), activityMetricsInterceptor] },
+    ...(deployment ? { workerDeploymentOptions: workerDeploymentOptions(deployment) } : {}),
     ...overrides,
   });
   const close = async () => {
@@ -55,6 +58,11 @@ Runs the Temporal worker: every workflow (batch, stream, health) and activity of
 TEMPORAL_TASK_QUEUE (default kiosk-pipeline). Settings come from the environment (see .env.example), and
 WORKER_MAX_ACTIVITIES (default 8) bounds the activities run at once. WORKFLOW_BUNDLE_PATH selects a prebuilt
 workflow bundle (npm run build:bundle). SIGINT or SIGTERM: finish the running activities, then exit.
+
+Deploys: TEMPORAL_WORKER_BUILD_ID (e.g. the image tag) makes the worker one version of the Worker Deployment
+TEMPORAL_DEPLOYMENT_NAME (default kiosk-pipeline). It gets new runs only once that version is made current
+(temporal worker deployment set-current-version); batch and reject replay runs stay pinned to the version they
+started on, stream chains move to the current version. Unset: an unversioned worker (local development).
 
 Operations: WORKER_METRICS_ADDRESS (default 127.0.0.1:9464) serves /metrics (Prometheus text: kiosk_* and the
 Temporal SDK's temporal_*), /healthz (alive) and /readyz (Temporal and PostgreSQL answer; 503 otherwise).
@@ -79,9 +87,11 @@ async function main(): Promise<void> {
     logger,
     redact: (text) => maskSecrets(text, secrets),
   });
+  const version = worker.options.workerDeploymentOptions?.version;
+  const versionText = version ? `version ${version.deploymentName}.${version.buildId}` : 'unversioned';
   logger.info(
     `worker: polling task queue '${worker.options.taskQueue}' on ${config.temporal.address} ` +
-      `(namespace ${config.temporal.namespace}); Web UI ${config.temporal.uiUrl}; ` +
+      `(namespace ${config.temporal.namespace}, ${versionText}); Web UI ${config.temporal.uiUrl}; ` +
       `metrics and health on http://${ops.address}`,
     { taskQueue: worker.options.taskQueue, metricsAddress: ops.address },
   );

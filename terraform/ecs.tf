@@ -1,6 +1,8 @@
 # ECS Fargate: one cluster, one image, two services with different commands.
 #   worker: node --max-old-space-size=768 dist/worker.js (Temporal worker: batch and stream workflows, activities)
 #   bridge: node dist/bridge/main.js  (Kafka consumer that signals the streaming workflows)
+# During a deploy, worker-previous runs the previous image (worker_previous_image_tag) for the runs pinned to
+# its version until they finish (README.md, "Later deployments").
 # One-off operator tasks (migrations, schedule creation) run the worker task definition
 # with a command override; see README.md.
 
@@ -55,6 +57,14 @@ locals {
     var.temporal_ui_url == "" ? [] : [{ name = "TEMPORAL_UI_URL", value = var.temporal_ui_url }],
   )
 
+  # Every worker is one version of the Worker Deployment: its build id is its image tag (infra/worker-deployment.ts).
+  worker_environment = concat(local.common_environment, [
+    { name = "WORKFLOW_BUNDLE_PATH", value = local.workflow_bundle_path },
+    { name = "WORKER_MAX_ACTIVITIES", value = tostring(var.worker_max_concurrent_activities) },
+    { name = "WORKER_METRICS_ADDRESS", value = "127.0.0.1:9464" },
+    { name = "TEMPORAL_DEPLOYMENT_NAME", value = var.temporal_deployment_name },
+  ])
+
   services = {
     worker = {
       command       = ["node", "--max-old-space-size=768", "dist/worker.js"]
@@ -64,12 +74,12 @@ locals {
       task_role_arn = aws_iam_role.worker_task.arn
       log_group     = aws_cloudwatch_log_group.worker.name
       # Lets in-flight activities finish when a task is replaced (Fargate maximum).
-      stop_timeout = 120
-      health_port  = 9464
-      environment = concat(local.common_environment, [
-        { name = "WORKFLOW_BUNDLE_PATH", value = local.workflow_bundle_path },
-        { name = "WORKER_MAX_ACTIVITIES", value = tostring(var.worker_max_concurrent_activities) },
-        { name = "WORKER_METRICS_ADDRESS", value = "127.0.0.1:9464" },
+      stop_timeout   = 120
+      health_port    = 9464
+      image          = local.image
+      execution_role = "worker"
+      environment = concat(local.worker_environment, [
+        { name = "TEMPORAL_WORKER_BUILD_ID", value = var.image_tag },
       ])
       secrets = concat([
         { name = "DATABASE_URL", valueFrom = aws_secretsmanager_secret.database.arn },
@@ -84,8 +94,10 @@ locals {
       task_role_arn = null
       log_group     = aws_cloudwatch_log_group.bridge.name
       # Time to finish the current batch and commit its offsets before SIGKILL.
-      stop_timeout = 60
-      health_port  = 9465
+      stop_timeout   = 60
+      health_port    = 9465
+      image          = local.image
+      execution_role = "bridge"
       environment = concat(local.common_environment, [
         { name = "BRIDGE_METRICS_ADDRESS", value = "127.0.0.1:9465" },
       ])
@@ -96,17 +108,28 @@ locals {
       ], local.temporal_secrets)
     }
   }
+
+  # The previous version's workers, kept while runs pinned to it are open.
+  all_services = merge(local.services, var.worker_previous_image_tag == "" ? {} : {
+    worker-previous = merge(local.services.worker, {
+      image         = "${aws_ecr_repository.app.repository_url}:${var.worker_previous_image_tag}"
+      desired_count = var.worker_previous_desired_count
+      environment = concat(local.worker_environment, [
+        { name = "TEMPORAL_WORKER_BUILD_ID", value = var.worker_previous_image_tag },
+      ])
+    })
+  })
 }
 
 resource "aws_ecs_task_definition" "service" {
-  for_each = local.services
+  for_each = local.all_services
 
   family                   = "${local.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = tostring(each.value.cpu)
   memory                   = tostring(each.value.memory)
-  execution_role_arn       = aws_iam_role.execution[each.key].arn
+  execution_role_arn       = aws_iam_role.execution[each.value.execution_role].arn
   task_role_arn            = each.value.task_role_arn
 
   runtime_platform {
@@ -122,7 +145,7 @@ resource "aws_ecs_task_definition" "service" {
   container_definitions = jsonencode([
     {
       name                   = each.key
-      image                  = local.image
+      image                  = each.value.image
       essential              = true
       command                = each.value.command
       user                   = "1000:1000"
@@ -170,7 +193,7 @@ resource "aws_ecs_task_definition" "service" {
 }
 
 resource "aws_ecs_service" "service" {
-  for_each = local.services
+  for_each = local.all_services
 
   name             = each.key
   cluster          = aws_ecs_cluster.main.id

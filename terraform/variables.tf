@@ -266,6 +266,28 @@ variable "worker_desired_count" {
   }
 }
 
+variable "worker_previous_image_tag" {
+  description = "During a deploy: the image tag of the release being replaced. Its workers keep running, as the service worker-previous, for the batch and reject replay runs pinned to that version; set it back to \"\" once the version is drained (terraform/README.md, Later deployments)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.worker_previous_image_tag == "" || (can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.worker_previous_image_tag)) && var.worker_previous_image_tag != "latest" && var.worker_previous_image_tag != var.image_tag)
+    error_message = "worker_previous_image_tag must be empty or a Docker tag other than latest and image_tag."
+  }
+}
+
+variable "worker_previous_desired_count" {
+  description = "Worker tasks of the previous version while it drains (worker_previous_image_tag set)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.worker_previous_desired_count >= 1 && var.worker_previous_desired_count <= 100 && floor(var.worker_previous_desired_count) == var.worker_previous_desired_count
+    error_message = "worker_previous_desired_count must be a whole number between 1 and 100."
+  }
+}
+
 variable "bridge_desired_count" {
   description = "Number of Kafka bridge tasks (one consumer group; more tasks than topic partitions leaves the extra ones idle)."
   type        = number
@@ -365,6 +387,17 @@ variable "temporal_task_queue" {
   validation {
     condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$", var.temporal_task_queue))
     error_message = "temporal_task_queue must be letters, digits, dots, underscores or hyphens."
+  }
+}
+
+variable "temporal_deployment_name" {
+  description = "Temporal Worker Deployment the workers are versions of (TEMPORAL_DEPLOYMENT_NAME); each worker's build id is its image tag."
+  type        = string
+  default     = "kiosk-pipeline"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.temporal_deployment_name))
+    error_message = "temporal_deployment_name must be letters, digits, underscores or hyphens."
   }
 }
 

@@ -1,0 +1,124 @@
+// `deploy`: the Worker Deployment steps of a release (terraform/README.md, "Later deployments"). A new version's
+// workers poll without getting work until `deploy promote` makes it current; the previous version keeps the runs
+// pinned to it, and `deploy drained` says when it has none left and its workers can go.
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { Command } from 'commander';
+import { loadConfig } from '../infra/config';
+import { createTemporalClient } from '../infra/temporal';
+import { deploymentName } from '../infra/worker-deployment';
+
+export interface DeploymentTarget {
+  client: Client;
+  namespace: string;
+  deploymentName: string;
+}
+
+export interface DeploymentStatus {
+  currentBuildId: string | null;
+  rampingBuildId: string | null;
+  versions: { buildId: string; createdAt: string | null; drainage: string | null; openPinnedRuns: number }[];
+}
+
+const Drainage = temporal.api.enums.v1.VersionDrainageStatus;
+
+const quoted = (text: string): string => `'${text.replace(/'/g, "\\'")}'`;
+
+/** Runs pinned to a version that are still open: while there are any, its workers must keep running. */
+export async function openPinnedRuns(t: DeploymentTarget, buildId: string): Promise<number> {
+  const { count } = await t.client.workflow.count(
+    `TemporalWorkerDeploymentVersion = ${quoted(`${t.deploymentName}:${buildId}`)} ` +
+      `AND TemporalWorkflowVersioningBehavior = 'Pinned' AND ExecutionStatus = 'Running'`,
+  );
+  return count;
+}
+
+export async function deploymentStatus(t: DeploymentTarget): Promise<DeploymentStatus> {
+  const { workerDeploymentInfo: info } = await t.client.workflowService.describeWorkerDeployment({
+    namespace: t.namespace,
+    deploymentName: t.deploymentName,
+  });
+  const routing = info?.routingConfig;
+  const versions = [];
+  for (const v of info?.versionSummaries ?? []) {
+    const buildId = v.deploymentVersion?.buildId ?? '';
+    const seconds = v.createTime?.seconds;
+    versions.push({
+      buildId,
+      createdAt: seconds == null ? null : new Date(Number(seconds) * 1000).toISOString(),
+      drainage: v.drainageInfo?.status ? (Drainage[v.drainageInfo.status] ?? null) : null,
+      openPinnedRuns: await openPinnedRuns(t, buildId),
+    });
+  }
+  return {
+    currentBuildId: routing?.currentDeploymentVersion?.buildId || null,
+    rampingBuildId: routing?.rampingDeploymentVersion?.buildId || null,
+    versions,
+  };
+}
+
+/**
+ * Makes a version current: new runs, stream chains and unversioned runs go to its workers from their next task.
+ * The server refuses a version whose workers have not polled every task queue of the current one.
+ */
+export async function promoteVersion(t: DeploymentTarget, buildId: string): Promise<string | null> {
+  const r = await t.client.workflowService.setWorkerDeploymentCurrentVersion({
+    namespace: t.namespace,
+    deploymentName: t.deploymentName,
+    buildId,
+    identity: 'kiosk-pipeline deploy promote',
+  });
+  return r.previousDeploymentVersion?.buildId || null;
+}
+
+async function withTarget<T>(name: string | undefined, fn: (t: DeploymentTarget) => Promise<T>): Promise<T> {
+  const cfg = loadConfig();
+  const client = await createTemporalClient(cfg.temporal);
+  try {
+    return await fn({
+      client,
+      namespace: cfg.temporal.namespace,
+      deploymentName: name ?? deploymentName(process.env),
+    });
+  } finally {
+    await client.connection.close();
+  }
+}
+
+export function registerDeployCommands(program: Command): void {
+  const deploy = program
+    .command('deploy')
+    .description(
+      'Worker Deployment steps of a release: status, promote a version, wait for the old one to drain',
+    )
+    .option('--deployment <name>', 'Worker Deployment (default TEMPORAL_DEPLOYMENT_NAME or kiosk-pipeline)');
+  const name = () => deploy.opts<{ deployment?: string }>().deployment;
+
+  deploy
+    .command('status')
+    .description('the current and ramping versions, and every version with its open pinned runs (JSON)')
+    .action(() =>
+      withTarget(name(), async (t) => console.log(JSON.stringify(await deploymentStatus(t), null, 2))),
+    );
+  deploy
+    .command('promote <build-id>')
+    .description("make a version current (its workers must be polling): the deploy's switch-over")
+    .action((buildId: string) =>
+      withTarget(name(), async (t) => {
+        const previous = await promoteVersion(t, buildId);
+        console.log(
+          `current version: ${t.deploymentName}:${buildId} (was ${previous ?? 'unversioned workers'})`,
+        );
+      }),
+    );
+  deploy
+    .command('drained <build-id>')
+    .description('exit 0 when no open run is pinned to the version (its workers may stop), 1 otherwise')
+    .action((buildId: string) =>
+      withTarget(name(), async (t) => {
+        const open = await openPinnedRuns(t, buildId);
+        if (open > 0) throw new Error(`${t.deploymentName}:${buildId} still has ${open} open pinned runs`);
+        console.log(`${t.deploymentName}:${buildId} has no open pinned runs`);
+      }),
+    );
+}
