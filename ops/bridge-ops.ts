@@ -3,7 +3,7 @@
 // small connections, so it answers (503) even while the bridge itself cannot start.
 import type { Connection } from '@temporalio/client';
 import type { Admin } from 'kafkajs';
-import type { Knex } from 'knex';
+import { lastStoredOffsets } from '../infra/stream-offsets';
 import { Gauge } from 'prom-client';
 import type { Config } from '../infra/config';
 import { createKnex } from '../infra/db';
@@ -27,33 +27,6 @@ export const lastStoredOffset = new Gauge({
   labelNames: ['topic', 'partition'] as const,
   registers: [registry],
 });
-
-const QUERY_TIMEOUT_MS = 2000;
-
-/**
- * Highest stored offset per partition, over the three tables that hold stream rows; each max() is one probe
- * of the table's (topic, partition, offset) unique index.
- */
-export async function lastStoredOffsets(
-  knex: Knex,
-  topic: string,
-  partitions: readonly number[],
-): Promise<Map<number, number>> {
-  // A recreated topic's rows are under its latest incarnation's name (stream/topic.ts).
-  const source = `coalesce((select source_topic from stream_topic_incarnation where topic = :topic
-                            order by first_seen_at desc limit 1), :topic)`;
-  const newest = (table: string) =>
-    `(select max(source_offset) from ${table} where source_topic = ${source} and source_partition = p)`;
-  const r = await knex
-    .raw<{ rows: { p: number; last: number | null }[] }>(
-      `select p, greatest(${newest('rating_interaction')}, ${newest('request_interaction')},
-         ${newest('rejected_interaction')}) as last
-       from unnest(:partitions::int[]) as p`,
-      { topic, partitions: [...partitions] },
-    )
-    .timeout(QUERY_TIMEOUT_MS, { cancel: true });
-  return new Map(r.rows.filter((x) => x.last !== null).map((x) => [x.p, Number(x.last)]));
-}
 
 /** A lazily (re)opened resource: a failed open is retried by the next use. */
 function lazy<T>(open: () => Promise<T>, onDrop: (value: T) => Promise<void>) {

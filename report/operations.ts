@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { barChart, renderSvg } from './charts';
 import type { DateRange } from './range';
+import { lastStoredOffsets } from '../infra/stream-offsets';
 
 export interface Freshness {
   source: 'batch' | 'stream';
@@ -93,19 +94,6 @@ async function ledgerPartitions(knex: Knex, topic: string): Promise<number[]> {
     [prefix.length + 1, prefix, prefix.length + 1],
   );
   return r.rows.map((x) => x.p);
-}
-
-/** Highest stored offset per partition: one probe of each table's (topic, partition, offset) index. */
-async function storedOffsets(knex: Knex, topic: string, partitions: number[]): Promise<Map<number, number>> {
-  const newest = (t: string) =>
-    `(select max(source_offset) from ${t} where source_topic = ? and source_partition = p)`;
-  const r = await knex.raw<{ rows: { p: number; o: number | null }[] }>(
-    `select p, greatest(${newest('rating_interaction')}, ${newest('request_interaction')},
-       ${newest('rejected_interaction')}) as o
-     from unnest(?::int[]) as p`,
-    [topic, topic, topic, partitions],
-  );
-  return new Map(r.rows.filter((x) => x.o !== null).map((x) => [x.p, Number(x.o)]));
 }
 
 /** Reject rate per London day of each run's start, from the ledger (batch and stream runs; replays admit). */
@@ -217,7 +205,7 @@ export async function buildOperations(
   const partitions = [...new Set([...(ends?.keys() ?? []), ...(await ledgerPartitions(knex, topic))])].sort(
     (a, b) => a - b,
   );
-  const stored = await storedOffsets(knex, topic, partitions);
+  const stored = await lastStoredOffsets(knex, topic, partitions);
   const days = await rejectDays(knex, range, now);
   return {
     generatedAt: now.toISOString(),

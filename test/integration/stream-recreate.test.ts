@@ -4,7 +4,7 @@
 // partition, loudly, until an operator resumes it.
 import assert from 'node:assert/strict';
 import { readTopicId } from '../../kafka/topic-id';
-import { lastStoredOffsets } from '../../ops/bridge-ops';
+import { lastStoredOffsets } from '../../infra/stream-offsets';
 import type { Config } from '../../infra/config';
 import { collectStreamStatus } from '../../cli/stream';
 import { messagesSignal, stateQuery, STREAM_WORKFLOW_TYPE, streamWorkflowId } from '../../contracts/stream';
