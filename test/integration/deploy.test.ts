@@ -40,10 +40,11 @@ const PARTITIONS = 4;
 const RATE = 250;
 const SECONDS = 60;
 const TOTAL = RATE * SECONDS;
-// 4 objects loaded one at a time: the run is still loading when the deploy happens.
+// 16 objects loaded one at a time: each costs its four activities' round trips whatever the machine's speed,
+// so the run is still loading when the old worker stops.
 const HISTORY = {
   rows: 160_000,
-  files: 4,
+  files: 16,
   seed: 15,
   startDate: '2023-03-01',
   days: 30,
@@ -198,6 +199,11 @@ describe('deploy: the current worker over the previous release, with runs in fli
     );
     // A versioned previous release keeps serving its pinned runs until they end; an unversioned one has none.
     if (!oldVersioned) {
+      assert.equal(
+        (await batch.describe()).status.name,
+        'RUNNING',
+        'the batch run should outlive the old worker',
+      );
       old.child.kill('SIGTERM');
       assert.equal(await old.exited, 0, old.output());
     }
