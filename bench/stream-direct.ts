@@ -1,11 +1,13 @@
 // The stream bench's no-orchestration baseline: the bridge's own Kafka consumer seam hands each partition's
 // batches straight to the stream's load code (the same validation, the same SQL, the same flush-sized chunks
-// the workflow would hand to its activity), and commits the offsets after each load. No Temporal at all.
+// the workflow would hand to its activity), and commits the offsets after each load. No Temporal, and no record
+// blocks: their packing is the price of going through Temporal.
 import { createActivityDeps, closeActivityDeps } from '../activities/deps';
-import { createStreamActivities } from '../stream/load';
+import { storeStreamMessages } from '../stream/load';
 import { connectPartitionConsumer } from '../kafka/consumer';
 import type { BridgeSettings } from '../bridge/settings';
-import { chunkMessages, toStreamMessage } from '../contracts/stream-chunks';
+import { chunkBySize } from '../contracts/stream-chunks';
+import { recordBlockBytes, toRawMessage } from '../contracts/record-block';
 import type { Config } from '../infra/config';
 
 export interface DirectConsumer {
@@ -17,7 +19,6 @@ export interface DirectConsumer {
 export async function startDirectConsumer(cfg: Config, settings: BridgeSettings): Promise<DirectConsumer> {
   const { topic } = cfg.kafka;
   const deps = createActivityDeps(cfg);
-  const activities = createStreamActivities(deps);
   const flush = settings.workflow.flush;
   let fail: (err: Error) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => (fail = reject));
@@ -37,22 +38,25 @@ export async function startDirectConsumer(cfg: Config, settings: BridgeSettings)
     if (!restarting) fail(err);
   });
   await consumer.run(async (batch, control) => {
-    const chunks = chunkMessages(batch.records.map(toStreamMessage), flush.maxBytes, flush.maxMessages);
-    for (const messages of chunks) {
+    const chunks = chunkBySize(batch.records, recordBlockBytes, flush.maxBytes, flush.maxMessages);
+    for (const records of chunks) {
       if (!control.isActive()) return;
       try {
-        await activities.loadStreamMessages({
-          ledgerRunId: `bench-direct/${topic}/${batch.partition}`,
-          workflowId: 'bench-direct',
-          topic,
-          partition: batch.partition,
-          messages,
-        });
+        await storeStreamMessages(
+          deps,
+          {
+            ledgerRunId: `bench-direct/${topic}/${batch.partition}`,
+            workflowId: 'bench-direct',
+            topic,
+            partition: batch.partition,
+          },
+          records.map(toRawMessage),
+        );
       } catch (err) {
         fail(err as Error);
         throw err;
       }
-      await control.commit(messages[messages.length - 1]!.offset);
+      await control.commit(records[records.length - 1]!.offset);
       await control.heartbeat();
     }
   });

@@ -8,7 +8,8 @@ import { Backpressure } from './backpressure';
 import { connectPartitionConsumer, type BatchControl, type BatchHandler } from '../kafka/consumer';
 import { connectTopicIdReader, type TopicIdReader } from '../kafka/topic-id';
 import type { BridgeSettings } from './settings';
-import { chunkMessages, toStreamMessage } from '../contracts/stream-chunks';
+import { chunkBySize } from '../contracts/stream-chunks';
+import { encodeRecordBlock, recordBlockBytes } from '../contracts/record-block';
 import { WorkflowSink } from './signal-sink';
 
 export interface PartitionProgress {
@@ -180,8 +181,9 @@ export async function startBridge(
   let running = true;
 
   const handle: BatchHandler = async (batch, control) => {
-    const chunks = chunkMessages(
-      batch.records.map(toStreamMessage),
+    const chunks = chunkBySize(
+      batch.records,
+      recordBlockBytes,
       settings.signalMaxBytes,
       settings.signalMaxMessages,
     );
@@ -197,7 +199,8 @@ export async function startBridge(
       }
       await whileHeartbeating(control, settings.heartbeatIntervalMs, async () => {
         const topicId = await identity.idFor(batch.partition, chunk[0]!.offset);
-        await sink.deliver(batch.topic, batch.partition, chunk, { topicId, logEnd: batch.logEnd });
+        const block = await encodeRecordBlock(chunk);
+        await sink.deliver(batch.topic, batch.partition, block, { topicId, logEnd: batch.logEnd });
       });
       const last = chunk[chunk.length - 1]!.offset;
       identity.noteSent(batch.partition, last);

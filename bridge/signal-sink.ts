@@ -10,7 +10,7 @@ import {
   STREAM_WORKFLOW_TYPE,
   streamSource,
   streamWorkflowId,
-  type StreamMessage,
+  type RecordBlockInfo,
   type StreamSettings,
   type StreamState,
   type StreamWorkflowInput,
@@ -27,7 +27,7 @@ export class WorkflowSink {
   async deliver(
     topic: string,
     partition: number,
-    messages: StreamMessage[],
+    block: { info: RecordBlockInfo; data: Uint8Array },
     incarnation: { topicId: string; logEnd: number },
   ): Promise<void> {
     const input: StreamWorkflowInput = { topic, partition, settings: this.settings };
@@ -36,7 +36,7 @@ export class WorkflowSink {
       taskQueue: this.taskQueue,
       args: [input],
       signal: messagesSignal,
-      signalArgs: [{ messages, ...incarnation }],
+      signalArgs: [{ block: block.info, ...incarnation }, block.data],
       typedSearchAttributes: [
         { key: KioskPipeline, value: 'stream' },
         { key: KioskSource, value: streamSource(topic, partition) },

@@ -27,27 +27,38 @@ export function toStreamMessage(record: KafkaRecord): StreamMessage {
 }
 
 /**
- * Chunks in offset order. Each holds at least one message, so a value bigger than maxBytes travels alone
- * instead of blocking the partition (toStreamMessage keeps every message within a payload).
+ * Chunks in offset order, each within maxBytes (as `bytes` counts them) and maxMessages. Each holds at least
+ * one item, so a value bigger than maxBytes travels alone instead of blocking the partition (values over
+ * MAX_VALUE_BYTES travel cut, so every chunk fits a payload).
  */
+export function chunkBySize<T>(
+  items: readonly T[],
+  bytes: (item: T) => number,
+  maxBytes: number,
+  maxMessages: number,
+): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const n = bytes(item);
+    if (current.length > 0 && (size + n > maxBytes || current.length >= maxMessages)) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += n;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** Messages in chunks by their encoded size (see chunkBySize). */
 export function chunkMessages(
   messages: readonly StreamMessage[],
   maxBytes: number,
   maxMessages: number,
 ): StreamMessage[][] {
-  const chunks: StreamMessage[][] = [];
-  let current: StreamMessage[] = [];
-  let bytes = 0;
-  for (const message of messages) {
-    const size = encodedMessageBytes(message);
-    if (current.length > 0 && (bytes + size > maxBytes || current.length >= maxMessages)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(message);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  return chunkBySize(messages, encodedMessageBytes, maxBytes, maxMessages);
 }

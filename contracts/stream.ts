@@ -31,8 +31,41 @@ export const MAX_VALUE_BYTES = 1024 * 1024;
 /** What is kept of an oversize value: its first bytes, enough to see what the producer sent. */
 export const OVERSIZE_KEPT_BYTES = 64 * 1024;
 
+/**
+ * What the workflow reads of a record block (contracts/record-block.ts), which travels beside it as the signal's
+ * second argument: enough to drop redeliveries and count messages without decoding the block.
+ */
+export interface RecordBlockInfo {
+  firstOffset: number;
+  lastOffset: number;
+  count: number;
+  /** Every offset, only when they are not contiguous (compaction, transaction markers). */
+  offsets?: number[];
+  /** Kafka timestamp of the last record, ms since the epoch. */
+  lastTimestamp: number;
+}
+
+/** A block the workflow took, waiting for a load; its bytes travel as a separate binary argument. */
+export interface TakenBlock {
+  info: RecordBlockInfo;
+  /** Records at or below this offset were taken before (a redelivery's overlap); the load skips them. */
+  skipThrough?: number;
+  /** Records of the block taken (after skipThrough), and the first of them. */
+  taken: number;
+  firstTaken: number;
+  /** Size of the block's bytes (what flush and carry limits count). */
+  bytes: number;
+}
+
 export interface StreamSignalBatch {
-  messages: StreamMessage[];
+  /**
+   * The messages one by one, as bridges before record blocks sent them. Absent when the signal carries a record
+   * block instead: code older than blocks then fails its workflow task (nothing taken, nothing lost) until the
+   * worker that reads blocks takes over.
+   */
+  messages?: StreamMessage[];
+  /** Describes the record block that is the signal's second argument. */
+  block?: RecordBlockInfo;
   /**
    * The Kafka topic id the bridge read the messages under (absent from older bridges). A different id than the
    * chain's means the topic was deleted and created again: a new incarnation, with offsets from 0.
@@ -129,6 +162,8 @@ export interface StreamWorkflowInput {
   carried?: CarriedState;
   /** Messages taken by the previous run but not loaded yet (already counted in carried.received). */
   pending?: StreamMessage[];
+  /** Blocks taken by the previous run but not loaded yet; their bytes are the run's further arguments. */
+  pendingBlocks?: TakenBlock[];
 }
 
 /** The answer to the state query. received = loaded + rejected + buffered + loading, always. */
@@ -153,7 +188,7 @@ export interface StreamState extends CarriedState {
   onHold?: number;
 }
 
-export const messagesSignal = defineSignal<[StreamSignalBatch]>('messages');
+export const messagesSignal = defineSignal<[batch: StreamSignalBatch, block?: Uint8Array]>('messages');
 export const stateQuery = defineQuery<StreamState>('state');
 /** The operator's go-ahead after a stop: the chain goes on after its last offset (`stream resume`). */
 export const resumeSignal = defineSignal<[{ by: string }]>('resume');

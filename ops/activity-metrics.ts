@@ -7,6 +7,7 @@ import { activityRetriesTotal, loadSeconds, type RowSource } from '../infra/metr
 export const LOAD_ACTIVITIES: Readonly<Record<string, RowSource>> = {
   loadObject: 'batch',
   loadStreamMessages: 'stream',
+  loadStreamBlocks: 'stream',
 };
 
 export const activityMetricsInterceptor: ActivityInterceptorsFactory = (ctx) => ({

@@ -3,7 +3,8 @@
 // A batch the database refuses as data is split until the refused messages are found; each is stored as an
 // UNSTORABLE reject, so no value can hold its partition up.
 import { validateStreamValue, type ReasonCode } from '../domain/validation';
-import { streamSource, type StreamMessage } from '../contracts/stream';
+import { streamSource, type StreamMessage, type TakenBlock } from '../contracts/stream';
+import { decodeRecordBlock, takenRecords, type RawMessage } from '../contracts/record-block';
 import { recordStoredRows } from '../infra/metrics';
 import type { ActivityDeps } from '../activities/deps';
 import {
@@ -30,6 +31,9 @@ export interface LoadStreamInput {
   messages: StreamMessage[];
 }
 
+/** The same for record blocks: their bytes are the activity's further arguments, one per block, in order. */
+export type LoadBlocksInput = Omit<LoadStreamInput, 'messages'> & { blocks: TakenBlock[] };
+
 export interface LoadStreamResult {
   /**
    * Messages of this batch now in the interaction tables, and in the rejects table. Offsets stored by an
@@ -42,7 +46,7 @@ export interface LoadStreamResult {
   rejectedByReason: Partial<Record<ReasonCode, number>>;
 }
 
-const EMPTY = new Uint8Array(0);
+const EMPTY = Buffer.alloc(0);
 
 function emptyResult(): LoadStreamResult {
   return { loaded: 0, rejected: 0, alreadyStored: 0, rejectedByReason: {} };
@@ -64,7 +68,7 @@ function addResult(into: LoadStreamResult, part: LoadStreamResult): void {
 async function storeMessages(
   deps: ActivityDeps,
   run: StreamRun,
-  messages: readonly StreamMessage[],
+  messages: readonly RawMessage[],
   unstorable: boolean,
 ): Promise<LoadStreamResult> {
   const result = emptyResult();
@@ -90,7 +94,7 @@ async function storeMessages(
         continue;
       }
       // A tombstone has no bytes; it is stored as an empty value (raw is not null) and judged MALFORMED.
-      const raw = message.value === null ? EMPTY : Buffer.from(message.value, 'base64');
+      const raw = message.value ?? EMPTY;
       // An oversize value arrives cut to its first bytes: there is nothing left to judge but its size.
       const verdict =
         message.length !== undefined
@@ -107,7 +111,7 @@ async function storeMessages(
           kind: 'reject',
           offset: message.offset,
           // Re-encoded from the bytes judged, so what is stored is exactly what was validated.
-          rawBase64: Buffer.from(raw).toString('base64'),
+          rawBase64: raw.toString('base64'),
           reasons: verdict.reasons,
           rawLength: message.length,
         });
@@ -143,7 +147,7 @@ async function storeMessages(
 async function storeOrSplit(
   deps: ActivityDeps,
   run: StreamRun,
-  messages: readonly StreamMessage[],
+  messages: readonly RawMessage[],
 ): Promise<LoadStreamResult> {
   try {
     return await storeMessages(deps, run, messages, false);
@@ -157,19 +161,67 @@ async function storeOrSplit(
   }
 }
 
+function streamRun(input: Omit<LoadStreamInput, 'messages'>): StreamRun {
+  return {
+    ledgerRunId: input.ledgerRunId,
+    workflowId: input.workflowId,
+    topic: input.sourceTopic ?? input.topic,
+    partition: input.partition,
+    source: streamSource(input.topic, input.partition),
+  };
+}
+
+/** Validates and stores messages of one partition, as the load activities do (also the bench's baseline). */
+export async function storeStreamMessages(
+  deps: ActivityDeps,
+  target: Omit<LoadStreamInput, 'messages'>,
+  messages: readonly RawMessage[],
+): Promise<LoadStreamResult> {
+  if (messages.length === 0) return emptyResult();
+  return storeOrSplit(deps, streamRun(target), messages);
+}
+
+function fromBase64(message: StreamMessage): RawMessage {
+  const raw: RawMessage = {
+    offset: message.offset,
+    timestamp: message.timestamp,
+    value: message.value === null ? null : Buffer.from(message.value, 'base64'),
+  };
+  if (message.length !== undefined) raw.length = message.length;
+  return raw;
+}
+
+/** A block's taken records, checked against what the workflow counted: a mismatch is a bug, never data. */
+function blockMessages(block: TakenBlock, data: Uint8Array | undefined): RawMessage[] {
+  if (data === undefined)
+    throw new Error(`record block ${block.info.firstOffset}.. arrived without its bytes`);
+  const all = decodeRecordBlock(data);
+  const { info } = block;
+  const taken = takenRecords(all, block.skipThrough);
+  if (
+    all.length !== info.count ||
+    all[0]!.offset !== info.firstOffset ||
+    all[all.length - 1]!.offset !== info.lastOffset ||
+    taken.length !== block.taken
+  ) {
+    throw new Error(
+      `record block ${info.firstOffset}..${info.lastOffset} does not match its description ` +
+        `(${all.length} records, ${taken.length} taken; described ${info.count}, ${block.taken} taken)`,
+    );
+  }
+  return taken;
+}
+
 export function createStreamActivities(deps: ActivityDeps) {
   return {
+    /** Messages one by one (older workflows, and the first run's re-read). */
     async loadStreamMessages(input: LoadStreamInput): Promise<LoadStreamResult> {
-      const { messages, topic, partition } = input;
-      if (messages.length === 0) return emptyResult();
-      const run: StreamRun = {
-        ledgerRunId: input.ledgerRunId,
-        workflowId: input.workflowId,
-        topic: input.sourceTopic ?? topic,
-        partition,
-        source: streamSource(topic, partition),
-      };
-      return storeOrSplit(deps, run, messages);
+      return storeStreamMessages(deps, input, input.messages.map(fromBase64));
+    },
+
+    async loadStreamBlocks(input: LoadBlocksInput, ...data: Uint8Array[]): Promise<LoadStreamResult> {
+      const messages = input.blocks.flatMap((block, i) => blockMessages(block, data[i]));
+      return storeStreamMessages(deps, input, messages);
     },
   };
 }

@@ -1,41 +1,83 @@
 // The streaming workflow's buffer: takes each offset once and hands out flush-sized batches. Pure and
-// deterministic, so it runs inside the workflow sandbox and in unit tests alike.
-import { encodedMessageBytes, type StreamMessage } from '../contracts/stream';
+// deterministic, so it runs inside the workflow sandbox and in unit tests alike. It holds record blocks (what
+// the bridge sends) and single messages (what older bridges sent, and what older runs carried over); a flush is
+// of one kind, so a run that only ever had messages hands out exactly the batches it always did.
+import {
+  encodedMessageBytes,
+  type RecordBlockInfo,
+  type StreamMessage,
+  type TakenBlock,
+} from '../contracts/stream';
 
 export interface AcceptResult {
   taken: number;
   dropped: number;
 }
 
+/** A taken block with its bytes. */
+export interface HeldBlock {
+  block: TakenBlock;
+  data: Uint8Array;
+}
+
+export type Flush = { kind: 'messages'; messages: StreamMessage[] } | { kind: 'blocks'; blocks: HeldBlock[] };
+
+type Entry = { message: StreamMessage } | HeldBlock;
+
+function entryCount(entry: Entry): number {
+  return 'message' in entry ? 1 : entry.block.taken;
+}
+
+function entryBytes(entry: Entry): number {
+  return 'message' in entry ? encodedMessageBytes(entry.message) : entry.block.bytes;
+}
+
+/** How much of a block lies beyond `last`, the highest offset taken so far. */
+function takeBeyond(info: RecordBlockInfo, last: number, data: Uint8Array): TakenBlock | undefined {
+  const { firstOffset, lastOffset, count, offsets } = info;
+  if (lastOffset <= last) return undefined;
+  const base = { info, bytes: data.byteLength };
+  if (firstOffset > last) return { ...base, taken: count, firstTaken: firstOffset };
+  // A redelivery that overlaps what was taken: the load skips the records up to `last`.
+  const beyond = offsets?.filter((o) => o > last);
+  return {
+    ...base,
+    skipThrough: last,
+    taken: beyond?.length ?? lastOffset - last,
+    firstTaken: beyond?.[0] ?? last + 1,
+  };
+}
+
 export class OffsetBuffer {
-  private queue: StreamMessage[] = [];
+  private queue: Entry[] = [];
   private head = 0;
+  private count = 0;
   private bytes = 0;
   private oldestAt: number | undefined;
 
   /**
    * @param last the highest offset already taken (-1 for none), carried across continue-as-new
    * @param pending messages the previous run took but did not load, restored as they were (not re-deduplicated:
-   *   they are at or below `last` by construction)
+   *   they are at or below `last` by construction); likewise `pendingBlocks`
    */
   constructor(
     private last: number,
     pending: readonly StreamMessage[] = [],
     now = 0,
+    pendingBlocks: readonly HeldBlock[] = [],
   ) {
-    for (const message of pending) {
-      this.queue.push(message);
-      this.bytes += encodedMessageBytes(message);
-    }
-    if (pending.length > 0) this.oldestAt = now;
+    for (const message of pending) this.push({ message });
+    for (const held of pendingBlocks) this.push(held);
+    if (this.count > 0) this.oldestAt = now;
   }
 
   get lastOffset(): number {
     return this.last;
   }
 
+  /** Messages buffered. */
   get size(): number {
-    return this.queue.length - this.head;
+    return this.count;
   }
 
   get byteSize(): number {
@@ -44,7 +86,9 @@ export class OffsetBuffer {
 
   /** Offset of the oldest buffered message, or undefined when empty. */
   get firstOffset(): number | undefined {
-    return this.queue[this.head]?.offset;
+    const entry = this.queue[this.head];
+    if (entry === undefined) return undefined;
+    return 'message' in entry ? entry.message.offset : entry.block.firstTaken;
   }
 
   /** Workflow time at which the oldest buffered message arrived, or undefined when empty. */
@@ -62,8 +106,7 @@ export class OffsetBuffer {
     let taken = 0;
     for (const message of messages) {
       if (message.offset <= this.last) continue;
-      this.queue.push(message);
-      this.bytes += encodedMessageBytes(message);
+      this.push({ message });
       this.last = message.offset;
       taken++;
     }
@@ -71,32 +114,57 @@ export class OffsetBuffer {
     return { taken, dropped: messages.length - taken };
   }
 
+  /** The same for a record block: what lies beyond the mark is taken, the rest is a redelivery. */
+  acceptBlock(info: RecordBlockInfo, data: Uint8Array, now: number): AcceptResult {
+    const block = takeBeyond(info, this.last, data);
+    if (block === undefined) return { taken: 0, dropped: info.count };
+    this.push({ block, data });
+    this.last = info.lastOffset;
+    this.oldestAt ??= now;
+    return { taken: block.taken, dropped: info.count - block.taken };
+  }
+
   /** Removes and returns everything buffered. */
-  drain(): StreamMessage[] {
+  drain(): { messages: StreamMessage[]; blocks: HeldBlock[] } {
     const all = this.queue.slice(this.head);
     this.queue = [];
     this.head = 0;
+    this.count = 0;
     this.bytes = 0;
     this.oldestAt = undefined;
-    return all;
+    const messages: StreamMessage[] = [];
+    const blocks: HeldBlock[] = [];
+    for (const entry of all) {
+      if ('message' in entry) messages.push(entry.message);
+      else blocks.push(entry);
+    }
+    return { messages, blocks };
   }
 
   /**
-   * Removes and returns the oldest messages, up to either limit but at least one, so that a single message
-   * larger than maxBytes still moves on alone.
+   * Removes and returns the oldest entries of one kind, up to either limit but at least one, so that a single
+   * message or block larger than maxBytes still moves on alone.
    */
-  take(maxMessages: number, maxBytes: number, now: number): StreamMessage[] {
+  take(maxMessages: number, maxBytes: number, now: number): Flush {
+    const first = this.queue[this.head];
+    const ofMessages = first !== undefined && 'message' in first;
     let end = this.head;
+    let messages = 0;
     let bytes = 0;
-    while (end < this.queue.length && end - this.head < maxMessages) {
-      const size = encodedMessageBytes(this.queue[end]!);
-      if (end > this.head && bytes + size > maxBytes) break;
+    while (end < this.queue.length) {
+      const entry = this.queue[end]!;
+      if ('message' in entry !== ofMessages) break;
+      const size = entryBytes(entry);
+      const n = entryCount(entry);
+      if (end > this.head && (messages + n > maxMessages || bytes + size > maxBytes)) break;
       bytes += size;
+      messages += n;
       end++;
     }
     const batch = this.queue.slice(this.head, end);
     this.head = end;
     this.bytes -= bytes;
+    this.count -= messages;
     // Compact once the consumed prefix dominates, so a long-lived run does not keep every message alive.
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
@@ -105,6 +173,14 @@ export class OffsetBuffer {
     // What is left arrived no earlier than now as far as the age rule cares: it waits one more full period at
     // most, which keeps the rule simple without tracking an arrival time per message.
     this.oldestAt = this.size > 0 ? now : undefined;
-    return batch;
+    return ofMessages
+      ? { kind: 'messages', messages: batch.map((e) => (e as { message: StreamMessage }).message) }
+      : { kind: 'blocks', blocks: batch as HeldBlock[] };
+  }
+
+  private push(entry: Entry): void {
+    this.queue.push(entry);
+    this.count += entryCount(entry);
+    this.bytes += entryBytes(entry);
   }
 }

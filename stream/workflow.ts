@@ -23,11 +23,12 @@ import {
   resumeSignal,
   stateQuery,
   type CarriedState,
+  type RecordBlockInfo,
   type StreamState,
   type StreamMessage,
   type StreamWorkflowInput,
 } from '../contracts/stream';
-import { OffsetBuffer } from './workflow-buffer';
+import { OffsetBuffer, type AcceptResult, type Flush, type HeldBlock } from './workflow-buffer';
 
 // Before continuing as new with a history of many events, wait for this long without a signal (see untilQuiet),
 // but no longer than the max.
@@ -39,6 +40,53 @@ const CAN_QUIET_MAX_MS = 5000;
 const REREAD_PATCH = 'reread-unstored-before-first-load';
 // Chains started before this code neither resolved a source_topic per topic id nor closed their ledger row.
 const TOPIC_PATCH = 'topic-incarnations';
+
+/** What one signal brings: messages one by one (older bridges) or a record block with its bytes. */
+type Arrival = { messages: readonly StreamMessage[] } | { block: RecordBlockInfo; data: Uint8Array };
+
+function arrivalCount(arrival: Arrival): number {
+  return 'messages' in arrival ? arrival.messages.length : arrival.block.count;
+}
+
+function acceptArrival(buffer: OffsetBuffer, arrival: Arrival, now: number): AcceptResult {
+  return 'messages' in arrival
+    ? buffer.accept(arrival.messages, now)
+    : buffer.acceptBlock(arrival.block, arrival.data, now);
+}
+
+/** Kafka timestamp of the arrival's last message, ms since the epoch. */
+function newestTimestamp(arrival: Arrival): number | undefined {
+  return 'messages' in arrival
+    ? arrival.messages[arrival.messages.length - 1]?.timestamp
+    : arrival.block.lastTimestamp;
+}
+
+function restoreBlocks(input: StreamWorkflowInput, data: readonly Uint8Array[]): HeldBlock[] {
+  return (input.pendingBlocks ?? []).map((block, i) => {
+    const bytes = data[i];
+    if (bytes === undefined) throw new Error(`carried block ${block.info.firstOffset}.. has no bytes`);
+    return { block, data: bytes };
+  });
+}
+
+function flushSize(batch: Flush): number {
+  return batch.kind === 'messages'
+    ? batch.messages.length
+    : batch.blocks.reduce((n, b) => n + b.block.taken, 0);
+}
+
+function flushOffsets(batch: Flush): { firstOffset: number; lastOffset: number } {
+  if (batch.kind === 'messages') {
+    return {
+      firstOffset: batch.messages[0]!.offset,
+      lastOffset: batch.messages[batch.messages.length - 1]!.offset,
+    };
+  }
+  return {
+    firstOffset: batch.blocks[0]!.block.firstTaken,
+    lastOffset: batch.blocks[batch.blocks.length - 1]!.block.info.lastOffset,
+  };
+}
 
 function firstRunState(): CarriedState {
   const info = workflowInfo();
@@ -58,12 +106,13 @@ function firstRunState(): CarriedState {
   };
 }
 
-export async function streamPartition(input: StreamWorkflowInput): Promise<void> {
+/** `blockData`: the bytes of input.pendingBlocks, in order. */
+export async function streamPartition(input: StreamWorkflowInput, ...blockData: Uint8Array[]): Promise<void> {
   const { topic, partition } = input;
   const settings = resolveSettings(input.settings);
   const state: CarriedState = { ...(input.carried ?? firstRunState()) };
   state.chainRuns++;
-  let buffer = new OffsetBuffer(state.lastOffset, input.pending, Date.now());
+  let buffer = new OffsetBuffer(state.lastOffset, input.pending, Date.now(), restoreBlocks(input, blockData));
   // A recreated topic's first messages, waiting until the old incarnation's chain is flushed and closed.
   let held: { topicId: string; buffer: OffsetBuffer; dropped: number } | undefined;
   // A log end below the last offset taken, to be checked against Kafka: a batch fetched before a rebalance can
@@ -71,11 +120,12 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
   let suspect: { logEnd: number; lastOffset: number } | undefined;
   // Messages that arrived while the partition was stopped (or about to be): neither taken nor dropped until the
   // stop is confirmed and resumed, or found to be a false alarm. The bridge pauses the partition meanwhile.
-  let onHold: StreamMessage[] = [];
+  let onHold: Arrival[] = [];
+  const onHoldCount = (): number => onHold.reduce((n, a) => n + arrivalCount(a), 0);
   let loading = 0;
   let signalsReceived = 0;
 
-  const { loadStreamMessages } = proxyActivities<Activities>({
+  const { loadStreamMessages, loadStreamBlocks } = proxyActivities<Activities>({
     startToCloseTimeout: settings.loadTimeoutMs,
     retry: STREAM_LOAD_RETRY,
   });
@@ -85,35 +135,38 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
   const topicAware = patched(TOPIC_PATCH);
 
   /** Takes what is beyond the last offset into the buffer; anything at or below it is a redelivery. */
-  const take = (messages: readonly StreamMessage[]): void => {
-    const { taken, dropped } = buffer.accept(messages, Date.now());
+  const take = (arrival: Arrival): void => {
+    const { taken, dropped } = acceptArrival(buffer, arrival, Date.now());
     state.received += taken;
     state.duplicatesDropped += dropped;
     state.lastOffset = buffer.lastOffset;
-    const newest = messages[messages.length - 1];
-    if (taken > 0 && newest !== undefined) state.lastMessageAt = new Date(newest.timestamp).toISOString();
+    const newest = newestTimestamp(arrival);
+    if (taken > 0 && newest !== undefined) state.lastMessageAt = new Date(newest).toISOString();
   };
 
   const release = (): void => {
     const waiting = onHold;
     onHold = [];
-    take(waiting);
+    for (const arrival of waiting) take(arrival);
   };
 
-  setHandler(messagesSignal, ({ messages, topicId, logEnd }) => {
+  setHandler(messagesSignal, ({ messages, block, topicId, logEnd }, data) => {
     signalsReceived++;
+    // Code older than record blocks failed its task on a block (no messages); this code takes either form.
+    const arrival: Arrival =
+      block !== undefined && data !== undefined ? { block, data } : { messages: messages ?? [] };
     // A run of a chain started by older code takes the messages as it did: no new commands in its history.
     if (!topicAware) topicId = logEnd = undefined;
     if (topicId !== undefined && state.topicId !== undefined && topicId !== state.topicId) {
       // The topic was deleted and created again: these offsets restart at 0 and belong to a new chain.
       if (held === undefined) held = { topicId, buffer: new OffsetBuffer(-1), dropped: 0 };
-      if (held.topicId === topicId) held.dropped += held.buffer.accept(messages, Date.now()).dropped;
+      if (held.topicId === topicId) held.dropped += acceptArrival(held.buffer, arrival, Date.now()).dropped;
       else {
         log.error('topic recreated again before the previous recreation was taken over; messages not taken', {
           topic,
           partition,
           topicId,
-          count: messages.length,
+          count: arrivalCount(arrival),
         });
       }
       return;
@@ -125,8 +178,8 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
     if (!ending && logEnd !== undefined && logEnd <= state.lastOffset && state.stopped === undefined) {
       suspect ??= { logEnd, lastOffset: state.lastOffset };
     }
-    if (!ending && (suspect !== undefined || state.stopped !== undefined)) onHold.push(...messages);
-    else take(messages);
+    if (!ending && (suspect !== undefined || state.stopped !== undefined)) onHold.push(arrival);
+    else take(arrival);
   });
 
   setHandler(resumeSignal, ({ by }) => {
@@ -167,7 +220,7 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
     // While a new incarnation waits, the bridge pauses the partition as for a continue-as-new.
     continueAsNewDue: shouldContinueAsNew() || held !== undefined,
     heldForNewTopic: held?.buffer.size,
-    onHold: onHold.length,
+    onHold: onHoldCount(),
   }));
 
   const describe = (): void => {
@@ -192,29 +245,35 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
     }
   };
 
-  const load = async (batch: StreamMessage[]): Promise<void> => {
+  const load = async (batch: Flush): Promise<void> => {
     const started = Date.now();
-    loading = batch.length;
+    const size = flushSize(batch);
+    loading = size;
     await ensureSource();
-    const result = await loadStreamMessages({
+    const target = {
       ledgerRunId: state.ledgerRunId,
       workflowId: workflowInfo().workflowId,
       topic,
       partition,
       sourceTopic: state.sourceTopic,
-      messages: batch,
-    });
+    };
+    const result =
+      batch.kind === 'messages'
+        ? await loadStreamMessages({ ...target, messages: batch.messages })
+        : await loadStreamBlocks(
+            { ...target, blocks: batch.blocks.map((b) => b.block) },
+            ...batch.blocks.map((b) => b.data),
+          );
     loading = 0;
     state.loaded += result.loaded;
     state.rejected += result.rejected;
     state.alreadyStored += result.alreadyStored;
     state.lastFlush = {
       at: new Date().toISOString(),
-      messages: batch.length,
+      messages: size,
       loaded: result.loaded,
       rejected: result.rejected,
-      firstOffset: batch[0]!.offset,
-      lastOffset: batch[batch.length - 1]!.offset,
+      ...flushOffsets(batch),
       durationMs: Date.now() - started,
     };
     upsertSearchAttributes([
@@ -251,7 +310,7 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
         });
         state.received += messages.length;
         state.reread = (state.reread ?? 0) + messages.length;
-        await load(messages);
+        await load({ kind: 'messages', messages });
         from = messages[messages.length - 1]!.offset + 1;
       }
       if (done || messages.length === 0) return;
@@ -287,7 +346,7 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
     // The old id first, so that it keeps its source_topic and the new one gets a name of its own.
     await ensureSource();
     // A stop of the old incarnation ends with it: what it held is taken as a resume would, then loaded.
-    const releasedFromStop = onHold.length;
+    const releasedFromStop = onHoldCount();
     suspect = undefined;
     state.stopped = undefined;
     release();
@@ -387,9 +446,13 @@ export async function streamPartition(input: StreamWorkflowInput): Promise<void>
         const next = makeContinueAsNewFunc<typeof streamPartition>({
           typedSearchAttributes: workflowInfo().typedSearchAttributes,
         });
-        const pending = buffer.drain();
-        state.carriedOver += pending.length;
-        await next({ topic, partition, settings, carried: state, pending });
+        const { messages, blocks } = buffer.drain();
+        state.carriedOver += messages.length + blocks.reduce((n, b) => n + b.block.taken, 0);
+        const carried = blocks.length > 0 ? { pendingBlocks: blocks.map((b) => b.block) } : {};
+        await next(
+          { topic, partition, settings, carried: state, pending: messages, ...carried },
+          ...blocks.map((b) => b.data),
+        );
       }
     }
   }

@@ -9,8 +9,11 @@ import {
   type StreamMessage,
   type StreamState,
   type StreamWorkflowInput,
+  type TakenBlock,
 } from '../../contracts/stream';
 import { streamPartition } from '../../stream/workflow';
+import { decodeRecordBlock, encodeRecordBlock, takenRecords } from '../../contracts/record-block';
+import { OffsetBuffer } from '../../stream/workflow-buffer';
 import { uniqueSuffix } from '../support/isolated-env';
 import { mockedWorkflowSuite } from '../support/mocked-activities';
 import { waitFor } from '../support/wait';
@@ -23,6 +26,20 @@ const message = (offset: number): StreamMessage => ({
 const messages = (from: number, to: number): StreamMessage[] =>
   Array.from({ length: to - from + 1 }, (_, i) => message(from + i));
 const range = (from: number, to: number): number[] => messages(from, to).map((m) => m.offset);
+
+/** The state an earlier run of a chain hands over, with these counts. */
+const carriedFrom = (
+  counts: Pick<CarriedState, 'lastOffset' | 'received' | 'loaded' | 'chainRuns'>,
+): CarriedState => ({
+  ledgerRunId: 'stream-mocked-earlier/first-run',
+  rejected: 0,
+  duplicatesDropped: 0,
+  alreadyStored: 0,
+  lastFlush: null,
+  carriedOver: 0,
+  lastMessageAt: null,
+  ...counts,
+});
 
 interface LoadCall {
   ledgerRunId: string;
@@ -41,6 +58,14 @@ function mocks(reread: (before: number) => StreamMessage[] = () => []) {
       loads.push({ ledgerRunId: input.ledgerRunId, offsets: input.messages.map((m) => m.offset) });
       const n = input.messages.length;
       return { loaded: n, rejected: 0, alreadyStored: 0, rejectedByReason: {} };
+    },
+    loadStreamBlocks: async (input: { ledgerRunId: string; blocks: TakenBlock[] }, ...data: Uint8Array[]) => {
+      if (held) await held;
+      const offsets = input.blocks.flatMap((b, i) =>
+        takenRecords(decodeRecordBlock(data[i]!), b.skipThrough).map((r) => r.offset),
+      );
+      loads.push({ ledgerRunId: input.ledgerRunId, offsets });
+      return { loaded: offsets.length, rejected: 0, alreadyStored: 0, rejectedByReason: {} };
     },
     readUnstoredMessages: (input: { before: number; from?: number }) => {
       rereads.push(input.before);
@@ -75,17 +100,28 @@ describe('stream workflow with mocked activities', function () {
     activities: object,
     input: Omit<StreamWorkflowInput, 'topic' | 'partition'>,
     fn: (chain: Chain) => Promise<void>,
+    blockData: Uint8Array[] = [],
   ): Promise<void> {
     await withWorker(activities, async (taskQueue) => {
       const handle = await env().client.workflow.start(streamPartition, {
         taskQueue,
         workflowId: `stream-mocked-${uniqueSuffix()}`,
-        args: [{ topic: 'mocked', partition: 0, ...input }],
+        args: [{ topic: 'mocked', partition: 0, ...input }, ...blockData],
       });
       const chain: Chain = {
         workflowId: handle.workflowId,
         firstRunId: handle.firstExecutionRunId,
         send: (batch) => handle.signal(messagesSignal, { messages: batch }),
+        sendBlock: async (from, to) => {
+          const { info, data } = await encodeRecordBlock(
+            messages(from, to).map((m) => ({
+              offset: m.offset,
+              value: Buffer.from(m.value!, 'base64'),
+              timestamp: m.timestamp,
+            })),
+          );
+          await handle.signal(messagesSignal, { block: info }, data);
+        },
         state: () => env().client.workflow.getHandle(handle.workflowId).query(stateQuery),
       };
       try {
@@ -100,6 +136,8 @@ describe('stream workflow with mocked activities', function () {
     workflowId: string;
     firstRunId: string;
     send: (batch: StreamMessage[]) => Promise<void>;
+    /** Offsets from..to as one record block, as the bridge sends them. */
+    sendBlock: (from: number, to: number) => Promise<void>;
     state: () => Promise<StreamState>;
   }
 
@@ -164,19 +202,7 @@ describe('stream workflow with mocked activities', function () {
 
   it('a continued run loads what it was handed first, under the chain ledger row, and re-reads nothing', async () => {
     const m = mocks(() => messages(0, 99));
-    const carried: CarriedState = {
-      ledgerRunId: 'stream-mocked-earlier/first-run',
-      lastOffset: 12,
-      received: 13,
-      loaded: 10,
-      rejected: 0,
-      duplicatesDropped: 0,
-      alreadyStored: 0,
-      lastFlush: null,
-      carriedOver: 0,
-      lastMessageAt: null,
-      chainRuns: 3,
-    };
+    const carried = carriedFrom({ lastOffset: 12, received: 13, loaded: 10, chainRuns: 3 });
     const input = {
       carried,
       pending: messages(10, 12),
@@ -193,6 +219,75 @@ describe('stream workflow with mocked activities', function () {
         [state.received, state.loaded, state.chainRuns, state.duplicatesDropped],
         [16, 16, 4, 2],
       );
+    });
+  });
+
+  it('takes record blocks: a redelivered block is dropped, an overlapping one loads only what is new', async () => {
+    const m = mocks();
+    await withChain(m.activities, { settings: { flush: { maxMessages: 8, maxAgeMs: 200 } } }, async (c) => {
+      await c.sendBlock(0, 4);
+      await c.sendBlock(0, 4);
+      await c.sendBlock(3, 9);
+      // A bridge of the previous release, still running during a deploy, sends messages one by one.
+      await c.send(messages(8, 12));
+      await c.sendBlock(13, 20);
+      await untilLoaded(m, 21);
+      const state = await c.state();
+      assert.deepEqual(m.loadedOffsets(), range(0, 20));
+      assert.deepEqual(
+        [state.received, state.loaded, state.duplicatesDropped, state.lastOffset],
+        [21, 21, 9, 20],
+      );
+      assert.equal(state.lastMessageAt, new Date(message(20).timestamp).toISOString());
+    });
+  });
+
+  it('a continued run loads the messages and blocks it was handed, then what comes', async () => {
+    const m = mocks();
+    const carried = carriedFrom({ lastOffset: 19, received: 20, loaded: 10, chainRuns: 2 });
+    const handed = new OffsetBuffer(12);
+    for (const [from, to] of [
+      [10, 15],
+      [16, 19],
+    ] as const) {
+      const { info, data } = await encodeRecordBlock(
+        messages(from, to).map((x) => ({ ...x, value: Buffer.from(x.value!, 'base64') })),
+      );
+      handed.acceptBlock(info, data, 0);
+    }
+    const { blocks } = handed.drain();
+    const input = {
+      carried,
+      pending: messages(10, 12),
+      pendingBlocks: blocks.map((b) => b.block),
+      settings: { flush: { maxMessages: 100, maxAgeMs: 300 } },
+    };
+    const data = blocks.map((b) => b.data);
+    await withChain(
+      m.activities,
+      input,
+      async (c) => {
+        await c.sendBlock(18, 24);
+        await untilLoaded(m, 15);
+        const state = await c.state();
+        assert.deepEqual(m.loadedOffsets(), range(10, 24));
+        assert.deepEqual(new Set(m.loads.map((l) => l.ledgerRunId)), new Set([carried.ledgerRunId]));
+        assert.deepEqual([state.received, state.loaded, state.duplicatesDropped], [25, 25, 2]);
+      },
+      data,
+    );
+  });
+
+  it('continues as new under load with record blocks: every offset loaded once, in order', async () => {
+    const m = mocks();
+    const settings = { continueAsNewAfterEvents: 40, flush: { maxMessages: 5, maxAgeMs: 200 } };
+    await withChain(m.activities, { settings }, async (c) => {
+      for (let from = 0; from < 150; from += 3) await c.sendBlock(from, from + 2);
+      await untilLoaded(m, 150);
+      const state = await c.state();
+      assert.deepEqual(m.loadedOffsets(), range(0, 149));
+      assert.ok(state.chainRuns > 1, `expected continue-as-new, the chain is at run ${state.chainRuns}`);
+      assert.deepEqual([state.received, state.loaded], [150, 150]);
     });
   });
 
