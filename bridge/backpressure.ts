@@ -9,6 +9,8 @@ export interface WorkflowLag {
   draining: boolean;
   /** Why the workflow stopped the partition (its offsets went backwards), until an operator resumes it. */
   stopped?: string;
+  /** The workflow's code takes record blocks (older code takes messages one by one only). */
+  takesBlocks?: boolean;
 }
 
 /** The partition's workflow's lag; throws when the workflow cannot answer. */
@@ -27,6 +29,8 @@ export class Backpressure {
   private readonly paused = new Set<number>();
   private readonly draining = new Set<number>();
   private readonly stopped = new Map<number, string>();
+  private readonly blocks = new Set<number>();
+  private readonly answered = new Set<number>();
   private readonly probing = new Set<Promise<unknown>>();
 
   constructor(
@@ -42,6 +46,19 @@ export class Backpressure {
 
   noteDelivered(partition: number, messages: number): void {
     this.estimate.set(partition, (this.estimate.get(partition) ?? 0) + messages);
+  }
+
+  /**
+   * Whether the partition's workflow said, in its last answer, that it takes record blocks. With no answer yet
+   * (a bridge just started), it is asked now, at most once per probe interval: a chain that does not exist yet
+   * cannot answer and gets messages, which start it.
+   */
+  async takesBlocks(partition: number): Promise<boolean> {
+    const last = this.lastProbe.get(partition);
+    if (!this.answered.has(partition) && (last === undefined || this.clock() - last >= this.limits.pollMs)) {
+      await this.measure(partition);
+    }
+    return this.blocks.has(partition);
   }
 
   pausedPartitions(): number[] {
@@ -125,6 +142,9 @@ export class Backpressure {
       this.estimate.set(partition, lag.pending);
       if (lag.draining) this.draining.add(partition);
       else this.draining.delete(partition);
+      this.answered.add(partition);
+      if (lag.takesBlocks === true) this.blocks.add(partition);
+      else this.blocks.delete(partition);
       if (lag.stopped !== undefined && !this.stopped.has(partition)) {
         // Logged once, as soon as a probe sees it; the partition pauses before its next chunk.
         this.log(

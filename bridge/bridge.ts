@@ -5,10 +5,16 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../infra/config';
 import { createTemporalClient } from '../infra/temporal';
 import { Backpressure } from './backpressure';
-import { connectPartitionConsumer, type BatchControl, type BatchHandler } from '../kafka/consumer';
+import {
+  connectPartitionConsumer,
+  type BatchControl,
+  type BatchHandler,
+  type KafkaRecord,
+} from '../kafka/consumer';
 import { connectTopicIdReader, type TopicIdReader } from '../kafka/topic-id';
 import type { BridgeSettings } from './settings';
-import { chunkBySize } from '../contracts/stream-chunks';
+import { chunkBySize, toStreamMessage } from '../contracts/stream-chunks';
+import { encodedMessageBytes } from '../contracts/stream';
 import { encodeRecordBlock, recordBlockBytes } from '../contracts/record-block';
 import { WorkflowSink } from './signal-sink';
 
@@ -181,12 +187,15 @@ export async function startBridge(
   let running = true;
 
   const handle: BatchHandler = async (batch, control) => {
-    const chunks = chunkBySize(
-      batch.records,
-      recordBlockBytes,
-      settings.signalMaxBytes,
-      settings.signalMaxMessages,
+    // Until the workflow says it takes record blocks (a new chain, or one still on older code during a deploy),
+    // it gets messages one by one, as older bridges sent them.
+    const blocks = await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
+      backpressure.takesBlocks(batch.partition),
     );
+    const size = blocks
+      ? recordBlockBytes
+      : (record: KafkaRecord) => encodedMessageBytes(toStreamMessage(record));
+    const chunks = chunkBySize(batch.records, size, settings.signalMaxBytes, settings.signalMaxMessages);
     for (const chunk of chunks) {
       if (!running || !control.isActive()) return;
       const behind = await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
@@ -199,8 +208,8 @@ export async function startBridge(
       }
       await whileHeartbeating(control, settings.heartbeatIntervalMs, async () => {
         const topicId = await identity.idFor(batch.partition, chunk[0]!.offset);
-        const block = await encodeRecordBlock(chunk);
-        await sink.deliver(batch.topic, batch.partition, block, { topicId, logEnd: batch.logEnd });
+        const records = blocks ? await encodeRecordBlock(chunk) : chunk.map(toStreamMessage);
+        await sink.deliver(batch.topic, batch.partition, records, { topicId, logEnd: batch.logEnd });
       });
       const last = chunk[chunk.length - 1]!.offset;
       identity.noteSent(batch.partition, last);

@@ -4,7 +4,7 @@ import { ConfigError } from '../infra/config';
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '../contracts/stream';
 
 export interface BridgeSettings {
-  /** Signal size: far under Temporal's 2 MiB payload limit (and its 512 KiB warning). */
+  /** Packed bytes per signal (before the block's own deflate): within Temporal's 2 MiB payload limit. */
   signalMaxBytes: number;
   signalMaxMessages: number;
   /** Backpressure: pause a partition when its workflow holds more than this many unloaded messages... */
@@ -36,7 +36,7 @@ interface Variable {
 export const BRIDGE_VARIABLES = {
   signalMaxBytes: {
     name: 'STREAM_SIGNAL_MAX_BYTES',
-    fallback: 256 * 1024,
+    fallback: 1024 * 1024,
     min: 1024,
     describe: 'bytes per signal',
   },

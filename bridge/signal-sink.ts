@@ -11,6 +11,7 @@ import {
   streamSource,
   streamWorkflowId,
   type RecordBlockInfo,
+  type StreamMessage,
   type StreamSettings,
   type StreamState,
   type StreamWorkflowInput,
@@ -23,11 +24,14 @@ export class WorkflowSink {
     private readonly settings: StreamSettings,
   ) {}
 
-  /** `incarnation`: the topic id the messages were read under and the log end of their fetch. */
+  /**
+   * `records`: a record block, or messages one by one for workflow code older than blocks. `incarnation`: the
+   * topic id the records were read under and the log end of their fetch.
+   */
   async deliver(
     topic: string,
     partition: number,
-    block: { info: RecordBlockInfo; data: Uint8Array },
+    records: { info: RecordBlockInfo; data: Uint8Array } | StreamMessage[],
     incarnation: { topicId: string; logEnd: number },
   ): Promise<void> {
     const input: StreamWorkflowInput = { topic, partition, settings: this.settings };
@@ -36,7 +40,9 @@ export class WorkflowSink {
       taskQueue: this.taskQueue,
       args: [input],
       signal: messagesSignal,
-      signalArgs: [{ block: block.info, ...incarnation }, block.data],
+      signalArgs: Array.isArray(records)
+        ? [{ messages: records, ...incarnation }]
+        : [{ block: records.info, ...incarnation }, records.data],
       typedSearchAttributes: [
         { key: KioskPipeline, value: 'stream' },
         { key: KioskSource, value: streamSource(topic, partition) },
@@ -72,6 +78,7 @@ export class WorkflowSink {
       pending: state.buffered + state.loading + (state.onHold ?? 0),
       draining: state.continueAsNewDue,
       stopped: state.stopped?.reason,
+      takesBlocks: state.takesBlocks === true,
     };
   }
 }

@@ -59,9 +59,8 @@ export interface TakenBlock {
 
 export interface StreamSignalBatch {
   /**
-   * The messages one by one, as bridges before record blocks sent them. Absent when the signal carries a record
-   * block instead: code older than blocks then fails its workflow task (nothing taken, nothing lost) until the
-   * worker that reads blocks takes over.
+   * The messages one by one: what bridges before record blocks sent, and what the bridge sends a workflow that
+   * has not said it takes blocks (StreamState.takesBlocks). Absent when the signal carries a block.
    */
   messages?: StreamMessage[];
   /** Describes the record block that is the signal's second argument. */
@@ -186,6 +185,8 @@ export interface StreamState extends CarriedState {
   heldForNewTopic?: number;
   /** Messages received while the partition is stopped, taken (or dropped as redeliveries) once it resumes. */
   onHold?: number;
+  /** Set by workflow code that takes record blocks: until a workflow says so, the bridge sends messages. */
+  takesBlocks?: boolean;
 }
 
 export const messagesSignal = defineSignal<[batch: StreamSignalBatch, block?: Uint8Array]>('messages');

@@ -21,16 +21,25 @@ const ENCODING_BYTES = new TextEncoder().encode(DEFLATE_ENCODING);
 /** Payloads smaller than this are left alone: nothing to gain, and they stay readable everywhere. */
 export const COMPRESS_FROM_BYTES = 8 * 1024;
 
+// Bytes passed as they are (a Uint8Array argument): the stream's record blocks, which deflate themselves.
+const RAW_BINARY_BYTES = new TextEncoder().encode('binary/plain');
+
+function hasEncoding(payload: Payload, encoding: Uint8Array): boolean {
+  const actual = payload.metadata?.encoding;
+  return actual !== undefined && actual !== null && Buffer.from(actual).equals(encoding);
+}
+
 function isDeflated(payload: Payload): boolean {
-  const encoding = payload.metadata?.encoding;
-  return encoding !== undefined && encoding !== null && Buffer.from(encoding).equals(ENCODING_BYTES);
+  return hasEncoding(payload, ENCODING_BYTES);
 }
 
 export class DeflateCodec implements PayloadCodec {
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return Promise.all(
       payloads.map(async (payload) => {
-        if ((payload.data?.length ?? 0) < COMPRESS_FROM_BYTES) return payload;
+        if ((payload.data?.length ?? 0) < COMPRESS_FROM_BYTES || hasEncoding(payload, RAW_BINARY_BYTES)) {
+          return payload;
+        }
         // The whole payload, metadata included, so decoding restores it exactly.
         const whole = temporal.api.common.v1.Payload.encode(payload).finish();
         // Level 1: higher levels compress kiosk messages little better at a much lower speed (bench/README.md).

@@ -221,6 +221,7 @@ export async function streamPartition(input: StreamWorkflowInput, ...blockData: 
     continueAsNewDue: shouldContinueAsNew() || held !== undefined,
     heldForNewTopic: held?.buffer.size,
     onHold: onHoldCount(),
+    takesBlocks: true,
   }));
 
   const describe = (): void => {

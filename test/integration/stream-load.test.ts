@@ -6,6 +6,8 @@ import { createActivityDeps, closeActivityDeps, type ActivityDeps } from '../../
 import { KioskTraffic } from '../../simulator/kiosk-traffic';
 import { createKnex } from '../../infra/db';
 import type { StreamMessage } from '../../contracts/stream';
+import { encodeRecordBlock } from '../../contracts/record-block';
+import { OffsetBuffer } from '../../stream/workflow-buffer';
 import { seedRealExhibitions } from '../support/exhibitions';
 import { createDatabase, dropDatabase, isolatedConfig } from '../support/isolated-env';
 import { assertLedger, assertStoredExactly, expectedOutcome, type TopicRecord } from '../support/stream';
@@ -78,6 +80,40 @@ describe('stream: the load activity', function () {
     }
     const again = await load(input(messages));
     assert.equal(again.alreadyStored, 400);
+  });
+
+  it('loads record blocks: the records the workflow took, byte for byte, and refuses a mismatched block', async () => {
+    const topic = 'lmnh-blocks';
+    const kafkaRecords = values.slice(0, 300).map((value, offset) => ({ offset, value, timestamp: AT }));
+    const a = await encodeRecordBlock(kafkaRecords.slice(0, 200));
+    // A redelivery that overlaps: the workflow marks it, the load skips 150..199.
+    const b = await encodeRecordBlock(kafkaRecords.slice(150, 300));
+    const buffer = new OffsetBuffer(-1);
+    buffer.acceptBlock(a.info, a.data, 0);
+    buffer.acceptBlock(b.info, b.data, 0);
+    const { blocks } = buffer.drain();
+    const target = { ledgerRunId: 'stream-blocks/run', workflowId: 'stream-blocks', topic, partition: 0 };
+    const loadBlocks = createStreamActivities(deps).loadStreamBlocks;
+    const result = await loadBlocks(
+      { ...target, blocks: blocks.map((x) => x.block) },
+      ...blocks.map((x) => x.data),
+    );
+    assert.deepEqual([result.loaded + result.rejected, result.alreadyStored], [300, 0]);
+    await assert.rejects(
+      loadBlocks({ ...target, blocks: [{ ...blocks[1]!.block, taken: 150 }] }, blocks[1]!.data),
+      /does not match its description/,
+    );
+    await assert.rejects(loadBlocks({ ...target, blocks: [blocks[0]!.block] }), /without its bytes/);
+    const knex = createKnex(cfg.databaseUrl, 1);
+    try {
+      const expected = expectedOutcome(
+        kafkaRecords.map((r) => ({ partition: 0, offset: r.offset, value: r.value })),
+      );
+      await assertStoredExactly(knex, topic, expected);
+      assert.equal(await assertLedger(knex, topic, expected), 1);
+    } finally {
+      await knex.destroy();
+    }
   });
 
   it('leaves every message stored once and the ledger counting each once, across both runs', async () => {

@@ -24,6 +24,14 @@ describe('payload codec', () => {
     assert.deepEqual(Buffer.from(decoded!.data!), Buffer.from(big.data!));
   });
 
+  it('leaves bytes passed as bytes (record blocks, deflated by themselves) as they are', async () => {
+    const block: Payload = {
+      metadata: { encoding: new TextEncoder().encode('binary/plain') },
+      data: Buffer.alloc(COMPRESS_FROM_BYTES * 4, 0x61),
+    };
+    assert.deepEqual(await codec.encode([block]), [block]);
+  });
+
   it('leaves small and incompressible payloads as they are', async () => {
     const small = json(Buffer.from('{"source":"s3://lmnh-kiosk/"}'));
     const noise = json(randomBytes(COMPRESS_FROM_BYTES * 4));

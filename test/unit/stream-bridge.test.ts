@@ -68,7 +68,7 @@ describe('bridge: signal chunks', () => {
 describe('bridge: settings', () => {
   it('has production defaults', () => {
     const s = loadBridgeSettings({});
-    assert.equal(s.signalMaxBytes, 256 * 1024);
+    assert.equal(s.signalMaxBytes, 1024 * 1024);
     assert.equal(s.maxPending, 20_000);
     assert.equal(s.resumePending, 10_000);
     assert.equal(s.workflow.continueAsNewAfterEvents, 4000);
@@ -126,6 +126,40 @@ describe('bridge: backpressure', () => {
     bp.noteDelivered(0, 1);
     assert.equal(await bp.isBehind(0), false);
     assert.equal(asked, 3, 'interval passed again');
+  });
+
+  it('sends record blocks only once the workflow said it takes them, and stops when it no longer says so', async () => {
+    let answer: { pending: number; draining: boolean; takesBlocks?: boolean } | Error = new Error(
+      'not found',
+    );
+    let asked = 0;
+    let now = 0;
+    const bp = new Backpressure(
+      () => {
+        asked++;
+        return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+      },
+      limits,
+      () => undefined,
+      () => now,
+    );
+    assert.equal(await bp.takesBlocks(0), false, 'no chain yet: messages start it');
+    assert.equal(asked, 1);
+    answer = { ...lag(0), takesBlocks: true };
+    assert.equal(await bp.takesBlocks(0), false, 'asked again only after the probe interval');
+    assert.equal(asked, 1);
+    now = 1000;
+    assert.equal(await bp.takesBlocks(0), true, 'the chain now answers that it takes blocks');
+    assert.equal(await bp.takesBlocks(0), true);
+    assert.equal(asked, 2, 'an answer is kept: not asked before every batch');
+    // A rollback to code older than blocks: a background probe's answer has no flag.
+    answer = lag(0);
+    now = 5000;
+    bp.noteDelivered(0, 10);
+    await bp.isBehind(0);
+    await bp.settled();
+    assert.equal(await bp.takesBlocks(0), false);
+    assert.equal(asked, 3);
   });
 
   it('pauses once a background probe finds the workflow draining to continue as new', async () => {
