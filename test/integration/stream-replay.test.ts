@@ -3,6 +3,7 @@
 // workflow changes shape, and keep the old ones: running chains still carry them until they continue as new.
 import assert from 'node:assert/strict';
 import { readReplayValues } from '../../simulator/kiosk-publishing';
+import { encodeRecordBlock } from '../../contracts/record-block';
 import {
   messagesSignal,
   stateQuery,
@@ -46,12 +47,18 @@ describe('stream workflow replay (determinism across code changes)', function ()
       const input: StreamWorkflowInput = { topic: cfg.kafka.topic, partition: 0, settings: SETTINGS };
       let firstRunId: string | undefined;
       for (let i = 0; i < SIGNALS; i++) {
+        const part = messages.slice(i * PER_SIGNAL, (i + 1) * PER_SIGNAL);
+        // Record blocks and messages one by one (an older bridge), in turn.
+        const block =
+          i % 2 === 1
+            ? undefined
+            : await encodeRecordBlock(part.map((m) => ({ ...m, value: Buffer.from(m.value!, 'base64') })));
         const handle = await client.workflow.signalWithStart(STREAM_WORKFLOW_TYPE, {
           workflowId,
           taskQueue: cfg.temporal.taskQueue,
           args: [input],
           signal: messagesSignal,
-          signalArgs: [{ messages: messages.slice(i * PER_SIGNAL, (i + 1) * PER_SIGNAL) }],
+          signalArgs: block ? [{ block: block.info }, block.data] : [{ messages: part }],
         });
         firstRunId ??= handle.signaledRunId;
       }
@@ -73,7 +80,7 @@ describe('stream workflow replay (determinism across code changes)', function ()
       );
       const history = await first.fetchHistory();
       fresh = { workflowId, history };
-      recordIfAsked('stream-continue-as-new.history.pb', history);
+      recordIfAsked('stream-blocks-continue-as-new.history.pb', history);
     } finally {
       await tw.stop();
     }
