@@ -49,16 +49,14 @@ export class Backpressure {
   }
 
   /**
-   * Whether the partition's workflow said, in its last answer, that it takes record blocks. With no answer yet
-   * (a bridge just started), it is asked now, at most once per probe interval: a chain that does not exist yet
-   * cannot answer and gets messages, which start it.
+   * What the partition's workflow takes, from its last answer: record blocks, or messages one by one (code
+   * older than blocks). With no answer yet it is asked now; `unknown` when it cannot answer (a chain that does
+   * not exist yet, or no worker).
    */
-  async takesBlocks(partition: number): Promise<boolean> {
-    const last = this.lastProbe.get(partition);
-    if (!this.answered.has(partition) && (last === undefined || this.clock() - last >= this.limits.pollMs)) {
-      await this.measure(partition);
-    }
-    return this.blocks.has(partition);
+  async format(partition: number): Promise<'blocks' | 'messages' | 'unknown'> {
+    if (!this.answered.has(partition)) await this.measure(partition);
+    if (!this.answered.has(partition)) return 'unknown';
+    return this.blocks.has(partition) ? 'blocks' : 'messages';
   }
 
   pausedPartitions(): number[] {

@@ -13,7 +13,7 @@ import {
 } from '../kafka/consumer';
 import { connectTopicIdReader, type TopicIdReader } from '../kafka/topic-id';
 import type { BridgeSettings } from './settings';
-import { chunkBySize, toStreamMessage } from '../contracts/stream-chunks';
+import { chunkEnd, toStreamMessage } from '../contracts/stream-chunks';
 import { encodedMessageBytes } from '../contracts/stream';
 import { encodeRecordBlock, recordBlockBytes } from '../contracts/record-block';
 import { WorkflowSink } from './signal-sink';
@@ -45,6 +45,8 @@ export type Logger = (
 ) => void;
 
 const QUERY_TIMEOUT_MS = 5000;
+
+const legacyBytes = (record: KafkaRecord): number => encodedMessageBytes(toStreamMessage(record));
 
 /**
  * The topic id each batch is sent with, so the partition's workflow sees a deleted and recreated topic (a new id,
@@ -187,17 +189,27 @@ export async function startBridge(
   let running = true;
 
   const handle: BatchHandler = async (batch, control) => {
-    // Until the workflow says it takes record blocks (a new chain, or one still on older code during a deploy),
-    // it gets messages one by one, as older bridges sent them.
-    const blocks = await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
-      backpressure.takesBlocks(batch.partition),
-    );
-    const size = blocks
-      ? recordBlockBytes
-      : (record: KafkaRecord) => encodedMessageBytes(toStreamMessage(record));
-    const chunks = chunkBySize(batch.records, size, settings.signalMaxBytes, settings.signalMaxMessages);
-    for (const chunk of chunks) {
+    const { records } = batch;
+    for (let from = 0; from < records.length;) {
       if (!running || !control.isActive()) return;
+      // A workflow that said it takes record blocks gets them; one still on older code (a deploy) gets messages
+      // one by one, as older bridges sent them; one that cannot say yet (a new chain, no worker) gets a single
+      // message, which starts it, and is asked again before the next chunk.
+      const format = await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
+        backpressure.format(batch.partition),
+      );
+      const end =
+        format === 'unknown'
+          ? from + 1
+          : chunkEnd(
+              records,
+              from,
+              format === 'blocks' ? recordBlockBytes : legacyBytes,
+              settings.signalMaxBytes,
+              settings.signalMaxMessages,
+            );
+      const chunk = records.slice(from, end);
+      from = end;
       const behind = await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
         backpressure.isBehind(batch.partition),
       );
@@ -208,8 +220,8 @@ export async function startBridge(
       }
       await whileHeartbeating(control, settings.heartbeatIntervalMs, async () => {
         const topicId = await identity.idFor(batch.partition, chunk[0]!.offset);
-        const records = blocks ? await encodeRecordBlock(chunk) : chunk.map(toStreamMessage);
-        await sink.deliver(batch.topic, batch.partition, records, { topicId, logEnd: batch.logEnd });
+        const payload = format === 'blocks' ? await encodeRecordBlock(chunk) : chunk.map(toStreamMessage);
+        await sink.deliver(batch.topic, batch.partition, payload, { topicId, logEnd: batch.logEnd });
       });
       const last = chunk[chunk.length - 1]!.offset;
       identity.noteSent(batch.partition, last);

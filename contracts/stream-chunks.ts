@@ -38,20 +38,31 @@ export function chunkBySize<T>(
   maxMessages: number,
 ): T[][] {
   const chunks: T[][] = [];
-  let current: T[] = [];
-  let size = 0;
-  for (const item of items) {
-    const n = bytes(item);
-    if (current.length > 0 && (size + n > maxBytes || current.length >= maxMessages)) {
-      chunks.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(item);
-    size += n;
+  for (let from = 0; from < items.length;) {
+    const end = chunkEnd(items, from, bytes, maxBytes, maxMessages);
+    chunks.push(items.slice(from, end));
+    from = end;
   }
-  if (current.length > 0) chunks.push(current);
   return chunks;
+}
+
+/** Where the chunk that starts at `from` ends (exclusive): at least one item, then within both limits. */
+export function chunkEnd<T>(
+  items: readonly T[],
+  from: number,
+  bytes: (item: T) => number,
+  maxBytes: number,
+  maxMessages: number,
+): number {
+  let end = from;
+  let size = 0;
+  while (end < items.length && end - from < maxMessages) {
+    const n = bytes(items[end]!);
+    if (end > from && size + n > maxBytes) break;
+    size += n;
+    end++;
+  }
+  return end;
 }
 
 /** Messages in chunks by their encoded size (see chunkBySize). */

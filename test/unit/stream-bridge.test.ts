@@ -143,23 +143,21 @@ describe('bridge: backpressure', () => {
       () => undefined,
       () => now,
     );
-    assert.equal(await bp.takesBlocks(0), false, 'no chain yet: messages start it');
+    assert.equal(await bp.format(0), 'unknown', 'no chain yet: one message starts it');
     assert.equal(asked, 1);
     answer = { ...lag(0), takesBlocks: true };
-    assert.equal(await bp.takesBlocks(0), false, 'asked again only after the probe interval');
-    assert.equal(asked, 1);
-    now = 1000;
-    assert.equal(await bp.takesBlocks(0), true, 'the chain now answers that it takes blocks');
-    assert.equal(await bp.takesBlocks(0), true);
-    assert.equal(asked, 2, 'an answer is kept: not asked before every batch');
+    assert.equal(await bp.format(0), 'blocks', 'asked again at once: the chain now exists');
+    assert.equal(await bp.format(0), 'blocks');
+    assert.equal(asked, 2, 'an answer is kept: not asked before every chunk');
+    assert.equal(await bp.format(1), 'blocks', 'per partition');
     // A rollback to code older than blocks: a background probe's answer has no flag.
     answer = lag(0);
     now = 5000;
     bp.noteDelivered(0, 10);
     await bp.isBehind(0);
     await bp.settled();
-    assert.equal(await bp.takesBlocks(0), false);
-    assert.equal(asked, 3);
+    assert.equal(await bp.format(0), 'messages');
+    assert.equal(asked, 4);
   });
 
   it('pauses once a background probe finds the workflow draining to continue as new', async () => {
