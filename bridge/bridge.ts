@@ -106,7 +106,7 @@ class TopicIdentity {
 
 async function connectTemporalOrExplain(config: Config): Promise<Client> {
   try {
-    return await createTemporalClient(config.temporal);
+    return await createTemporalClient(config.temporal, { onlyOpenWorkflowsAnswer: true });
   } catch (err) {
     throw new Error(`cannot reach Temporal at ${config.temporal.address}: ${(err as Error).message}`);
   }
