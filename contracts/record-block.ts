@@ -4,9 +4,10 @@
 // only reads the small descriptor that travels beside them. Node only (zlib): the workflow never decodes one.
 //
 // Layout: an 8-byte header (magic "KB", version, compression, record count), then the body, deflated when that
-// pays: the offsets and timestamps (float64; Kafka's stay far below 2^53), the bytes kept of each value (int32,
-// -1 for a tombstone) and each value's full length (uint32, larger than kept only for an oversize value), then
-// the kept bytes of every value, one after another.
+// pays: the offsets and timestamps, each as its difference from the one before (the first as it is; float64,
+// exact for Kafka's values, and runs of equal differences deflate to almost nothing), the bytes kept of each
+// value (int32, -1 for a tombstone) and each value's full length (uint32, larger than kept only for an oversize
+// value), then the kept bytes of every value, one after another.
 import zlib from 'node:zlib';
 import { MAX_VALUE_BYTES, OVERSIZE_KEPT_BYTES, type RecordBlockInfo } from './stream';
 import type { KafkaRecord } from './stream-chunks';
@@ -61,8 +62,9 @@ export async function encodeRecordBlock(
   let at = count * PER_RECORD_BYTES;
   let contiguous = true;
   records.forEach((r, i) => {
-    body.writeDoubleLE(r.offset, i * 8);
-    body.writeDoubleLE(r.timestamp, (count + i) * 8);
+    const before = i > 0 ? records[i - 1]! : { offset: 0, timestamp: 0 };
+    body.writeDoubleLE(r.offset - before.offset, i * 8);
+    body.writeDoubleLE(r.timestamp - before.timestamp, (count + i) * 8);
     const kept = r.value === null ? TOMBSTONE : keptBytes(r.value);
     body.writeInt32LE(kept, count * 16 + i * 4);
     body.writeUInt32LE(r.value?.length ?? 0, count * 20 + i * 4);
@@ -105,12 +107,16 @@ export function decodeRecordBlock(data: Uint8Array): RawMessage[] {
   const body = compression === DEFLATED ? zlib.inflateRawSync(packed) : packed;
   const messages: RawMessage[] = new Array<RawMessage>(count);
   let at = count * PER_RECORD_BYTES;
+  let offset = 0;
+  let timestamp = 0;
   for (let i = 0; i < count; i++) {
     const kept = body.readInt32LE(count * 16 + i * 4);
     const full = body.readUInt32LE(count * 20 + i * 4);
+    offset += body.readDoubleLE(i * 8);
+    timestamp += body.readDoubleLE((count + i) * 8);
     const message: RawMessage = {
-      offset: body.readDoubleLE(i * 8),
-      timestamp: body.readDoubleLE((count + i) * 8),
+      offset,
+      timestamp,
       value: kept === TOMBSTONE ? null : body.subarray(at, at + kept),
     };
     if (kept !== TOMBSTONE) {
