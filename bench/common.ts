@@ -397,7 +397,8 @@ export function findProcess(...parts: string[]): number | undefined {
 
 /** The local stack's services (scripts/stack.sh), found by the state folder on their command lines. */
 export function stackProcesses(): Record<string, { pid: number; tree: boolean }> {
-  const state = path.join(REPO_ROOT, '.stack');
+  // Where scripts/stack.sh keeps the stack's state (STACK_DIR, as the script reads it).
+  const state = process.env.STACK_DIR ?? path.join(REPO_ROOT, '.stack');
   const found: Record<string, { pid: number; tree: boolean }> = {};
   const temporal = findProcess('temporal', 'server', `${state}/temporal`);
   const kafka = findProcess('java', `${state}/kafka`);
