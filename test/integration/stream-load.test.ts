@@ -93,7 +93,9 @@ describe('stream: the load activity', function () {
     buffer.acceptBlock(b.info, b.data, 0);
     const { blocks } = buffer.drain();
     const target = { ledgerRunId: 'stream-blocks/run', workflowId: 'stream-blocks', topic, partition: 0 };
-    const loadBlocks = createStreamActivities(deps).loadStreamBlocks;
+    const activities = createStreamActivities(deps);
+    const loadBlocks: typeof activities.loadStreamBlocks = (input, ...data) =>
+      activities.loadStreamBlocks(input, ...data);
     const result = await loadBlocks(
       { ...target, blocks: blocks.map((x) => x.block) },
       ...blocks.map((x) => x.data),
