@@ -1,6 +1,7 @@
 // The fault matrix, batch side: while a 400,000-row run is in flight, one service of the stack is SIGKILLed
 // (as a crash would) and restarted with the operators' own commands. The run must finish by itself with
 // exactly the tables of a clean run, and the worker must outlive every outage.
+import { countMismatches } from '../support/report-from-rows';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -124,6 +125,8 @@ describe('faults: a service of the stack killed during a batch run', function ()
           assert.deepEqual(actual, expected);
           const ledger = await knex('pipeline_run').where({ kind: 'batch' }).select('status', 'read_count');
           assert.deepEqual(ledger, [{ status: 'completed', read_count: cleanSummary.read }]);
+          // The report's counts move in the load's transaction: an outage leaves them equal to the rows.
+          assert.deepEqual(await countMismatches(knex), [], 'interaction_count differs from the rows');
         } finally {
           await knex.destroy();
         }

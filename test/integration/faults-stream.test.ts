@@ -2,6 +2,7 @@
 // service of the stack is SIGKILLed and restarted with the operators' own commands. Afterwards every message
 // is stored exactly once with the verdict the rules give it, the ledger balances, and neither the bridge nor
 // the worker exited on its own.
+import { countMismatches } from '../support/report-from-rows';
 import assert from 'node:assert/strict';
 import { connectPublisher } from '../../kafka/publisher';
 import { simulateTraffic } from '../../simulator/kiosk-publishing';
@@ -93,6 +94,8 @@ describe('faults: a service of the stack killed under stream load', function () 
         const expected = expectedOutcome(records);
         await assertStoredExactly(env.knex, topic, expected);
         await assertLedger(env.knex, topic, expected);
+        // The report's counts move in the writers' transactions: an outage leaves them equal to the rows.
+        assert.deepEqual(await countMismatches(env.knex), [], 'interaction_count differs from the rows');
       } finally {
         for (const p of [bridge, worker]) if (p && p.child.exitCode === null) await sigkill(p);
         await publisher.close().catch(() => undefined);
