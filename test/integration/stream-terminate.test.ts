@@ -29,6 +29,7 @@ describe('stream: terminating partition workflows under traffic', function () {
   let stream: RunningStream | undefined;
 
   before(async () => {
+    // A flush age of 1 s keeps up to a second of messages in each buffer, so a terminate finds some there.
     stream = await startStream('stream-terminate', PARTITIONS, { STREAM_FLUSH_MAX_AGE_MS: '1000' });
   });
   after(() => stopStream(stream));
@@ -36,8 +37,8 @@ describe('stream: terminating partition workflows under traffic', function () {
   it('stores every message exactly once when each partition workflow is terminated mid-stream', async () => {
     const { env, publisher } = stream!;
     const { topic } = env.cfg.kafka;
-    // The workflows go in the middle of the first half of the traffic, once each has stored some, holding up to
-    // a second's messages each (the production flush age); the second half starts every partition's new chain.
+    // The workflows go in the middle of the first half of the traffic, once each has stored some, each while it
+    // holds messages (buffered or loading); the second half starts every partition's new chain.
     const half = { rate: RATE, durationS: SECONDS / 2, noise: 0.05 };
     const first = simulateTraffic(publisher, { ...half, seed: 13 });
     await waitUntil(
@@ -51,7 +52,11 @@ describe('stream: terminating partition workflows under traffic', function () {
     );
     const terminated = await Promise.all(
       Array.from({ length: PARTITIONS }, async (_, p) => {
-        const before = await queryState(env, p);
+        let before = await queryState(env, p);
+        while (before.buffered + before.loading === 0) {
+          await new Promise((r) => setTimeout(r, 20));
+          before = await queryState(env, p);
+        }
         await env.client.workflow
           .getHandle(streamWorkflowId(topic, p))
           .terminate('test: terminate mid-stream');
