@@ -32,6 +32,7 @@ export async function startDirectConsumer(cfg: Config, settings: BridgeSettings)
     partitionsConcurrently: settings.partitionsConcurrently,
     fetchMinBytes: settings.fetchMinBytes,
     fetchMaxWaitMs: settings.fetchMaxWaitMs,
+    fetchMaxBytesPerPartition: settings.fetchMaxBytesPerPartition,
     metadataMaxAgeMs: settings.metadataMaxAgeMs,
   });
   consumer.onCrash((err, restarting) => {

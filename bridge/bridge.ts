@@ -15,7 +15,7 @@ import { connectTopicIdReader, type TopicIdReader } from '../kafka/topic-id';
 import type { BridgeSettings } from './settings';
 import { chunkEnd, toStreamMessage } from '../contracts/stream-chunks';
 import { encodedMessageBytes } from '../contracts/stream';
-import { encodeRecordBlock, recordBlockBytes } from '../contracts/record-block';
+import { encodeRecordBlockWithin, recordBlockBytes } from '../contracts/record-block';
 import { WorkflowSink } from './signal-sink';
 
 export interface PartitionProgress {
@@ -150,6 +150,7 @@ export async function startBridge(
       partitionsConcurrently: settings.partitionsConcurrently,
       fetchMinBytes: settings.fetchMinBytes,
       fetchMaxWaitMs: settings.fetchMaxWaitMs,
+      fetchMaxBytesPerPartition: settings.fetchMaxBytesPerPartition,
       metadataMaxAgeMs: settings.metadataMaxAgeMs,
     });
   } catch (err) {
@@ -201,15 +202,15 @@ export async function startBridge(
       const end =
         format === 'unknown'
           ? from + 1
-          : chunkEnd(
-              records,
-              from,
-              format === 'blocks' ? recordBlockBytes : legacyBytes,
-              settings.signalMaxBytes,
-              settings.signalMaxMessages,
-            );
-      const chunk = records.slice(from, end);
-      from = end;
+          : format === 'blocks'
+            ? chunkEnd(
+                records,
+                from,
+                recordBlockBytes,
+                settings.signalMaxPackedBytes,
+                settings.signalMaxMessages,
+              )
+            : chunkEnd(records, from, legacyBytes, settings.signalMaxBytes, settings.signalMaxMessages);
       const behind = await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
         backpressure.isBehind(batch.partition),
       );
@@ -218,11 +219,20 @@ export async function startBridge(
         backpressure.resumeWhenDrained(batch.partition, control.pause(), () => running);
         return;
       }
-      await whileHeartbeating(control, settings.heartbeatIntervalMs, async () => {
-        const topicId = await identity.idFor(batch.partition, chunk[0]!.offset);
-        const payload = format === 'blocks' ? await encodeRecordBlock(chunk) : chunk.map(toStreamMessage);
-        await sink.deliver(batch.topic, batch.partition, payload, { topicId, logEnd: batch.logEnd });
+      const chunk = await whileHeartbeating(control, settings.heartbeatIntervalMs, async () => {
+        const topicId = await identity.idFor(batch.partition, records[from]!.offset);
+        let sent = records.slice(from, end);
+        if (format === 'blocks') {
+          const block = await encodeRecordBlockWithin(sent, settings.signalMaxBytes);
+          sent = sent.slice(0, block.info.count);
+          await sink.deliver(batch.topic, batch.partition, block, { topicId, logEnd: batch.logEnd });
+        } else {
+          const messages = sent.map(toStreamMessage);
+          await sink.deliver(batch.topic, batch.partition, messages, { topicId, logEnd: batch.logEnd });
+        }
+        return sent;
       });
+      from += chunk.length;
       const last = chunk[chunk.length - 1]!.offset;
       identity.noteSent(batch.partition, last);
       await control.commit(last);

@@ -4,8 +4,10 @@ import { ConfigError } from '../infra/config';
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '../contracts/stream';
 
 export interface BridgeSettings {
-  /** Packed bytes per signal (before the block's own deflate): within Temporal's 2 MiB payload limit. */
+  /** Bytes one signal carries to Temporal (a record block after its deflate): within the 2 MiB payload limit. */
   signalMaxBytes: number;
+  /** Record bytes packed into one block before its deflate; a block that deflates past signalMaxBytes is split. */
+  signalMaxPackedBytes: number;
   signalMaxMessages: number;
   /** Backpressure: pause a partition when its workflow holds more than this many unloaded messages... */
   maxPending: number;
@@ -20,6 +22,8 @@ export interface BridgeSettings {
   /** A Kafka fetch returns once this many bytes are there or fetchMaxWaitMs has passed. */
   fetchMinBytes: number;
   fetchMaxWaitMs: number;
+  /** Most bytes one Kafka fetch returns per partition: what one signal can be made of. */
+  fetchMaxBytesPerPartition: number;
   /** How often the consumer refreshes the topic's metadata, and so how soon it sees partitions added. */
   metadataMaxAgeMs: number;
   /** Settings a workflow starts with (later runs of a chain keep the ones they started with). */
@@ -38,18 +42,28 @@ export const BRIDGE_VARIABLES = {
     name: 'STREAM_SIGNAL_MAX_BYTES',
     fallback: 1024 * 1024,
     min: 1024,
-    describe: 'bytes per signal',
+    describe: 'bytes a signal carries (a record block after deflate)',
+  },
+  signalMaxPackedBytes: {
+    name: 'STREAM_SIGNAL_MAX_PACKED_BYTES',
+    // Kiosk JSON deflates several times, so 4 MiB of records usually make a signal well under 1 MiB; a block
+    // of values that do not shrink is split until it fits STREAM_SIGNAL_MAX_BYTES.
+    fallback: 4 * 1024 * 1024,
+    min: 1024,
+    describe: 'record bytes packed into one signal before deflate',
   },
   signalMaxMessages: {
     name: 'STREAM_SIGNAL_MAX_MESSAGES',
-    fallback: 5000,
+    // Each signal and each load costs Temporal and the worker about the same whatever its size: fewer, larger
+    // ones halve that overhead (bench/README.md, issue 16).
+    fallback: 20_000,
     min: 1,
     describe: 'messages per signal',
   },
   maxPending: {
     name: 'STREAM_MAX_PENDING',
     // A few flushes' worth: enough to keep loads full, small enough to drain quickly for continue-as-new.
-    fallback: 20_000,
+    fallback: 60_000,
     min: 1,
     describe: 'unloaded messages per workflow before the partition is paused',
   },
@@ -91,6 +105,13 @@ export const BRIDGE_VARIABLES = {
     fallback: 30_000,
     min: 1000,
     describe: 'most time before partitions added to the topic are consumed',
+  },
+  fetchMaxBytesPerPartition: {
+    name: 'STREAM_FETCH_MAX_BYTES_PER_PARTITION',
+    // kafkajs' 1 MiB default held a backlog's signals to about 4,000 kiosk messages each.
+    fallback: 4 * 1024 * 1024,
+    min: 1024,
+    describe: 'most bytes a Kafka fetch returns per partition',
   },
   fetchMaxWaitMs: {
     name: 'STREAM_FETCH_MAX_WAIT_MS',
@@ -149,6 +170,7 @@ export function loadBridgeSettings(env: Env = process.env): BridgeSettings {
   const V = BRIDGE_VARIABLES;
   const settings: BridgeSettings = {
     signalMaxBytes: read(V.signalMaxBytes),
+    signalMaxPackedBytes: read(V.signalMaxPackedBytes),
     signalMaxMessages: read(V.signalMaxMessages),
     maxPending: read(V.maxPending),
     resumePending: 0,
@@ -158,6 +180,7 @@ export function loadBridgeSettings(env: Env = process.env): BridgeSettings {
     partitionsConcurrently: read(V.partitionsConcurrently),
     fetchMinBytes: read(V.fetchMinBytes),
     fetchMaxWaitMs: read(V.fetchMaxWaitMs),
+    fetchMaxBytesPerPartition: read(V.fetchMaxBytesPerPartition),
     metadataMaxAgeMs: read(V.metadataMaxAgeMs),
     workflow: {
       flush: {

@@ -95,6 +95,22 @@ export async function encodeRecordBlock(
   };
 }
 
+/**
+ * Packs the longest prefix of `records` whose block is at most `maxBytes` (halving until it fits), and at least
+ * one record: values that do not deflate make a block of their packed size, which must still fit a payload.
+ */
+export async function encodeRecordBlockWithin(
+  records: readonly KafkaRecord[],
+  maxBytes: number,
+): Promise<{ info: RecordBlockInfo; data: Uint8Array }> {
+  let taken = records;
+  for (;;) {
+    const block = await encodeRecordBlock(taken);
+    if (block.data.byteLength <= maxBytes || taken.length === 1) return block;
+    taken = taken.slice(0, Math.ceil(taken.length / 2));
+  }
+}
+
 /** Unpacks a block; throws on anything the bridge could not have written (the load fails, nothing is lost). */
 export function decodeRecordBlock(data: Uint8Array): RawMessage[] {
   const block = Buffer.from(data.buffer, data.byteOffset, data.byteLength);

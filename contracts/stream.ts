@@ -102,7 +102,7 @@ export interface StreamSettings {
 }
 
 export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
-  flush: { maxMessages: 5000, maxBytes: 1024 * 1024, maxAgeMs: 100 },
+  flush: { maxMessages: 20_000, maxBytes: 1024 * 1024, maxAgeMs: 100 },
   // The server suggests continue-as-new at 4,096 events (or 4 MiB); staying under it also keeps far away from
   // the 10,000 signals an execution may receive.
   continueAsNewAfterEvents: 4000,

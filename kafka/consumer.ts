@@ -38,6 +38,7 @@ export interface ConsumerOptions {
   /** A fetch returns once this many bytes are there or fetchMaxWaitMs has passed (batches, not trickles). */
   fetchMinBytes: number;
   fetchMaxWaitMs: number;
+  fetchMaxBytesPerPartition: number;
   /** A metadata refresh that shows new partitions makes the member rejoin, and the group assign them. */
   metadataMaxAgeMs: number;
 }
@@ -130,6 +131,7 @@ export async function connectPartitionConsumer(
     heartbeatInterval: options.heartbeatIntervalMs,
     minBytes: options.fetchMinBytes,
     maxWaitTimeInMs: options.fetchMaxWaitMs,
+    maxBytesPerPartition: options.fetchMaxBytesPerPartition,
     metadataMaxAge: options.metadataMaxAgeMs,
     allowAutoTopicCreation: false,
   });

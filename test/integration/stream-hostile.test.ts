@@ -63,34 +63,45 @@ function hostileValues(): (Buffer | null)[] {
   ];
 }
 
-describe('stream: hostile values on the topic', function () {
-  this.timeout(120_000);
-  let env: StreamEnv;
-  let worker: TestWorker | undefined;
-  let bridge: RunningBridge | undefined;
-  let publisher: Publisher | undefined;
-
+/** Per suite: one partition's topic and database, a worker and a publisher; the suite starts the bridge. */
+function oneStreamSuite(name: string) {
+  const suite: { env: StreamEnv; worker?: TestWorker; bridge?: RunningBridge; publisher?: Publisher } = {
+    env: undefined as unknown as StreamEnv,
+  };
   before(async () => {
-    env = await setUpStream('stream-hostile', 1);
-    worker = await startTestWorker(env.cfg);
-    publisher = await connectPublisher(env.cfg.kafka, env.cfg.kafka.topic);
-    bridge = await startBridge(env.cfg, bridgeSettings(), () => undefined);
+    suite.env = await setUpStream(name, 1);
+    suite.worker = await startTestWorker(suite.env.cfg);
+    suite.publisher = await connectPublisher(suite.env.cfg.kafka, suite.env.cfg.kafka.topic);
   });
   after(async () => {
-    await publisher?.close();
-    await bridge?.stop();
-    await worker?.stop();
-    await tearDownStream(env);
+    await suite.publisher?.close();
+    await suite.bridge?.stop();
+    await suite.worker?.stop();
+    await tearDownStream(suite.env);
+  });
+  return suite;
+}
+
+describe('stream: hostile values on the topic', function () {
+  this.timeout(120_000);
+  const suite = oneStreamSuite('stream-hostile');
+  let env: StreamEnv;
+  let bridge: RunningBridge;
+  let publisher: Publisher;
+
+  before(async () => {
+    ({ env, publisher } = suite as Required<typeof suite>);
+    bridge = suite.bridge = await startBridge(env.cfg, bridgeSettings(), () => undefined);
   });
 
   it('rejects each one with its reasons and keeps loading the valid traffic around them', async () => {
     const { topic } = env.cfg.kafka;
     const traffic = { rate: 2000, durationS: 0.1, noise: 0, seed: 7 };
-    await simulateTraffic(publisher!, traffic);
+    await simulateTraffic(publisher, traffic);
     // One value per request: a single bad value must not take its neighbours down with it.
     const hostile = hostileValues();
-    for (const value of hostile) await publisher!.publish([value]);
-    await simulateTraffic(publisher!, { ...traffic, seed: 8 });
+    for (const value of hostile) await publisher.publish([value]);
+    await simulateTraffic(publisher, { ...traffic, seed: 8 });
     const total = 200 + hostile.length + 200;
 
     await waitUntil('every value stored', async () => (await countStored(env.knex, topic)) >= total, 90_000);
@@ -119,7 +130,7 @@ describe('stream: hostile values on the topic', function () {
 
   it('leaves the bridge and the workflow running', async () => {
     const outcome = await Promise.race([
-      bridge!.failed.then(
+      bridge.failed.then(
         () => 'failed',
         () => 'failed',
       ),
@@ -131,11 +142,45 @@ describe('stream: hostile values on the topic', function () {
       .describe();
     assert.equal(description.status.name, 'RUNNING');
     const before = await countStored(env.knex, env.cfg.kafka.topic);
-    await simulateTraffic(publisher!, { rate: 1000, durationS: 0.1, noise: 0, seed: 9 });
+    await simulateTraffic(publisher, { rate: 1000, durationS: 0.1, noise: 0, seed: 9 });
     await waitUntil(
       'the next messages',
       async () => (await countStored(env.knex, env.cfg.kafka.topic)) === before + 100,
       30_000,
     );
+  });
+});
+
+describe('stream: values that do not deflate, several in one fetch', function () {
+  this.timeout(120_000);
+  const suite = oneStreamSuite('stream-incompressible');
+
+  it('splits a block whose deflate would not fit a signal, and stores every value byte for byte', async () => {
+    const { env, publisher } = suite as Required<typeof suite>;
+    const { topic } = env.cfg.kafka;
+    // Published before the bridge starts, so that one fetch returns them together: 2.8 MiB of random bytes
+    // in one block would be over Temporal's 2 MiB payload limit.
+    await simulateTraffic(publisher, { rate: 1000, durationS: 0.1, noise: 0, seed: 11 });
+    const random = seededRandom(20261130);
+    const noise = Array.from({ length: 4 }, () =>
+      Buffer.from(Array.from({ length: 700_000 }, () => Math.floor(random() * 256))),
+    );
+    for (const value of noise) await publisher.publish([value]);
+    await simulateTraffic(publisher, { rate: 1000, durationS: 0.1, noise: 0, seed: 12 });
+    const total = 100 + noise.length + 100;
+    suite.bridge = await startBridge(env.cfg, bridgeSettings(), () => undefined);
+
+    await waitUntil('every value stored', async () => (await countStored(env.knex, topic)) >= total, 90_000);
+    const records = await readTopic(env.cfg, total);
+    const expected = expectedOutcome(records);
+    await assertStoredExactly(env.knex, topic, expected);
+    await assertLedger(env.knex, topic, expected);
+    const stored = await env
+      .knex('rejected_interaction')
+      .where({ source_topic: topic })
+      .whereRaw('length(raw) = 700000')
+      .orderBy('source_offset')
+      .pluck<Buffer[]>('raw');
+    assert.deepEqual(stored, noise);
   });
 });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import {
   decodeRecordBlock,
   encodeRecordBlock,
+  encodeRecordBlockWithin,
   takenRecords,
   toRawMessage,
 } from '../../contracts/record-block';
@@ -55,6 +56,30 @@ describe('record blocks (the signal format between the bridge and the load)', ()
     assert.equal(raw.info.offsets, undefined);
     assert.equal(raw.data[3], 0, 'random bytes stay raw');
     assert.deepEqual(decodeRecordBlock(raw.data), noise.map(toRawMessage));
+  });
+
+  it('packs the longest prefix that fits a payload: kiosk JSON whole, values that do not deflate split', async () => {
+    const kiosk = Array.from({ length: 20_000 }, (_, i) =>
+      record(
+        i,
+        Buffer.from(
+          `{"at": "2026-11-29T10:00:${String(i % 60).padStart(2, '0')}+00:00", "site": "${i % 6}", "val": ${i % 5}}`,
+        ),
+      ),
+    );
+    const whole = await encodeRecordBlockWithin(kiosk, 1024 * 1024);
+    assert.equal(whole.info.count, 20_000);
+    assert.deepEqual(decodeRecordBlock(whole.data), kiosk.map(toRawMessage));
+
+    const noise = Array.from({ length: 40 }, (_, i) => record(100 + i, randomBytes(64 * 1024)));
+    const part = await encodeRecordBlockWithin(noise, 1024 * 1024);
+    assert.ok(part.data.byteLength <= 1024 * 1024, `${part.data.byteLength} bytes`);
+    assert.ok(part.info.count >= 8 && part.info.count < 40, `${part.info.count} records`);
+    assert.equal(part.info.lastOffset, 100 + part.info.count - 1);
+    assert.deepEqual(decodeRecordBlock(part.data), noise.slice(0, part.info.count).map(toRawMessage));
+
+    const alone = await encodeRecordBlockWithin([record(7, randomBytes(MAX_VALUE_BYTES))], 1024);
+    assert.equal(alone.info.count, 1, 'a record larger than the limit still travels, alone');
   });
 
   it('skips what a redelivery overlapped', async () => {

@@ -69,8 +69,12 @@ describe('bridge: settings', () => {
   it('has production defaults', () => {
     const s = loadBridgeSettings({});
     assert.equal(s.signalMaxBytes, 1024 * 1024);
-    assert.equal(s.maxPending, 20_000);
-    assert.equal(s.resumePending, 10_000);
+    assert.equal(s.signalMaxPackedBytes, 4 * 1024 * 1024);
+    assert.equal(s.signalMaxMessages, 20_000);
+    assert.equal(s.fetchMaxBytesPerPartition, 4 * 1024 * 1024);
+    assert.equal(s.maxPending, 60_000);
+    assert.equal(s.resumePending, 30_000);
+    assert.equal(s.workflow.flush.maxMessages, 20_000);
     assert.equal(s.workflow.continueAsNewAfterEvents, 4000);
     assert.equal(s.sessionTimeoutMs, 30_000);
   });
