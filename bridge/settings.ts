@@ -203,7 +203,9 @@ export function loadBridgeSettings(env: Env = process.env): BridgeSettings {
 
 /** The variables with their defaults, for --help. */
 export function describeBridgeVariables(): string {
-  return Object.values(BRIDGE_VARIABLES)
-    .map((v) => `  ${v.name.padEnd(32)} ${String(v.fallback).padStart(8)}  ${v.describe}`)
+  const variables = Object.values(BRIDGE_VARIABLES);
+  const width = Math.max(...variables.map((v) => v.name.length));
+  return variables
+    .map((v) => `  ${v.name.padEnd(width)} ${String(v.fallback).padStart(8)}  ${v.describe}`)
     .join('\n');
 }

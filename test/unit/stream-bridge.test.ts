@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Backpressure } from '../../bridge/backpressure';
-import { loadBridgeSettings } from '../../bridge/settings';
+import { BRIDGE_VARIABLES, loadBridgeSettings } from '../../bridge/settings';
+import { REPO_ROOT } from '../support/isolated-env';
 import { chunkMessages, toStreamMessage } from '../../contracts/stream-chunks';
 import { ConfigError } from '../../infra/config';
 import {
@@ -77,6 +80,13 @@ describe('bridge: settings', () => {
     assert.equal(s.workflow.flush.maxMessages, 20_000);
     assert.equal(s.workflow.continueAsNewAfterEvents, 4000);
     assert.equal(s.sessionTimeoutMs, 30_000);
+  });
+
+  it('.env.example lists every tuning variable with its default', () => {
+    const example = fs.readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8');
+    for (const v of Object.values(BRIDGE_VARIABLES)) {
+      assert.match(example, new RegExp(`^# ${v.name}=${v.fallback}$`, 'm'), v.name);
+    }
   });
 
   it('names every bad variable', () => {
