@@ -35,7 +35,16 @@ function mocks(total: number, failListingAfter = Infinity, blockLoads = false) {
     assistanceRows: 0,
     emergencyRows: 0,
   });
-  const staged = () => Promise.resolve({ stagingTable: 't', staged: 2, stem: 't', lines: 3, header: true });
+  // Each step of each object's chain, in the order the worker ran them.
+  const steps: string[] = [];
+  const extract = (i: { object: BatchObject }) => {
+    steps.push(`extract:${i.object.name}`);
+    return Promise.resolve({ stagingTable: 't', staged: 2, stem: i.object.name, lines: 3, header: true });
+  };
+  const step = (name: string, result: unknown) => (i: { stem: string }) => {
+    steps.push(`${name}:${i.stem}`);
+    return Promise.resolve(result);
+  };
   const load = async (input: { runId: string; object: BatchObject }) => {
     // Hangs until cancelled (it heartbeats, which is how a cancel reaches it): the cancel must end the run.
     if (blockLoads) {
@@ -48,6 +57,7 @@ function mocks(total: number, failListingAfter = Infinity, blockLoads = false) {
       }
     }
     calls.loaded.push(`${input.runId}:${input.object.name}`);
+    steps.push(`load:${input.object.name}`);
     return result(input.object.uri);
   };
   let listings = 0;
@@ -68,10 +78,9 @@ function mocks(total: number, failListingAfter = Infinity, blockLoads = false) {
       const next = from + objects.length < total ? objects.at(-1)!.uri : undefined;
       return Promise.resolve({ objects, listed: objects.length, skipped: 0, next });
     },
-    stageObject: staged,
-    extractObject: staged,
-    validateObject: () => Promise.resolve({ header: true }),
-    transformObject: () => Promise.resolve(),
+    extractObject: extract,
+    validateObject: step('validate', { header: true }),
+    transformObject: step('transform', undefined),
     loadObject: load,
     dropRunStaging: (i: { runId: string }) => {
       dropped.push(i.runId);
@@ -83,7 +92,7 @@ function mocks(total: number, failListingAfter = Infinity, blockLoads = false) {
       return Promise.resolve({ read: n, loaded: n, rejected: 0, rejectedByReason: {} });
     },
   };
-  return { activities, calls, dropped };
+  return { activities, calls, dropped, steps };
 }
 
 describe('batch workflow with mocked activities', function () {
@@ -114,6 +123,28 @@ describe('batch workflow with mocked activities', function () {
     );
     assert.deepEqual(m.calls.finished, [[summary.runId, 'completed']]);
     assert.deepEqual(m.dropped, []);
+  });
+
+  it('stages the first object alone, then two ahead while the loads run one by one in key order', async () => {
+    const m = mocks(5);
+    await withWorker(m.activities, async (tq) => (await start(tq, { source: 's3://b/' })).result());
+    const name = (i: number) => `obj-${i}.csv`;
+    assert.deepEqual(
+      m.steps.slice(0, 3),
+      ['extract', 'validate', 'transform'].map((s) => `${s}:${name(0)}`),
+    );
+    assert.deepEqual(
+      m.steps.filter((s) => s.startsWith('load:')),
+      [0, 1, 2, 3, 4].map((i) => `load:${name(i)}`),
+    );
+    for (let i = 1; i < 5; i++) {
+      const at = (s: string) => m.steps.indexOf(`${s}:${name(i)}`);
+      assert.ok(
+        at('extract') < at('validate') && at('validate') < at('transform') && at('transform') < at('load'),
+      );
+      // Never more than two objects staged ahead of the load in progress.
+      if (i >= 2) assert.ok(at('extract') > m.steps.indexOf(`load:${name(i - 2)}`), m.steps.join(' '));
+    }
   });
 
   it('a failure in a later execution is recorded against the first run id, staging dropped', async () => {
