@@ -33,6 +33,7 @@ export async function startDirectConsumer(cfg: Config, settings: BridgeSettings)
     fetchMinBytes: settings.fetchMinBytes,
     fetchMaxWaitMs: settings.fetchMaxWaitMs,
     fetchMaxBytesPerPartition: settings.fetchMaxBytesPerPartition,
+    fetchMaxBytes: settings.fetchMaxBytes,
     metadataMaxAgeMs: settings.metadataMaxAgeMs,
   });
   consumer.onCrash((err, restarting) => {

@@ -151,6 +151,7 @@ export async function startBridge(
       fetchMinBytes: settings.fetchMinBytes,
       fetchMaxWaitMs: settings.fetchMaxWaitMs,
       fetchMaxBytesPerPartition: settings.fetchMaxBytesPerPartition,
+      fetchMaxBytes: settings.fetchMaxBytes,
       metadataMaxAgeMs: settings.metadataMaxAgeMs,
     });
   } catch (err) {

@@ -24,6 +24,8 @@ export interface BridgeSettings {
   fetchMaxWaitMs: number;
   /** Most bytes one Kafka fetch returns per partition: what one signal can be made of. */
   fetchMaxBytesPerPartition: number;
+  /** Most bytes one Kafka fetch returns across its partitions. */
+  fetchMaxBytes: number;
   /** How often the consumer refreshes the topic's metadata, and so how soon it sees partitions added. */
   metadataMaxAgeMs: number;
   /** Settings a workflow starts with (later runs of a chain keep the ones they started with). */
@@ -42,7 +44,7 @@ export const BRIDGE_VARIABLES = {
     name: 'STREAM_SIGNAL_MAX_BYTES',
     fallback: 1024 * 1024,
     min: 1024,
-    describe: 'bytes a signal carries (a record block after deflate)',
+    describe: 'bytes a signal carries (a record block after deflate, or messages as JSON)',
   },
   signalMaxPackedBytes: {
     name: 'STREAM_SIGNAL_MAX_PACKED_BYTES',
@@ -113,6 +115,15 @@ export const BRIDGE_VARIABLES = {
     min: 1024,
     describe: 'most bytes a Kafka fetch returns per partition',
   },
+  fetchMaxBytes: {
+    name: 'STREAM_FETCH_MAX_BYTES',
+    // kafkajs asks for a broker's partitions in the same order on every fetch and the broker fills them in
+    // that order: under a backlog, partitions past this total would wait until the first ones pause. 16
+    // partitions' worth (kafkajs' default is 10 MiB; the broker's fetch.max.bytes caps it too, 55 MiB).
+    fallback: 64 * 1024 * 1024,
+    min: 1024,
+    describe: 'most bytes a Kafka fetch returns across partitions',
+  },
   fetchMaxWaitMs: {
     name: 'STREAM_FETCH_MAX_WAIT_MS',
     fallback: 200,
@@ -181,6 +192,7 @@ export function loadBridgeSettings(env: Env = process.env): BridgeSettings {
     fetchMinBytes: read(V.fetchMinBytes),
     fetchMaxWaitMs: read(V.fetchMaxWaitMs),
     fetchMaxBytesPerPartition: read(V.fetchMaxBytesPerPartition),
+    fetchMaxBytes: read(V.fetchMaxBytes),
     metadataMaxAgeMs: read(V.metadataMaxAgeMs),
     workflow: {
       flush: {
@@ -196,6 +208,9 @@ export function loadBridgeSettings(env: Env = process.env): BridgeSettings {
   settings.resumePending = Math.floor(settings.maxPending / 2);
   if (settings.heartbeatIntervalMs * 3 > settings.sessionTimeoutMs) {
     problems.push('KAFKA_HEARTBEAT_INTERVAL_MS must be at most a third of KAFKA_SESSION_TIMEOUT_MS');
+  }
+  if (settings.fetchMaxBytes < settings.fetchMaxBytesPerPartition) {
+    problems.push('STREAM_FETCH_MAX_BYTES must be at least STREAM_FETCH_MAX_BYTES_PER_PARTITION');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return settings;

@@ -96,8 +96,9 @@ export async function encodeRecordBlock(
 }
 
 /**
- * Packs the longest prefix of `records` whose block is at most `maxBytes` (halving until it fits), and at least
- * one record: values that do not deflate make a block of their packed size, which must still fit a payload.
+ * Packs a prefix of `records` whose block is at most `maxBytes`, and at least one record: values that do not
+ * deflate make a block of their packed size, which must still fit a payload. A block over the limit is cut in
+ * proportion (with a margin), so incompressible values cost about two deflates, not one per halving.
  */
 export async function encodeRecordBlockWithin(
   records: readonly KafkaRecord[],
@@ -107,7 +108,8 @@ export async function encodeRecordBlockWithin(
   for (;;) {
     const block = await encodeRecordBlock(taken);
     if (block.data.byteLength <= maxBytes || taken.length === 1) return block;
-    taken = taken.slice(0, Math.ceil(taken.length / 2));
+    const fits = Math.floor(((taken.length * maxBytes) / block.data.byteLength) * 0.9);
+    taken = taken.slice(0, Math.max(1, Math.min(fits, taken.length - 1)));
   }
 }
 

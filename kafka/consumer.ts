@@ -39,6 +39,7 @@ export interface ConsumerOptions {
   fetchMinBytes: number;
   fetchMaxWaitMs: number;
   fetchMaxBytesPerPartition: number;
+  fetchMaxBytes: number;
   /** A metadata refresh that shows new partitions makes the member rejoin, and the group assign them. */
   metadataMaxAgeMs: number;
 }
@@ -132,6 +133,7 @@ export async function connectPartitionConsumer(
     minBytes: options.fetchMinBytes,
     maxWaitTimeInMs: options.fetchMaxWaitMs,
     maxBytesPerPartition: options.fetchMaxBytesPerPartition,
+    maxBytes: options.fetchMaxBytes,
     metadataMaxAge: options.metadataMaxAgeMs,
     allowAutoTopicCreation: false,
   });

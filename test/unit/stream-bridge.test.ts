@@ -75,6 +75,7 @@ describe('bridge: settings', () => {
     assert.equal(s.signalMaxPackedBytes, 4 * 1024 * 1024);
     assert.equal(s.signalMaxMessages, 20_000);
     assert.equal(s.fetchMaxBytesPerPartition, 4 * 1024 * 1024);
+    assert.equal(s.fetchMaxBytes, 64 * 1024 * 1024);
     assert.equal(s.maxPending, 60_000);
     assert.equal(s.resumePending, 30_000);
     assert.equal(s.workflow.flush.maxMessages, 20_000);
@@ -97,13 +98,15 @@ describe('bridge: settings', () => {
           STREAM_CONTINUE_AS_NEW_EVENTS: 'soon',
           KAFKA_SESSION_TIMEOUT_MS: '6000',
           KAFKA_HEARTBEAT_INTERVAL_MS: '3000',
+          STREAM_FETCH_MAX_BYTES: '1048576',
         }),
       (err: unknown) =>
         err instanceof ConfigError &&
-        err.problems.length === 3 &&
+        err.problems.length === 4 &&
         /STREAM_SIGNAL_MAX_BYTES/.test(err.message) &&
         /STREAM_CONTINUE_AS_NEW_EVENTS/.test(err.message) &&
-        /a third of KAFKA_SESSION_TIMEOUT_MS/.test(err.message),
+        /a third of KAFKA_SESSION_TIMEOUT_MS/.test(err.message) &&
+        /STREAM_FETCH_MAX_BYTES must be at least STREAM_FETCH_MAX_BYTES_PER_PARTITION/.test(err.message),
     );
   });
 });
