@@ -22,7 +22,8 @@ const LOCK_TIMEOUT = `set local lock_timeout = '2s'`;
  * no batch load holds rows of the DEFAULT partition or of pipeline_run, so it waits only for the stream's
  * short transactions (and another run's load waits for one object's at most).
  */
-export const BATCH_WRITE_LOCK = `select pg_advisory_xact_lock(hashtextextended('kiosk-pipeline batch load', 0))`;
+export const BATCH_WRITE_LOCK_KEY = `hashtextextended('kiosk-pipeline batch load', 0)`;
+export const BATCH_WRITE_LOCK = `select pg_advisory_xact_lock(${BATCH_WRITE_LOCK_KEY})`;
 
 async function createMonth(client: pg.ClientBase, parent: string, month: string): Promise<void> {
   const table = monthPartition(parent, month);

@@ -125,7 +125,7 @@ describe('batch workflow with mocked activities', function () {
     assert.deepEqual(m.dropped, []);
   });
 
-  it('stages the first object alone, then two ahead while the loads run one by one in key order', async () => {
+  it('stages the first object alone, then the next one while each loads, loading one by one in key order', async () => {
     const m = mocks(5);
     await withWorker(m.activities, async (tq) => (await start(tq, { source: 's3://b/' })).result());
     const name = (i: number) => `obj-${i}.csv`;
@@ -142,7 +142,7 @@ describe('batch workflow with mocked activities', function () {
       assert.ok(
         at('extract') < at('validate') && at('validate') < at('transform') && at('transform') < at('load'),
       );
-      // Never more than two objects staged ahead of the load in progress.
+      // Never more than two objects in their chains at once: the one loading and the next.
       if (i >= 2) assert.ok(at('extract') > m.steps.indexOf(`load:${name(i - 2)}`), m.steps.join(' '));
     }
   });

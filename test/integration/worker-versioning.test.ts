@@ -9,7 +9,9 @@ import { generateHistory } from '../../simulator/history-files';
 import { readReplayValues } from '../../simulator/kiosk-publishing';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { createWorker } from '../../worker';
+import pg from 'pg';
 import { batchWorkflow } from '../../batch/workflow';
+import { BATCH_WRITE_LOCK_KEY } from '../../batch/partitions';
 import {
   messagesSignal,
   STREAM_WORKFLOW_TYPE,
@@ -107,6 +109,12 @@ describe('Worker Versioning: a deploy pins batch runs and moves stream chains', 
       30_000,
     );
 
+    // Batch loads wait while this session holds their lock, so the run is still open at the deploy however
+    // fast this machine is (the 4 objects of 25,000 rows can be loaded before version B has started).
+    const holder = new pg.Client({ connectionString: cfg.databaseUrl });
+    await holder.connect();
+    stops.push(() => holder.end());
+    await holder.query(`select pg_advisory_lock(${BATCH_WRITE_LOCK_KEY})`);
     const batch = await client.workflow.start(batchWorkflow, {
       taskQueue,
       workflowId: `batch-pinned-${uniqueSuffix()}`,
@@ -125,6 +133,7 @@ describe('Worker Versioning: a deploy pins batch runs and moves stream chains', 
       async () => (await openPinnedRuns(target(), 'A')) === 1,
       10_000,
     );
+    await holder.query(`select pg_advisory_unlock(${BATCH_WRITE_LOCK_KEY})`);
     const before = (await batch.fetchHistory()).events?.filter(
       (e) => e.workflowTaskCompletedEventAttributes,
     ).length;
