@@ -5,7 +5,7 @@
 import { createActivityDeps, closeActivityDeps } from '../activities/deps';
 import { storeStreamMessages } from '../stream/load';
 import { connectPartitionConsumer } from '../kafka/consumer';
-import type { BridgeSettings } from '../bridge/settings';
+import { consumerOptions, type BridgeSettings } from '../bridge/settings';
 import { chunkBySize } from '../contracts/stream-chunks';
 import { recordBlockBytes, toRawMessage } from '../contracts/record-block';
 import type { Config } from '../infra/config';
@@ -24,18 +24,10 @@ export async function startDirectConsumer(cfg: Config, settings: BridgeSettings)
   const failed = new Promise<never>((_, reject) => (fail = reject));
   failed.catch(() => undefined);
 
-  const consumer = await connectPartitionConsumer(cfg.kafka, {
-    topic,
-    groupId: `${cfg.kafka.groupId}-direct`,
-    sessionTimeoutMs: settings.sessionTimeoutMs,
-    heartbeatIntervalMs: settings.heartbeatIntervalMs,
-    partitionsConcurrently: settings.partitionsConcurrently,
-    fetchMinBytes: settings.fetchMinBytes,
-    fetchMaxWaitMs: settings.fetchMaxWaitMs,
-    fetchMaxBytesPerPartition: settings.fetchMaxBytesPerPartition,
-    fetchMaxBytes: settings.fetchMaxBytes,
-    metadataMaxAgeMs: settings.metadataMaxAgeMs,
-  });
+  const consumer = await connectPartitionConsumer(
+    cfg.kafka,
+    consumerOptions(settings, topic, `${cfg.kafka.groupId}-direct`),
+  );
   consumer.onCrash((err, restarting) => {
     if (!restarting) fail(err);
   });

@@ -12,7 +12,7 @@ import {
   type KafkaRecord,
 } from '../kafka/consumer';
 import { connectTopicIdReader, type TopicIdReader } from '../kafka/topic-id';
-import type { BridgeSettings } from './settings';
+import { consumerOptions, type BridgeSettings } from './settings';
 import { chunkEnd, toStreamMessage } from '../contracts/stream-chunks';
 import { encodedMessageBytes } from '../contracts/stream';
 import { encodeRecordBlockWithin, recordBlockBytes } from '../contracts/record-block';
@@ -142,18 +142,10 @@ export async function startBridge(
   const client = await connectTemporalOrExplain(config);
   let consumer;
   try {
-    consumer = await connectPartitionConsumer(config.kafka, {
-      topic,
-      groupId: config.kafka.groupId,
-      sessionTimeoutMs: settings.sessionTimeoutMs,
-      heartbeatIntervalMs: settings.heartbeatIntervalMs,
-      partitionsConcurrently: settings.partitionsConcurrently,
-      fetchMinBytes: settings.fetchMinBytes,
-      fetchMaxWaitMs: settings.fetchMaxWaitMs,
-      fetchMaxBytesPerPartition: settings.fetchMaxBytesPerPartition,
-      fetchMaxBytes: settings.fetchMaxBytes,
-      metadataMaxAgeMs: settings.metadataMaxAgeMs,
-    });
+    consumer = await connectPartitionConsumer(
+      config.kafka,
+      consumerOptions(settings, topic, config.kafka.groupId),
+    );
   } catch (err) {
     await client.connection.close();
     throw err;
@@ -200,18 +192,14 @@ export async function startBridge(
       const format = await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
         backpressure.format(batch.partition),
       );
+      // A block is sized by its packed records (then cut to what deflates within signalMaxBytes); messages one
+      // by one by their JSON, which is what the signal carries.
+      const [size, maxBytes] =
+        format === 'blocks'
+          ? [recordBlockBytes, settings.signalMaxPackedBytes]
+          : [legacyBytes, settings.signalMaxBytes];
       const end =
-        format === 'unknown'
-          ? from + 1
-          : format === 'blocks'
-            ? chunkEnd(
-                records,
-                from,
-                recordBlockBytes,
-                settings.signalMaxPackedBytes,
-                settings.signalMaxMessages,
-              )
-            : chunkEnd(records, from, legacyBytes, settings.signalMaxBytes, settings.signalMaxMessages);
+        format === 'unknown' ? from + 1 : chunkEnd(records, from, size, maxBytes, settings.signalMaxMessages);
       const behind = await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
         backpressure.isBehind(batch.partition),
       );

@@ -2,6 +2,7 @@
 // suits production; tests lower the timeouts and thresholds to provoke rebalances and continue-as-new quickly.
 import { ConfigError } from '../infra/config';
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '../contracts/stream';
+import type { ConsumerOptions } from '../kafka/consumer';
 
 export interface BridgeSettings {
   /** Bytes one signal carries to Temporal (a record block after its deflate): within the 2 MiB payload limit. */
@@ -214,6 +215,22 @@ export function loadBridgeSettings(env: Env = process.env): BridgeSettings {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return settings;
+}
+
+/** The Kafka consumer's options these settings give (the bridge's, and the bench's direct consumer's). */
+export function consumerOptions(settings: BridgeSettings, topic: string, groupId: string): ConsumerOptions {
+  return {
+    topic,
+    groupId,
+    sessionTimeoutMs: settings.sessionTimeoutMs,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    partitionsConcurrently: settings.partitionsConcurrently,
+    fetchMinBytes: settings.fetchMinBytes,
+    fetchMaxWaitMs: settings.fetchMaxWaitMs,
+    fetchMaxBytesPerPartition: settings.fetchMaxBytesPerPartition,
+    fetchMaxBytes: settings.fetchMaxBytes,
+    metadataMaxAgeMs: settings.metadataMaxAgeMs,
+  };
 }
 
 /** The variables with their defaults, for --help. */

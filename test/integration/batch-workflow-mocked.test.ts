@@ -21,7 +21,7 @@ const object = (i: number): BatchObject => ({
 });
 
 /** Mocked activities over `total` objects, recording what the workflow asked of them. */
-function mocks(total: number, failListingAfter = Infinity, blockLoads = false) {
+function mocks(total: number, failListingAfter = Infinity, blockLoads = false, failExtractOf = '') {
   const calls = { startRun: [] as string[], loaded: [] as string[], finished: [] as [string, RunStatus][] };
   const dropped: string[] = [];
   const result = (uri: string) => ({
@@ -39,6 +39,7 @@ function mocks(total: number, failListingAfter = Infinity, blockLoads = false) {
   const steps: string[] = [];
   const extract = (i: { object: BatchObject }) => {
     steps.push(`extract:${i.object.name}`);
+    if (i.object.name === failExtractOf) return Promise.reject(ApplicationFailure.nonRetryable('S3 broke'));
     return Promise.resolve({ stagingTable: 't', staged: 2, stem: i.object.name, lines: 3, header: true });
   };
   const step = (name: string, result: unknown) => (i: { stem: string }) => {
@@ -157,6 +158,18 @@ describe('batch workflow with mocked activities', function () {
     assert.deepEqual(m.calls.finished, [[runId, 'failed']]);
     assert.deepEqual(m.dropped, [runId]);
     assert.equal(m.calls.loaded.length, 9); // three pages (the third in the second execution), then a failure
+  });
+
+  it('a first object whose chain fails fails the run at once, with no other object staged', async () => {
+    const m = mocks(5, Infinity, false, 'obj-0.csv');
+    const runId = await withWorker(m.activities, async (tq) => {
+      const handle = await start(tq, { source: 's3://b/' });
+      await assert.rejects(handle.result(), WorkflowFailedError);
+      return handle.firstExecutionRunId;
+    });
+    assert.deepEqual(m.steps, ['extract:obj-0.csv']);
+    assert.deepEqual(m.calls.finished, [[runId, 'failed']]);
+    assert.deepEqual(m.dropped, [runId]);
   });
 
   it('a cancel while a load hangs is recorded as cancelled, staging dropped', async () => {
