@@ -3,9 +3,12 @@
 //
 // DUPLICATE (SPEC 3) is a function of every batch object currently loaded: among all valid lines with the
 // same natural key (kind, exhibition, second, value), the lowest (object key, line) is accepted and the
-// others are rejects. batch_press registers every valid batch line with its raw bytes, so when a load
-// changes who holds a key, the rows of other objects flip too (accepted <-> DUPLICATE reject, raw kept
-// exactly). The result is the same whatever the order of runs and reprocesses: one clean run's tables.
+// others are rejects. batch_press registers every valid batch line with its key and raw bytes; a key's
+// holder is its accepted row (the unique batch_natural_key index). A load frees the keys of its object's
+// earlier version (the lowest remaining press of a key it held is promoted), then contests the first line of
+// each of its keys against the key's holder, if any: rows of other objects flip too (accepted <-> DUPLICATE
+// reject, raw kept exactly). A key no other object has costs one index probe. The result is the same whatever the order of runs
+// and reprocesses: one clean run's tables.
 // Loads take one transaction-level advisory lock, so another run's load waits for one object at most.
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
@@ -95,79 +98,94 @@ async function summarizeObject(
   };
 }
 
+/** The collation object keys are compared in: bytewise, as S3 orders keys, whatever the database's locale. */
+const C = 'collate "C"';
+
 /**
- * Judges again every natural key in `affected`: the winner is the lowest (object, line) in batch_press.
- * Rows of other objects flip (a holder that lost becomes a DUPLICATE reject with its raw bytes, a reject
- * that now wins becomes accepted); the per-object counts of those objects follow. Returns how many flipped.
+ * The keys in `freed` had presses in this object's earlier version: the lowest remaining press of each is its
+ * holder now. Where that press is a DUPLICATE reject (the earlier version held the key), it is accepted
+ * again with its own run; its object's counts follow through `flipped`.
  */
-async function rejudge(client: pg.ClientBase, uri: string): Promise<number> {
+async function promoteFreed(client: pg.ClientBase): Promise<void> {
   await client.query(`
-    create temp table winner on commit drop as
+    create temp table promoted on commit drop as
     select distinct on (b.kind, b.exhibition_id, b.event_at, b.value)
       b.kind, b.exhibition_id, b.event_at, b.value, b.source_object, b.source_line
-    from (select distinct kind, exhibition_id, event_at, value from affected) a
+    from (select distinct kind, exhibition_id, event_at, value from freed) f
     join batch_press b using (kind, exhibition_id, event_at, value)
-    order by b.kind, b.exhibition_id, b.event_at, b.value, b.source_object collate "C", b.source_line;
-    analyze winner;
-    create temp table flipped (source_object text, delta integer) on commit drop;`);
-  // The keys' instants bound the months a holder can be in: given as values, so the plan reads only those
-  // months' partitions, however long the history.
-  const bounds = await client.query<{ lo: Date | null; hi: Date | null }>(
-    'select min(event_at) as lo, max(event_at) as hi from winner',
-  );
-  const { lo, hi } = bounds.rows[0]!;
-  if (lo === null || hi === null) return 0;
+    order by b.kind, b.exhibition_id, b.event_at, b.value, b.source_object ${C}, b.source_line`);
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
-    const lost = `from ${parent} t join winner w on w.kind = ${code} and t.exhibition_id = w.exhibition_id
-        and t.event_at = w.event_at and t.${value} = w.value
-      where t.source_object is not null and t.event_at between $1 and $2
-        and (t.source_object, t.source_line) <> (w.source_object, w.source_line)`;
-    const unknownRaw = await client.query<{ o: string }>(
-      `select t.source_object as o ${lost} and exists (select 1 from batch_press b
-         where b.source_object = t.source_object and b.source_line = t.source_line and b.raw is null) limit 1`,
-      [lo, hi],
+    await client.query(`
+      with gone as (
+        delete from rejected_interaction r using promoted p
+        where p.kind = ${code} and r.source_object = p.source_object and r.source_line = p.source_line
+        returning r.source_object, r.source_line, r.run_id),
+      accepted as (
+        insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
+        select p.exhibition_id, p.value, p.event_at, g.run_id, g.source_object, g.source_line
+        from gone g join promoted p using (source_object, source_line))
+      insert into flipped select source_object, 1 from gone`);
+  }
+}
+
+/**
+ * The first line of each of this object's keys against the key's current holder in another object: the
+ * lower object key wins. Holders that lose are demoted (a DUPLICATE reject with their raw bytes, a loser).
+ * Leaves the temp table `contest`, whose rows with `we_win` false are this object's lines that lost.
+ */
+async function contestHolders(client: pg.ClientBase, uri: string): Promise<void> {
+  // The object's instants bound the months a holder can be in: given as values, so the plan reads only
+  // those months' partitions, however long the history.
+  const bounds = await client.query<{ lo: Date | null; hi: Date | null }>(
+    'select min(event_at) as lo, max(event_at) as hi from mine',
+  );
+  const { lo, hi } = bounds.rows[0]!;
+  await client.query(`create temp table contest (
+      kind smallint, exhibition_id smallint, event_at timestamptz, value smallint, line integer,
+      holder_object text, holder_line integer, holder_run text, we_win boolean) on commit drop`);
+  if (lo === null || hi === null) return;
+  for (const kind of INTERACTION_KINDS) {
+    const { parent, value, code } = KIND_SHAPE[kind];
+    await client.query(
+      `insert into contest
+       select m.kind, m.exhibition_id, m.event_at, m.value, m.line, t.source_object, t.source_line, t.run_id,
+         t.source_object ${C} > $1 ${C}
+       from mine m join ${parent} t on t.exhibition_id = m.exhibition_id and t.event_at = m.event_at
+         and t.${value} = m.value and t.source_object is not null and t.event_at between $2 and $3
+       where m.first and m.kind = ${code}`,
+      [uri, lo, hi],
     );
-    if (unknownRaw.rows.length > 0) {
-      throw ApplicationFailure.create({
-        type: 'RawUnknown',
-        nonRetryable: true,
-        message:
-          `${uri} takes a press that ${unknownRaw.rows[0]!.o} holds, loaded before its raw lines were kept ` +
-          `(migration 20261130000200): reprocess ${unknownRaw.rows[0]!.o} first`,
-      });
-    }
+  }
+  const unknownRaw = await client.query<{ o: string }>(
+    `select c.holder_object as o from contest c
+     where c.we_win and not exists (select 1 from batch_press b where b.source_object = c.holder_object
+       and b.source_line = c.holder_line and b.raw is not null) limit 1`,
+  );
+  if (unknownRaw.rows.length > 0) {
+    throw ApplicationFailure.create({
+      type: 'RawUnknown',
+      nonRetryable: true,
+      message:
+        `${uri} takes a press that ${unknownRaw.rows[0]!.o} holds, loaded before its raw lines were kept ` +
+        `(migration 20261130000200): reprocess ${unknownRaw.rows[0]!.o} first`,
+    });
+  }
+  for (const kind of INTERACTION_KINDS) {
+    const { parent, code } = KIND_SHAPE[kind];
     await client.query(
       `with lost as (
-         delete from ${parent} t using winner w
-         where w.kind = ${code} and t.exhibition_id = w.exhibition_id and t.event_at = w.event_at
-           and t.${value} = w.value and t.source_object is not null and t.event_at between $2 and $3
-           and (t.source_object, t.source_line) <> (w.source_object, w.source_line)
+         delete from ${parent} t using contest c
+         where c.we_win and c.kind = ${code} and t.source_object = c.holder_object
+           and t.source_line = c.holder_line and t.event_at = c.event_at
          returning t.source_object, t.source_line, t.run_id),
        demoted as (
          insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
          select b.raw, array['DUPLICATE'], l.run_id, l.source_object, l.source_line
-         from lost l join batch_press b using (source_object, source_line)),
-       promoted as (
-         delete from rejected_interaction r using winner w
-         where w.kind = ${code} and w.source_object <> $1
-           and r.source_object = w.source_object and r.source_line = w.source_line
-         returning r.source_object, r.source_line, r.run_id),
-       accepted as (
-         insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
-         select w.exhibition_id, w.value, w.event_at, p.run_id, p.source_object, p.source_line
-         from promoted p join winner w using (source_object, source_line))
-       insert into flipped
-       select source_object, -1 from lost union all select source_object, 1 from promoted`,
-      [uri, lo, hi],
+         from lost l join batch_press b using (source_object, source_line))
+       insert into flipped select source_object, -1 from lost`,
     );
   }
-  await client.query(
-    `update source_object s set loaded_count = s.loaded_count + d.n, rejected_count = s.rejected_count - d.n
-     from (select source_object, sum(delta)::int as n from flipped group by 1) d
-     where s.source_object = d.source_object`,
-  );
-  return count(client, 'select count(*)::int as n from flipped');
 }
 
 /**
@@ -206,8 +224,11 @@ export async function loadObject(
     // Checked again under the lock: another run may have loaded this version meanwhile (its rows then
     // make way for this run's, which are the same).
     await checkStaged(client, stem, staged);
+    // What this object's earlier version registered is forgotten, and its keys judged again (before this
+    // version's presses are registered: they are judged against the holders that remain).
+    await client.query('create temp table flipped (source_object text, delta integer) on commit drop');
     await client.query(
-      `create temp table affected on commit drop as
+      `create temp table freed on commit drop as
        with gone as (delete from batch_press where source_object = $1
                      returning kind, exhibition_id, event_at, value)
        select * from gone`,
@@ -221,34 +242,47 @@ export async function loadObject(
     ]) {
       await client.query(`delete from ${table} where source_object = $1`, [uri]);
     }
+    await promoteFreed(client);
+    // This object's presses, the first line of each key marked: the others are DUPLICATE within the object.
+    await client.query(`create temp table mine on commit drop as
+      select kind, exhibition_id, event_at, value, line,
+        row_number() over (partition by kind, exhibition_id, event_at, value order by line) = 1 as first
+      from ${t.presses};
+      analyze mine`);
+    await contestHolders(client, uri);
+    await client.query(`create temp table lost_here on commit drop as
+      select line from mine where not first union all select line from contest where not we_win`);
+    for (const kind of INTERACTION_KINDS) {
+      const { parent, value, code } = KIND_SHAPE[kind];
+      await client.query(
+        `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
+         select exhibition_id, value, event_at, $1, $2, line from mine m
+         where m.first and m.kind = ${code}
+           and not exists (select 1 from contest c where c.line = m.line and not c.we_win)
+         order by event_at`,
+        [runId, uri],
+      );
+    }
     await client.query(
       `insert into batch_press (kind, exhibition_id, event_at, value, source_object, source_line, raw)
        select p.kind, p.exhibition_id, p.event_at, p.value, $1, p.line, r.raw
        from ${t.presses} p join ${t.raw} r using (line)`,
       [uri],
     );
-    await client.query(`insert into affected select kind, exhibition_id, event_at, value from ${t.presses};
-      analyze affected`);
-    const flipped = await rejudge(client, uri);
-    for (const kind of INTERACTION_KINDS) {
-      const { parent, value, code } = KIND_SHAPE[kind];
-      await client.query(
-        `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
-         select exhibition_id, value, event_at, $1, source_object, source_line from winner
-         where kind = ${code} and source_object = $2
-         order by event_at`,
-        [runId, uri],
-      );
-    }
     await client.query(
       `insert into rejected_interaction (raw, reasons, run_id, source_object, source_line, raw_length)
        select r.raw, j.reasons, $1, $2, j.line, r.raw_length from ${t.judged} j join ${t.raw} r using (line)
        where j.kind is null
        union all
-       select r.raw, array['DUPLICATE'], $1, $2, p.line, null from ${t.presses} p join ${t.raw} r using (line)
-       where not exists (select 1 from winner w where w.source_object = $2 and w.source_line = p.line)`,
+       select r.raw, array['DUPLICATE'], $1, $2, l.line, null from lost_here l join ${t.raw} r using (line)`,
       [runId, uri],
     );
+    await client.query(
+      `update source_object s set loaded_count = s.loaded_count + d.n, rejected_count = s.rejected_count - d.n
+       from (select source_object, sum(delta)::int as n from flipped group by 1) d
+       where s.source_object = d.source_object`,
+    );
+    const flipped = await count(client, 'select count(*)::int as n from flipped');
     const summary = await summarizeObject(client, uri);
     const expected = staged.lines - (staged.header ? 1 : 0);
     if (summary.read !== expected) {
