@@ -16,7 +16,7 @@ import { missingTables } from '../infra/db';
 import { recordStoredRows } from '../infra/metrics';
 import { addToRunSet } from '../ledger/pipeline-run';
 import type { BatchObject, ObjectLoadResult } from '../contracts/batch';
-import { stagedTables } from './staging';
+import { PRESSES_FIRST_COLUMN, stagedTables } from './staging';
 import { INTERACTION_KINDS, KIND_SHAPE } from './interaction-kinds';
 import { BATCH_WRITE_LOCK, ensureMonths, monthsAround } from './partitions';
 
@@ -57,6 +57,11 @@ async function checkStaged(client: pg.ClientBase, stem: string, staged: StagedCo
     ApplicationFailure.create({ type: STAGING_LOST, message: `${stem}: ${why}`, nonRetryable: true });
   const missing = await missingTables(client, [t.raw, t.judged, t.presses]);
   if (missing.length > 0) throw lost(`staged table ${missing.join(', ')} is missing`);
+  const columns = await client.query(
+    'select 1 from pg_attribute where attrelid = $1::regclass and attname = $2',
+    [t.presses, PRESSES_FIRST_COLUMN],
+  );
+  if (columns.rows.length === 0) throw lost(`${t.presses} was staged by an earlier release`);
   const raw = await count(client, `select count(*)::int as n from ${t.raw}`);
   const judged = await count(client, `select count(*)::int as n from ${t.judged}`);
   if (raw !== staged.lines || judged !== staged.lines - (staged.header ? 1 : 0)) {
@@ -134,11 +139,11 @@ async function promoteFreed(client: pg.ClientBase): Promise<void> {
  * lower object key wins. Holders that lose are demoted (a DUPLICATE reject with their raw bytes, a loser).
  * Leaves the temp table `contest`, whose rows with `we_win` false are this object's lines that lost.
  */
-async function contestHolders(client: pg.ClientBase, uri: string): Promise<void> {
+async function contestHolders(client: pg.ClientBase, uri: string, presses: string): Promise<void> {
   // The object's instants bound the months a holder can be in: given as values, so the plan reads only
   // those months' partitions, however long the history.
   const bounds = await client.query<{ lo: Date | null; hi: Date | null }>(
-    'select min(event_at) as lo, max(event_at) as hi from mine',
+    `select min(event_at) as lo, max(event_at) as hi from ${presses}`,
   );
   const { lo, hi } = bounds.rows[0]!;
   await client.query(`create temp table contest (
@@ -151,7 +156,7 @@ async function contestHolders(client: pg.ClientBase, uri: string): Promise<void>
       `insert into contest
        select m.kind, m.exhibition_id, m.event_at, m.value, m.line, t.source_object, t.source_line, t.run_id,
          t.source_object ${C} > $1 ${C}
-       from mine m join ${parent} t on t.exhibition_id = m.exhibition_id and t.event_at = m.event_at
+       from ${presses} m join ${parent} t on t.exhibition_id = m.exhibition_id and t.event_at = m.event_at
          and t.${value} = m.value and t.source_object is not null and t.event_at between $2 and $3
        where m.first and m.kind = ${code}`,
       [uri, lo, hi],
@@ -243,20 +248,15 @@ export async function loadObject(
       await client.query(`delete from ${table} where source_object = $1`, [uri]);
     }
     await promoteFreed(client);
-    // This object's presses, the first line of each key marked: the others are DUPLICATE within the object.
-    await client.query(`create temp table mine on commit drop as
-      select kind, exhibition_id, event_at, value, line,
-        row_number() over (partition by kind, exhibition_id, event_at, value order by line) = 1 as first
-      from ${t.presses};
-      analyze mine`);
-    await contestHolders(client, uri);
+    await contestHolders(client, uri, t.presses);
+    // This object's lines that are DUPLICATE: not the first of their key here, or beaten by another object.
     await client.query(`create temp table lost_here on commit drop as
-      select line from mine where not first union all select line from contest where not we_win`);
+      select line from ${t.presses} where not first union all select line from contest where not we_win`);
     for (const kind of INTERACTION_KINDS) {
       const { parent, value, code } = KIND_SHAPE[kind];
       await client.query(
         `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
-         select exhibition_id, value, event_at, $1, $2, line from mine m
+         select exhibition_id, value, event_at, $1, $2, line from ${t.presses} m
          where m.first and m.kind = ${code}
            and not exists (select 1 from contest c where c.line = m.line and not c.we_win)
          order by event_at`,

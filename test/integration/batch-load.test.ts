@@ -271,6 +271,15 @@ describe('batch load (batch/load.ts)', function () {
     await assert.rejects(loadObject(client, 'run-2', object('s3://b/a.csv', 'etag-2'), stem, staged), {
       type: 'StagingLost',
     });
+    // Staged by the previous release's transform, which did not mark each key's first line.
+    const older = await stage('run-2', 's3://b/a.csv', [
+      { line: 2, site: 1, kind: 0, value: 2, atSecond: 5 },
+    ]);
+    await client.query(`alter table ${stagedTables(older.stem).presses} drop column first`);
+    await assert.rejects(
+      loadObject(client, 'run-2', object('s3://b/a.csv', 'etag-2'), older.stem, older.staged),
+      { type: 'StagingLost', message: /staged by an earlier release/ },
+    );
     // Extract said more lines than staging holds: a partial extract is never committed.
     const partial = await stage('run-2', 's3://b/a.csv', [
       { line: 2, site: 1, kind: 0, value: 2, atSecond: 5 },
