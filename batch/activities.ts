@@ -259,6 +259,8 @@ export function createBatchActivities(deps: ActivityDeps) {
         withPgClient(deps.config.databaseUrl, async (client) => {
           const missing = await missingTables(client, [raw, judged]);
           if (missing.length > 0) throw stagingLost(`${missing.join(', ')} is missing`);
+          // The joins and the sort that marks each key's first line hold a whole object: in memory, not on disk.
+          await client.query(`set work_mem = '64MB'`);
           await client.query(PRESSES_SQL(presses, judged, raw));
           const n = await client.query<{ n: number }>(`select count(*)::int as n from ${presses}`);
           return { presses: n.rows[0]?.n ?? 0 };
