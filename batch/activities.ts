@@ -254,14 +254,14 @@ export function createBatchActivities(deps: ActivityDeps) {
 
     /** Transform, in SQL: the valid verdicts as presses of known exhibitions, instants as timestamps. */
     async transformObject(input: { stem: string }): Promise<{ presses: number }> {
-      const { raw, judged, presses } = stagedTables(input.stem);
+      const { judged, presses } = stagedTables(input.stem);
       return whileBeating(Context.current(), { transforming: input.stem }, () =>
         withPgClient(deps.config.databaseUrl, async (client) => {
-          const missing = await missingTables(client, [raw, judged]);
-          if (missing.length > 0) throw stagingLost(`${missing.join(', ')} is missing`);
-          // The joins and the sort that marks each key's first line hold a whole object: in memory, not on disk.
+          const missing = await missingTables(client, [judged]);
+          if (missing.length > 0) throw stagingLost(`${judged} is missing`);
+          // The join and the sort that marks each key's first line hold a whole object: in memory, not on disk.
           await client.query(`set work_mem = '64MB'`);
-          await client.query(PRESSES_SQL(presses, judged, raw));
+          await client.query(PRESSES_SQL(presses, judged));
           const n = await client.query<{ n: number }>(`select count(*)::int as n from ${presses}`);
           return { presses: n.rows[0]?.n ?? 0 };
         }),

@@ -16,7 +16,7 @@ import { missingTables } from '../infra/db';
 import { recordStoredRows } from '../infra/metrics';
 import { addToRunSet } from '../ledger/pipeline-run';
 import type { BatchObject, ObjectLoadResult } from '../contracts/batch';
-import { PRESSES_NEWER_COLUMNS, stagedTables } from './staging';
+import { PRESSES_FIRST_COLUMN, stagedTables } from './staging';
 import { INTERACTION_KINDS, KIND_SHAPE } from './interaction-kinds';
 import { BATCH_WRITE_LOCK, ensureMonths, monthsAround } from './partitions';
 
@@ -57,12 +57,11 @@ async function checkStaged(client: pg.ClientBase, stem: string, staged: StagedCo
     ApplicationFailure.create({ type: STAGING_LOST, message: `${stem}: ${why}`, nonRetryable: true });
   const missing = await missingTables(client, [t.raw, t.judged, t.presses]);
   if (missing.length > 0) throw lost(`staged table ${missing.join(', ')} is missing`);
-  const columns = await count(
-    client,
-    'select count(*)::int as n from pg_attribute where attrelid = $1::regclass and attname = any($2)',
-    [t.presses, PRESSES_NEWER_COLUMNS],
+  const columns = await client.query(
+    'select 1 from pg_attribute where attrelid = $1::regclass and attname = $2',
+    [t.presses, PRESSES_FIRST_COLUMN],
   );
-  if (columns < PRESSES_NEWER_COLUMNS.length) throw lost(`${t.presses} was staged by an earlier release`);
+  if (columns.rows.length === 0) throw lost(`${t.presses} was staged by an earlier release`);
   const raw = await count(client, `select count(*)::int as n from ${t.raw}`);
   const judged = await count(client, `select count(*)::int as n from ${t.judged}`);
   if (raw !== staged.lines || judged !== staged.lines - (staged.header ? 1 : 0)) {
@@ -266,7 +265,8 @@ export async function loadObject(
     }
     await client.query(
       `insert into batch_press (kind, exhibition_id, event_at, value, source_object, source_line, raw)
-       select kind, exhibition_id, event_at, value, $1, line, raw from ${t.presses}`,
+       select p.kind, p.exhibition_id, p.event_at, p.value, $1, p.line, r.raw
+       from ${t.presses} p join ${t.raw} r using (line)`,
       [uri],
     );
     await client.query(
@@ -274,7 +274,7 @@ export async function loadObject(
        select r.raw, j.reasons, $1, $2, j.line, r.raw_length from ${t.judged} j join ${t.raw} r using (line)
        where j.kind is null
        union all
-       select p.raw, array['DUPLICATE'], $1, $2, l.line, null from lost_here l join ${t.presses} p using (line)`,
+       select r.raw, array['DUPLICATE'], $1, $2, l.line, null from lost_here l join ${t.raw} r using (line)`,
       [runId, uri],
     );
     await client.query(

@@ -52,22 +52,22 @@ export const RAW_COLUMNS = '(line, raw, raw_length)';
 export const JUDGED_COLUMNS = '(line, site, kind, value, event_ms, reasons)';
 
 /**
- * Transform's output: the valid lines as presses of known exhibitions, ready for the final tables, with their
- * raw bytes. `first` marks the first line of each natural key in the object (the others are DUPLICATE
- * whatever other objects hold). Both are here because transform runs while the previous object loads.
+ * Transform's output: the valid lines as presses of known exhibitions, ready for the final tables. `first`
+ * marks the first line of each natural key in the object (the others are DUPLICATE whatever other objects
+ * hold), computed here because transform runs while the previous object loads.
  */
-export const PRESSES_SQL = (presses: string, judged: string, raw: string) => `
+export const PRESSES_SQL = (presses: string, judged: string) => `
   drop table if exists ${presses};
   create unlogged table ${presses} ${SCRATCH} as
     select j.line, j.kind, e.exhibition_id, timestamptz 'epoch' + j.event_ms * interval '1 millisecond' as event_at,
-      j.value, r.raw,
+      j.value,
       row_number() over (partition by j.kind, e.exhibition_id, j.event_ms, j.value order by j.line) = 1 as first
-    from ${judged} j join exhibition e on e.site = j.site join ${raw} r on r.line = j.line
+    from ${judged} j join exhibition e on e.site = j.site
     where j.kind is not null;
   analyze ${presses}`;
 
-/** The columns a load needs in the presses table that tables staged by an earlier release lack. */
-export const PRESSES_NEWER_COLUMNS = ['first', 'raw'];
+/** The column a load needs in the presses table (tables staged by an earlier release lack it). */
+export const PRESSES_FIRST_COLUMN = 'first';
 
 /** One raw row in COPY text format (the line's bytes are `buf[start, end)`), as hex: nothing to escape. */
 export function rawRow(line: number, buf: Buffer, start: number, end: number, fullLength?: number): string {

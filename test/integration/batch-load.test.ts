@@ -78,7 +78,7 @@ describe('batch load (batch/load.ts)', function () {
       );
       await client.query(`insert into ${t.judged} ${JUDGED_COLUMNS} values ${judged.join(', ')}`);
     }
-    await client.query(PRESSES_SQL(t.presses, t.judged, t.raw));
+    await client.query(PRESSES_SQL(t.presses, t.judged));
     return { stem, staged: { lines: lines.length + 1, header: true } };
   }
 
@@ -275,7 +275,7 @@ describe('batch load (batch/load.ts)', function () {
     const older = await stage('run-2', 's3://b/a.csv', [
       { line: 2, site: 1, kind: 0, value: 2, atSecond: 5 },
     ]);
-    await client.query(`alter table ${stagedTables(older.stem).presses} drop column first, drop column raw`);
+    await client.query(`alter table ${stagedTables(older.stem).presses} drop column first`);
     await assert.rejects(
       loadObject(client, 'run-2', object('s3://b/a.csv', 'etag-2'), older.stem, older.staged),
       { type: 'StagingLost', message: /staged by an earlier release/ },
@@ -330,7 +330,7 @@ describe('batch load (batch/load.ts)', function () {
       `insert into ${t.judged} select g, g % 3, 0, g % 5, $2::bigint + g * 1000, null from generate_series(2, $1) g`,
       [lines, AT],
     );
-    await client.query(PRESSES_SQL(t.presses, t.judged, t.raw));
+    await client.query(PRESSES_SQL(t.presses, t.judged));
     const loader = new pg.Client({ connectionString: cfg.databaseUrl });
     await loader.connect();
     const knex = createKnex(cfg.databaseUrl, 2);
