@@ -109,16 +109,25 @@ const C = 'collate "C"';
 /**
  * The keys in `freed` had presses in this object's earlier version: the lowest remaining press of each is its
  * holder now. Where that press is a DUPLICATE reject (the earlier version held the key), it is accepted
- * again with its own run; its object's counts follow through `flipped`.
+ * again with its own run; its object's counts follow through `flipped`. A key this version has again is left
+ * as it is: if the earlier version held it, this one (the same, lower, object key) takes it back; if not, the
+ * lowest remaining press is the accepted holder already.
  */
-async function promoteFreed(client: pg.ClientBase): Promise<void> {
-  await client.query(`
-    create temp table promoted on commit drop as
-    select distinct on (b.kind, b.exhibition_id, b.event_at, b.value)
-      b.kind, b.exhibition_id, b.event_at, b.value, b.source_object, b.source_line
-    from (select distinct kind, exhibition_id, event_at, value from freed) f
-    join batch_press b using (kind, exhibition_id, event_at, value)
-    order by b.kind, b.exhibition_id, b.event_at, b.value, b.source_object ${C}, b.source_line`);
+async function promoteFreed(client: pg.ClientBase, presses: string): Promise<void> {
+  if ((await count(client, 'select count(*)::int as n from freed')) === 0) return;
+  await client.query('analyze freed');
+  await client.query(
+    `create temp table promoted on commit drop as
+     select * from (
+       select distinct on (b.kind, b.exhibition_id, b.event_at, b.value)
+         b.kind, b.exhibition_id, b.event_at, b.value, b.source_object, b.source_line
+       from (select distinct kind, exhibition_id, event_at, value from freed) f
+       join batch_press b using (kind, exhibition_id, event_at, value)
+       order by b.kind, b.exhibition_id, b.event_at, b.value, b.source_object ${C}, b.source_line) w
+     where not exists (select 1 from ${presses} m where m.kind = w.kind and m.exhibition_id = w.exhibition_id
+                      and m.event_at = w.event_at and m.value = w.value)`,
+  );
+  await client.query('analyze promoted');
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
     await client.query(`
@@ -162,6 +171,7 @@ async function contestHolders(client: pg.ClientBase, uri: string, presses: strin
       [uri, lo, hi],
     );
   }
+  await client.query('analyze contest');
   const unknownRaw = await client.query<{ o: string }>(
     `select c.holder_object as o from contest c
      where c.we_win and not exists (select 1 from batch_press b where b.source_object = c.holder_object
@@ -182,13 +192,14 @@ async function contestHolders(client: pg.ClientBase, uri: string, presses: strin
       `with lost as (
          delete from ${parent} t using contest c
          where c.we_win and c.kind = ${code} and t.source_object = c.holder_object
-           and t.source_line = c.holder_line and t.event_at = c.event_at
+           and t.source_line = c.holder_line and t.event_at = c.event_at and t.event_at between $1 and $2
          returning t.source_object, t.source_line, t.run_id),
        demoted as (
          insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
          select b.raw, array['DUPLICATE'], l.run_id, l.source_object, l.source_line
          from lost l join batch_press b using (source_object, source_line))
        insert into flipped select source_object, -1 from lost`,
+      [lo, hi],
     );
   }
 }
@@ -247,7 +258,7 @@ export async function loadObject(
     ]) {
       await client.query(`delete from ${table} where source_object = $1`, [uri]);
     }
-    await promoteFreed(client);
+    await promoteFreed(client, t.presses);
     await contestHolders(client, uri, t.presses);
     // This object's lines that are DUPLICATE: not the first of their key here, or beaten by another object.
     await client.query(`create temp table lost_here on commit drop as

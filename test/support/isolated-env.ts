@@ -38,12 +38,13 @@ function adminConnection(databaseUrl: string): { admin: string; name: string } {
   return { admin: url.toString(), name };
 }
 
-export async function createDatabase(databaseUrl: string, migrate = true): Promise<void> {
+/** Creates (and by default migrates) a database; `options` are CREATE DATABASE's, e.g. a locale. */
+export async function createDatabase(databaseUrl: string, migrate = true, options = ''): Promise<void> {
   const { admin, name } = adminConnection(databaseUrl);
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
   try {
-    await client.query(`create database "${name}"`);
+    await client.query(`create database "${name}" ${options}`);
   } finally {
     await client.end();
   }
