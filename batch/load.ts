@@ -7,8 +7,8 @@
 // holder is its accepted row (the unique batch_natural_key index). A load frees the keys of its object's
 // earlier version (the lowest remaining press of a key it held is promoted), then contests the first line of
 // each of its keys against the key's holder, if any: rows of other objects flip too (accepted <-> DUPLICATE
-// reject, raw kept exactly). A key no other object has costs one index probe. The result is the same whatever the order of runs
-// and reprocesses: one clean run's tables.
+// reject, raw kept exactly). A key no other object has costs one index probe. The result is the same
+// whatever the order of runs and reprocesses: one clean run's tables.
 // Loads take one transaction-level advisory lock, so another run's load waits for one object at most.
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
@@ -145,7 +145,7 @@ async function promoteFreed(client: pg.ClientBase, presses: string): Promise<voi
 
 /**
  * The first line of each of this object's keys against the key's current holder in another object: the
- * lower object key wins. Holders that lose are demoted (a DUPLICATE reject with their raw bytes, a loser).
+ * lower object key wins. Holders that lose are demoted (a DUPLICATE reject with their raw bytes).
  * Leaves the temp table `contest`, whose rows with `we_win` false are this object's lines that lost.
  */
 async function contestHolders(client: pg.ClientBase, uri: string, presses: string): Promise<void> {
@@ -157,13 +157,13 @@ async function contestHolders(client: pg.ClientBase, uri: string, presses: strin
   const { lo, hi } = bounds.rows[0]!;
   await client.query(`create temp table contest (
       kind smallint, exhibition_id smallint, event_at timestamptz, value smallint, line integer,
-      holder_object text, holder_line integer, holder_run text, we_win boolean) on commit drop`);
+      holder_object text, holder_line integer, we_win boolean) on commit drop`);
   if (lo === null || hi === null) return;
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
     await client.query(
       `insert into contest
-       select m.kind, m.exhibition_id, m.event_at, m.value, m.line, t.source_object, t.source_line, t.run_id,
+       select m.kind, m.exhibition_id, m.event_at, m.value, m.line, t.source_object, t.source_line,
          t.source_object ${C} > $1 ${C}
        from ${presses} m join ${parent} t on t.exhibition_id = m.exhibition_id and t.event_at = m.event_at
          and t.${value} = m.value and t.source_object is not null and t.event_at between $2 and $3
