@@ -43,7 +43,7 @@ tables: the same months, rows and counts a batch history leaves there, without g
 alternately --repeat times; prints both and their ratio. (2) Loads the four real files, then reprocesses
 them back to back while the stream ingests --rate messages per second for --seconds and a dashboard
 refreshes every second; counts every activity retry in the batch and stream workflows' histories (all their runs) and
-those whose failure was a lock (deadlock, lock timeout). Writes bench/results/batch-contention-*.json.
+those whose failure was a lock (deadlock, lock timeout). Writes bench/results/batch-contention-latest.json.
 
 Options:
   --history-days N   days of history for the drain (default 1,100; 500 rows a day)

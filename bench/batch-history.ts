@@ -31,7 +31,7 @@ const USAGE = `Usage: npm run bench:batch-history [-- options]
 Generates --history-days days of kiosk history (one object a day by default) and --extra-days more, loads the
 history with the batch workflow, then loads the extra days on top of it (first run, then reprocesses), and
 the same extra days into an empty database; prints the ratio of the two, the relations in the database, and
-the time of every report section over the whole history. Writes bench/results/batch-history-*.json.
+the time of every report section over the whole history. Writes bench/results/batch-history-latest.json.
 
 Options:
   --history-days N     days of history (default 1,100)

@@ -55,7 +55,7 @@ Times the whole batch workflow (the compiled worker, run as the image runs it, i
 workflow started with the Temporal client, timed from start to its result, which comes after the last
 commit) on generated history CSVs in versitygw, and in the same run loads the same judged rows with psql
 \\copy into the same tables of a fresh database, and a sample with single-row autocommit INSERTs (the
-original Python pipeline). Writes bench/results/batch-*.json.
+original Python pipeline). Writes bench/results/batch-latest.json (batch-memory-latest.json with --pipeline-only).
 
 Options:
   --rows N            data rows in all (default 1,000,000)

@@ -233,14 +233,11 @@ export async function stopProcess(p: RunningProcess, graceMs = 15_000): Promise<
   clearTimeout(timer);
 }
 
-/** Writes bench/results/<name>-<timestamp>.json and <name>-latest.json; returns the first one's path. */
+/** Writes bench/results/<name>-latest.json (earlier results live in git's history); returns its path. */
 export function writeResult(name: string, result: unknown): string {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const text = JSON.stringify(result, null, 2) + '\n';
-  const file = path.join(RESULTS_DIR, `${name}-${stamp}.json`);
-  fs.writeFileSync(file, text);
-  fs.writeFileSync(path.join(RESULTS_DIR, `${name}-latest.json`), text);
+  const file = path.join(RESULTS_DIR, `${name}-latest.json`);
+  fs.writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   return file;
 }
 

@@ -29,10 +29,10 @@ import {
   exitOnError,
   parseOptions,
   progress,
-  RESULTS_DIR,
   round,
   sleep,
   workflowBundleFile,
+  writeResult,
 } from './common';
 
 const USAGE = `Usage: npm run soak -- [options]
@@ -49,7 +49,7 @@ it beside a test suite.
   --seed N           random seed for the traffic and the victims (default 1)
   --keep             keep the database, bucket and topic afterwards
 
-The result is printed and written to bench/results/soak-<time>.json.`;
+The result is printed and written to bench/results/soak-latest.json.`;
 
 const VICTIMS = ['postgres', 'kafka', 'temporal', 's3', 'worker', 'bridge'] as const;
 type Victim = (typeof VICTIMS)[number];
@@ -307,9 +307,7 @@ async function main(): Promise<void> {
       bridge: Math.max(0, ...memory.map((m) => m.bridgeMiB)),
     },
   };
-  fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = path.join(RESULTS_DIR, `soak-${result.at.replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  const file = writeResult('soak', result);
 
   for (const p of [bridge, worker]) if (p && p.child.exitCode === null) await sigkill(p);
   await client.connection.close();

@@ -46,7 +46,7 @@ drain through the bridge (a bridge/main.ts child process), the streaming workflo
 (the compiled worker with the image's heap cap, a child process), and the drain of the same messages by a direct consumer (the bridge's Kafka seam
 calling the same validation and load code, no Temporal). Then a latency run: messages produced at a fixed
 rate through the whole pipeline, each timed from its send to its row being committed. Production settings
-(bridge and workflow defaults) throughout. Writes bench/results/stream-*.json.
+(bridge and workflow defaults) throughout. Writes bench/results/stream-latest.json.
 
 Options:
   --messages N     messages pre-filled for the drain (default 500,000)
