@@ -13,8 +13,11 @@ export interface WorkflowLag {
   takesBlocks?: boolean;
 }
 
-/** The partition's workflow's lag; throws when the workflow cannot answer. */
-export type LagProbe = (partition: number) => Promise<WorkflowLag>;
+/**
+ * The partition's workflow's lag, or `closed` when no chain runs (terminated, failed, or never started); throws
+ * when the workflow cannot answer (no worker, Temporal down).
+ */
+export type LagProbe = (partition: number) => Promise<WorkflowLag | 'closed'>;
 
 export interface BackpressureLimits {
   maxPending: number;
@@ -77,6 +80,8 @@ export class Backpressure {
     if (estimate === 0) return false;
     if (estimate > this.limits.maxPending) {
       const lag = await this.measure(partition);
+      // No chain to be behind: the next chunk starts a new one.
+      if (lag === 'closed') return false;
       return (
         lag === null || lag.draining || lag.stopped !== undefined || lag.pending > this.limits.maxPending
       );
@@ -89,8 +94,8 @@ export class Backpressure {
   }
 
   /**
-   * Polls the workflow until it has caught up (under the resume mark, not draining), then resumes the
-   * partition. Stops polling (leaving the partition paused) once the bridge stops.
+   * Polls the workflow until it has caught up (under the resume mark, not draining) or is closed, then resumes
+   * the partition. Stops polling (leaving the partition paused) once the bridge stops.
    */
   resumeWhenDrained(partition: number, resume: () => void, running: () => boolean): void {
     if (this.paused.has(partition)) return;
@@ -106,6 +111,19 @@ export class Backpressure {
         await new Promise((r) => setTimeout(r, this.limits.pollMs));
         if (!running()) break;
         const lag = await this.measure(partition);
+        if (lag === 'closed') {
+          // Terminated (or failed) while paused: it will never drain. Its offsets were committed once it had
+          // accepted them, so the new chain that the next message starts re-reads them from Kafka first.
+          this.paused.delete(partition);
+          this.log(
+            `partition ${partition}: its workflow is closed (terminated or failed), resuming; the next message ` +
+              'starts a new chain, which first re-reads what the closed one had not stored',
+            { partition },
+            'warn',
+          );
+          resume();
+          return;
+        }
         if (
           lag !== null &&
           !lag.draining &&
@@ -125,18 +143,25 @@ export class Backpressure {
     void poll();
   }
 
-  /** The workflow's answer, or null when it gave none. */
   /** Resolves once no probe is in flight: the Temporal connection may close without a query still retrying. */
   async settled(): Promise<void> {
     while (this.probing.size > 0) await Promise.allSettled([...this.probing]);
   }
 
-  private async measure(partition: number): Promise<WorkflowLag | null> {
+  /** The workflow's answer, `closed` when no chain runs, or null when it gave no answer. */
+  private async measure(partition: number): Promise<WorkflowLag | 'closed' | null> {
     this.lastProbe.set(partition, this.clock());
     const asked = this.probe(partition);
     this.probing.add(asked);
     try {
       const lag = await asked;
+      if (lag === 'closed') {
+        // What the closed chain said (its lag, a drain, a stop) says nothing about the next one.
+        for (const set of [this.estimate, this.draining, this.stopped, this.answered, this.blocks]) {
+          set.delete(partition);
+        }
+        return lag;
+      }
       this.estimate.set(partition, lag.pending);
       if (lag.draining) this.draining.add(partition);
       else this.draining.delete(partition);

@@ -1,6 +1,6 @@
 // The Temporal side of the bridge: signal-with-start to the partition's workflow, and its state for
 // backpressure. A signalWithStart that returned means the server has durably recorded the signal.
-import type { Client } from '@temporalio/client';
+import { QueryRejectedError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { KioskPipeline, KioskSource } from '../contracts/search-attributes';
 import type { WorkflowLag } from './backpressure';
@@ -68,12 +68,19 @@ export class WorkflowSink {
     }
   }
 
-  /** How far behind the workflow is; throws when it cannot answer within the deadline. */
-  async lag(topic: string, partition: number, timeoutMs: number): Promise<WorkflowLag> {
+  /**
+   * How far behind the workflow is, or `closed` when its latest run is closed or it does not exist (the client
+   * rejects queries to closed workflows at once); throws when it cannot answer within the deadline.
+   */
+  async lag(topic: string, partition: number, timeoutMs: number): Promise<WorkflowLag | 'closed'> {
     const handle = this.client.workflow.getHandle(streamWorkflowId(topic, partition));
-    const state: StreamState = await this.client.withDeadline(Date.now() + timeoutMs, () =>
-      handle.query(stateQuery),
-    );
+    let state: StreamState;
+    try {
+      state = await this.client.withDeadline(Date.now() + timeoutMs, () => handle.query(stateQuery));
+    } catch (err) {
+      if (err instanceof QueryRejectedError || err instanceof WorkflowNotFoundError) return 'closed';
+      throw err;
+    }
     return {
       pending: state.buffered + state.loading + (state.onHold ?? 0),
       draining: state.continueAsNewDue,

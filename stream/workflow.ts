@@ -42,6 +42,16 @@ const REREAD_PATCH = 'reread-unstored-before-first-load';
 const TOPIC_PATCH = 'topic-incarnations';
 // Chains started before this code judged the age rule only when their timer fired.
 const AGE_PATCH = 'flush-age-on-every-task';
+// Takeovers started before this code dropped old-incarnation messages that came during closeStreamRun, and the
+// messages of any further topic id seen during the takeover.
+const TAKEOVER_PATCH = 'takeover-keeps-late-messages';
+
+/** A recreated topic's messages, held until the chain before it is flushed and closed. */
+interface Incarnation {
+  topicId: string;
+  buffer: OffsetBuffer;
+  dropped: number;
+}
 
 /** What one signal brings: messages one by one (older bridges) or a record block with its bytes. */
 type Arrival = { messages: readonly StreamMessage[] } | { block: RecordBlockInfo; data: Uint8Array };
@@ -116,7 +126,9 @@ export async function streamPartition(input: StreamWorkflowInput, ...blockData: 
   state.chainRuns++;
   let buffer = new OffsetBuffer(state.lastOffset, input.pending, Date.now(), restoreBlocks(input, blockData));
   // A recreated topic's first messages, waiting until the old incarnation's chain is flushed and closed.
-  let held: { topicId: string; buffer: OffsetBuffer; dropped: number } | undefined;
+  let held: Incarnation | undefined;
+  // Topic ids seen after `held`'s (recreated again meanwhile), in order: each takes over in turn.
+  let heldLater: Incarnation[] = [];
   // A log end below the last offset taken, to be checked against Kafka: a batch fetched before a rebalance can
   // arrive late with an old high watermark.
   let suspect: { logEnd: number; lastOffset: number } | undefined;
@@ -162,16 +174,13 @@ export async function streamPartition(input: StreamWorkflowInput, ...blockData: 
     if (!topicAware) topicId = logEnd = undefined;
     if (topicId !== undefined && state.topicId !== undefined && topicId !== state.topicId) {
       // The topic was deleted and created again: these offsets restart at 0 and belong to a new chain.
-      if (held === undefined) held = { topicId, buffer: new OffsetBuffer(-1), dropped: 0 };
-      if (held.topicId === topicId) held.dropped += acceptArrival(held.buffer, arrival, Date.now()).dropped;
-      else {
-        log.error('topic recreated again before the previous recreation was taken over; messages not taken', {
-          topic,
-          partition,
-          topicId,
-          count: arrivalCount(arrival),
-        });
+      held ??= { topicId, buffer: new OffsetBuffer(-1), dropped: 0 };
+      let into = held.topicId === topicId ? held : heldLater.find((i) => i.topicId === topicId);
+      if (into === undefined) {
+        into = { topicId, buffer: new OffsetBuffer(-1), dropped: 0 };
+        heldLater.push(into);
       }
+      into.dropped += acceptArrival(into.buffer, arrival, Date.now()).dropped;
       return;
     }
     // A chain started without an id (new, or by an older bridge) takes the first one it is given.
@@ -353,7 +362,8 @@ export async function streamPartition(input: StreamWorkflowInput, ...blockData: 
    * held messages start a new chain (a ledger row of its own, offsets from -1, the new incarnation's
    * source_topic) in this same workflow, so the bridge and `stream status` keep one workflow per partition.
    */
-  const takeOverNewTopic = async (next: NonNullable<typeof held>): Promise<void> => {
+  const takeOverNewTopic = async (next: Incarnation): Promise<void> => {
+    const keepLate = patched(TAKEOVER_PATCH);
     // The old id first, so that it keeps its source_topic and the new one gets a name of its own.
     await ensureSource();
     // A stop of the old incarnation ends with it: what it held is taken as a resume would, then loaded.
@@ -367,7 +377,11 @@ export async function streamPartition(input: StreamWorkflowInput, ...blockData: 
     const note =
       `topic ${topic} was deleted and created again: partition ${partition} has topic id ${next.topicId} ` +
       `(was ${state.topicId}); this chain ended at offset ${state.lastOffset}, chain ${ledgerRunId} goes on`;
+    const receivedAtClose = state.received;
     await closeStreamRun({ ledgerRunId: state.ledgerRunId, note });
+    // The bridge may still deliver the old incarnation's last chunks (read before it saw the new id) during the
+    // close: it has committed them, so they are loaded too. No await between the last check and the swap below.
+    if (keepLate) while (buffer.size > 0) await flush();
     log.warn('topic recreated: closed the old chain, a new chain takes the new topic', {
       topic,
       partition,
@@ -377,8 +391,21 @@ export async function streamPartition(input: StreamWorkflowInput, ...blockData: 
       oldLastOffset: state.lastOffset,
       newLedgerRunId: ledgerRunId,
       releasedFromStop,
+      takenAfterClose: state.received - receivedAtClose,
     });
-    held = undefined;
+    if (keepLate) held = heldLater.shift();
+    else {
+      for (const lost of heldLater) {
+        log.error('topic recreated again before the previous recreation was taken over; messages not taken', {
+          topic,
+          partition,
+          topicId: lost.topicId,
+          count: lost.buffer.size,
+        });
+      }
+      heldLater = [];
+      held = undefined;
+    }
     buffer = next.buffer;
     Object.assign(state, firstRunState(), {
       ledgerRunId,

@@ -3,7 +3,12 @@
 // incarnation's source_topic; the bridge warns. Offsets that go backwards under an unchanged id stop the
 // partition, loudly, until an operator resumes it.
 import assert from 'node:assert/strict';
+import { createActivities } from '../../activities';
+import { closeActivityDeps, createActivityDeps } from '../../activities/deps';
+import { startBridge, type RunningBridge } from '../../bridge/bridge';
+import { connectPublisher, type Publisher } from '../../kafka/publisher';
 import { readTopicId } from '../../kafka/topic-id';
+import { createWorker } from '../../worker';
 import { lastStoredOffsets } from '../../infra/stream-offsets';
 import type { Config } from '../../infra/config';
 import { collectStreamStatus } from '../../cli/stream';
@@ -13,6 +18,7 @@ import { kafkaTopics, produceWithJava } from '../support/java-producer';
 import { replay } from '../support/replay';
 import {
   assertStoredExactly,
+  bridgeSettings,
   countStored,
   expectedOutcome,
   press,
@@ -25,8 +31,10 @@ import {
   waitUntil,
   type RunningStream,
   type StreamEnv,
+  type TopicRecord,
 } from '../support/stream';
-import { startTestWorker, type TestWorker } from '../support/test-worker';
+import { withKafkaAdmin } from '../support/kafka-topics';
+import { startTestWorker, workflowBundle, type TestWorker } from '../support/test-worker';
 
 /** Deletes the topic with kafka-topics and creates it again with `partitions`; resolves with the new id. */
 async function recreateTopic(cfg: Config, partitions: number, oldId: string): Promise<string> {
@@ -350,5 +358,135 @@ describe('stream: a recreated topic while the partition is stopped (signals as t
       ],
     );
     await replay(await handle.fetchHistory(), workflowId);
+  });
+});
+
+describe('stream: a topic recreated twice while the old chains close slowly, under traffic', function () {
+  this.timeout(300_000);
+  let env: StreamEnv | undefined;
+  let publisher: Publisher | undefined;
+  let bridge: RunningBridge | undefined;
+  let stopWorker: (() => Promise<void>) | undefined;
+  // The chains' closes wait here until the test opens it; the bridge goes on delivering meanwhile.
+  const closes: string[] = [];
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((r) => (open = r));
+
+  before(async () => {
+    env = await setUpStream('stream-takeover-slow', 2);
+    const deps = createActivityDeps(env.cfg);
+    const real = createActivities(deps);
+    const { worker, close } = await createWorker(env.cfg, env.cfg.temporal.taskQueue, {
+      workflowBundle: await workflowBundle(),
+      activities: {
+        ...real,
+        closeStreamRun: async (input: Parameters<typeof real.closeStreamRun>[0]) => {
+          closes.push(input.ledgerRunId);
+          await opened;
+          return real.closeStreamRun(input);
+        },
+      },
+    });
+    const running = worker.run();
+    stopWorker = async () => {
+      worker.shutdown();
+      await running;
+      await close();
+      await closeActivityDeps(deps);
+    };
+    publisher = await connectPublisher(env.cfg.kafka, env.cfg.kafka.topic);
+    // Probes of the workflows' lag only every minute: the bridge does not pause a partition whose workflow is
+    // taking over (it would once a probe saw it), so the later incarnations' messages reach it during the close.
+    bridge = await startBridge(
+      env.cfg,
+      bridgeSettings({ KAFKA_METADATA_MAX_AGE_MS: '2000', STREAM_PROBE_MS: '60000' }),
+    );
+  });
+  after(async () => {
+    open();
+    await publisher?.close();
+    await bridge?.stop();
+    await stopWorker?.();
+    await tearDownStream(env);
+  });
+
+  it('stores every message of each incarnation once, each old chain closed after all it took', async () => {
+    const { cfg, knex, client } = env!;
+    const { topic } = cfg.kafka;
+    const state = (p: number) => client.workflow.getHandle(streamWorkflowId(topic, p)).query(stateQuery);
+    /** The bridge has sent (and committed) every record the current topic holds. */
+    const sentAll = async (): Promise<boolean> => {
+      const ends = await withKafkaAdmin(cfg, (admin) => admin.fetchTopicOffsets(topic));
+      const sent = new Map(bridge!.progress().map((p) => [p.partition, p.lastOffset]));
+      return ends.every((e) => sent.get(e.partition) === Number(e.high) - 1);
+    };
+
+    const firstId = await readTopicId(cfg.kafka, topic);
+    await publisher!.publish(values(0, 400, 3));
+    await waitUntil('the first 400 stored', async () => (await countStored(knex, topic)) === 400, 60_000);
+    const first = { id: firstId, source: topic, records: await readTopic(cfg, 400) };
+
+    // Recreated: the bridge tells both workflows the new id; their chains' closes wait. Each later incarnation
+    // is smaller on every partition than the one before (kafkajs sends keyless records round robin), so the
+    // bridge starts each at its first offset.
+    const middleId = await recreateTopic(cfg, 2, firstId);
+    await publisher!.publish(values(0, 80, 1));
+    await waitUntil('both old chains closing', () => Promise.resolve(closes.length >= 2), 60_000);
+    await publisher!.publish(values(80, 80, 1));
+    await waitUntil('the bridge sent all of the second topic', sentAll, 60_000);
+    const middle = { id: middleId, source: `${topic}@${middleId}`, records: await readTopic(cfg, 160) };
+    const held = ((await state(0)).heldForNewTopic ?? 0) + ((await state(1)).heldForNewTopic ?? 0);
+    assert.equal(held, 160, 'the second topic waits in the workflows while the first chains close');
+
+    // Recreated again before the first closes end: the third topic's messages reach the workflows too.
+    const lastId = await recreateTopic(cfg, 2, middleId);
+    await publisher!.publish(values(0, 100, 2));
+    await waitUntil('the bridge sent all of the third topic', sentAll, 60_000);
+    const stillHeld = ((await state(0)).heldForNewTopic ?? 0) + ((await state(1)).heldForNewTopic ?? 0);
+    assert.equal(stillHeld, 160, 'the first chains are still closing');
+    open();
+
+    const last = { id: lastId, source: `${topic}@${lastId}`, records: [] as TopicRecord[] };
+    await waitUntil(
+      'the second topic stored',
+      async () => (await countStored(knex, middle.source)) === 160,
+      90_000,
+    );
+    await waitUntil(
+      'the third topic stored',
+      async () => (await countStored(knex, last.source)) === 100,
+      90_000,
+    );
+    // Traffic goes on into the last chain.
+    await publisher!.publish(values(100, 60, 2));
+    await waitUntil(
+      'the later messages stored',
+      async () => (await countStored(knex, last.source)) === 160,
+      90_000,
+    );
+    last.records = await readTopic(cfg, 160);
+
+    for (const { source, records } of [first, middle, last]) {
+      await assertStoredExactly(knex, source, expectedOutcome(records));
+    }
+    // Ledger rows: each old chain closed (superseded) with everything it read, the last incarnation's running.
+    const runs = await knex('pipeline_run')
+      .where('source', 'like', `kafka://${topic}/%`)
+      .select<{ run_id: string; status: string; read_count: string }[]>('run_id', 'status', 'read_count');
+    const read = (status: string, incarnation?: { id: string }) =>
+      runs
+        .filter((r) => r.status === status && (!incarnation || r.run_id.includes(`/${incarnation.id}/`)))
+        .reduce((n, r) => n + Number(r.read_count), 0);
+    assert.deepEqual(
+      [read('superseded'), read('superseded', middle), read('running', last), runs.length],
+      [400 + 160, 160, 160, 6],
+      JSON.stringify(runs),
+    );
+    for (const p of [0, 1]) {
+      const handle = client.workflow.getHandle(streamWorkflowId(topic, p));
+      const s = await handle.query(stateQuery);
+      assert.deepEqual([s.topicId, s.sourceTopic], [last.id, last.source]);
+      await replay(await handle.fetchHistory(), streamWorkflowId(topic, p));
+    }
   });
 });

@@ -16,6 +16,7 @@ import { decodeRecordBlock, encodeRecordBlock, takenRecords } from '../../contra
 import { OffsetBuffer } from '../../stream/workflow-buffer';
 import { uniqueSuffix } from '../support/isolated-env';
 import { mockedWorkflowSuite } from '../support/mocked-activities';
+import { replay } from '../support/replay';
 import { waitFor } from '../support/wait';
 
 const message = (offset: number): StreamMessage => ({
@@ -345,6 +346,63 @@ describe('stream workflow with mocked activities', function () {
       }
       await untilLoaded(m, 25);
       assert.deepEqual(m.loadedOffsets(), range(0, 24));
+    });
+  });
+
+  it('a takeover loads what the old topic id still brings while its chain closes, and holds a further id', async () => {
+    const m = mocks();
+    const closes: string[] = [];
+    let closing: (() => void) | undefined;
+    const closed = new Promise<void>((r) => (closing = r));
+    const activities = {
+      ...m.activities,
+      resolveStreamIncarnation: ({ topicId }: { topicId: string }) =>
+        Promise.resolve(topicId === 'A' ? 'mocked' : `mocked@${topicId}`),
+      // A slow close: the bridge goes on delivering meanwhile.
+      closeStreamRun: async ({ ledgerRunId }: { ledgerRunId: string }) => {
+        closes.push(ledgerRunId);
+        if (closes.length === 1) await closed;
+      },
+    };
+    await withChain(activities, { settings: { flush: { maxMessages: 100, maxAgeMs: 200 } } }, async (c) => {
+      const handle = env().client.workflow.getHandle(c.workflowId);
+      const send = (topicId: string, from: number, to: number) =>
+        handle.signal(messagesSignal, { messages: messages(from, to), topicId });
+      await send('A', 0, 4);
+      await untilLoaded(m, 5);
+      // The bridge sees topic id B (recreated) and tells the workflow: its chain of A closes.
+      await handle.signal(messagesSignal, { messages: [], topicId: 'B' });
+      await waitFor('the close started', () => Promise.resolve(closes.length === 1 ? true : undefined));
+      // Meanwhile a chunk the bridge read before it saw B, B's first messages, and a second recreation (C).
+      await send('A', 5, 7);
+      await send('B', 0, 2);
+      await send('C', 0, 1);
+      await send('B', 3, 4);
+      closing!();
+      const settled = await waitFor('the takeovers done and everything loaded', async () => {
+        const s = await c.state();
+        return !s.continueAsNewDue && s.buffered === 0 && s.loading === 0 && closes.length > 0
+          ? s
+          : undefined;
+      });
+      // This run replays; so does one recorded from the code before (stream-takeover-before-late-messages),
+      // which dropped A's 5..7 and C's messages (stream-replay.test.ts).
+      await replay(await handle.fetchHistory(), c.workflowId);
+
+      const chain = (id: string) =>
+        m.loads.filter((l) => l.ledgerRunId.includes(`/${id}/`)).flatMap((l) => l.offsets);
+      const first = `${c.workflowId}/${c.firstRunId}`;
+      assert.deepEqual(
+        m.loads.filter((l) => l.ledgerRunId === first).flatMap((l) => l.offsets),
+        range(0, 7),
+        'the old chain loads its late messages too',
+      );
+      assert.deepEqual(chain('B'), range(0, 4));
+      assert.deepEqual(chain('C'), range(0, 1));
+      assert.equal(closes.length, 2, `A's chain, then B's: ${closes.join(', ')}`);
+      assert.equal(closes[0], first);
+      assert.match(closes[1]!, new RegExp(`^${c.workflowId}/B/`));
+      assert.deepEqual([settled.topicId, settled.sourceTopic, settled.received], ['C', 'mocked@C', 2]);
     });
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Backpressure } from '../../bridge/backpressure';
 import { BRIDGE_VARIABLES, loadBridgeSettings } from '../../bridge/settings';
 import { REPO_ROOT } from '../support/isolated-env';
+import { waitFor } from '../support/wait';
 import { chunkMessages, toStreamMessage } from '../../contracts/stream-chunks';
 import { ConfigError } from '../../infra/config';
 import {
@@ -279,5 +280,43 @@ describe('bridge: backpressure', () => {
     });
     assert.deepEqual(answers, [], 'resumed at the fifth answer');
     assert.deepEqual(bp.pausedPartitions(), []);
+  });
+
+  it('resumes a paused partition whose workflow is closed, and forgets what the closed chain said', async () => {
+    let answer: { pending: number; draining: boolean; stopped?: string; takesBlocks?: boolean } | 'closed' = {
+      ...lag(5000),
+      stopped: 'offsets went backwards',
+      takesBlocks: true,
+    };
+    const logged: string[] = [];
+    const bp = new Backpressure(
+      () => Promise.resolve(answer),
+      { ...limits, pollMs: 5 },
+      (line) => logged.push(line),
+    );
+    bp.noteDelivered(4, 5000);
+    assert.equal(await bp.isBehind(4), true, 'stopped and over the limit');
+    assert.equal(await bp.format(4), 'blocks');
+    let resumed = false;
+    bp.resumeWhenDrained(
+      4,
+      () => (resumed = true),
+      () => true,
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(resumed, false, 'a slow or stopped workflow keeps the partition paused');
+    // An operator terminates it: the query is rejected at once.
+    answer = 'closed';
+    await waitFor('the partition resumed', () => Promise.resolve(resumed ? true : undefined), 5000);
+    assert.deepEqual(bp.pausedPartitions(), []);
+    assert.ok(
+      logged.some((l) => /partition 4: its workflow is closed/.test(l)),
+      logged.join('\n'),
+    );
+    // Nothing of the closed chain is kept: no stop, no estimate, and one message starts the next chain.
+    assert.equal(await bp.isBehind(4), false);
+    assert.equal(await bp.format(4), 'unknown');
+    bp.noteDelivered(4, 5000);
+    assert.equal(await bp.isBehind(4), false, 'over the limit, but no chain to be behind');
   });
 });
