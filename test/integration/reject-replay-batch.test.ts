@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createKnex } from '../../infra/db';
 import { rejectReplay } from '../../replay/workflow';
 import { createBucketWith, deleteBucket, finalBatchState, runBatch } from '../support/batch';
+import { SITE_6 } from '../support/exhibitions';
 import {
   createDatabase,
   dropDatabase,
@@ -18,14 +19,6 @@ import {
 } from '../support/isolated-env';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 
-const SITE_6 = {
-  EXHIBITION_NAME: 'Deep Time',
-  EXHIBITION_ID: 'EXH_06',
-  FLOOR: '2',
-  DEPARTMENT: 'Geology',
-  START_DATE: '01/11/22',
-  DESCRIPTION: 'A gallery whose kiosk went live before its metadata',
-};
 // The same site-6 press in both objects (the lower key's line wins), and one press of each elsewhere.
 const OBJECT_A = 'at,site,val,type\n2023-03-06 10:00:00,6,4,\n2023-03-06 10:05:00,1,3,\n';
 const OBJECT_B = 'at,site,val,type\n2023-03-06 10:00:00,6,4,\n2023-03-06 11:00:00,6,-1,0.0\n';
