@@ -105,9 +105,10 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`delete from judged
     where holder_object is not distinct from winner_object and holder_line is not distinct from winner_line`);
   const rawless = await knex.raw<{ rows: { o: string }[] }>(
-    `select distinct j.holder_object as o from judged j join batch_press b
+    // A holder the registry lacks has no raw bytes either: it too waits for its object's reprocess.
+    `select distinct j.holder_object as o from judged j left join batch_press b
        on b.source_object = j.holder_object and b.source_line = j.holder_line
-     where b.raw is null order by 1`,
+     where j.holder_object is not null and b.raw is null order by 1`,
   );
   const toReprocess = [...new Set([...rawless.rows.map((r) => r.o), ...unreadable])].sort();
   if (toReprocess.length > 0) {
