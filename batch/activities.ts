@@ -135,7 +135,7 @@ export function createBatchActivities(deps: ActivityDeps) {
             page.skipped++;
             continue;
           }
-          page.objects.push({ ...o, source: input.source, unchangedSinceLoad: etags.get(o.uri) === o.etag });
+          page.objects.push({ ...o, source: input.source });
           if (page.objects.length >= input.limit) return { ...page, next: after };
         }
         if (listed.length < LIST_BATCH) return page; // the end of the source

@@ -4,7 +4,9 @@
 // and attached, which takes SHARE UPDATE EXCLUSIVE on the table (readers and writers carry on), ACCESS
 // EXCLUSIVE on the DEFAULT partition only, and SHARE ROW EXCLUSIVE on the referenced tables for the cloned
 // foreign keys (exhibition, pipeline_run: their writers wait for this short step). lock_timeout bounds the
-// wait, so nobody queues behind it for long; a timeout fails the step, which is retried.
+// wait for those table locks, so nobody queues behind it for long; a timeout fails the step, which is
+// retried. The wait for the batch write lock before them is not bounded: a load holds it for its whole
+// object, and a run waits for that, as its own loads do.
 import type pg from 'pg';
 import { INTERACTION_KINDS, KIND_SHAPE } from './interaction-kinds';
 
@@ -31,9 +33,10 @@ async function createMonth(client: pg.ClientBase, parent: string, month: string)
   const to = `(date '${month}' + interval '1 month')::timestamp at time zone 'UTC'`;
   await client.query('begin');
   try {
-    await client.query(LOCK_TIMEOUT);
-    // Two loads needing the same month: the second finds it made once it gets the lock.
+    // Two loads needing the same month: the second finds it made once it gets the lock. The wait is as long
+    // as another run's load of one object (minutes for a large one), so lock_timeout is set only after it.
     await client.query(BATCH_WRITE_LOCK);
+    await client.query(LOCK_TIMEOUT);
     const exists = await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [table]);
     if (exists.rows[0]?.t === null) {
       // The attach locks the referenced tables for the cloned foreign keys. Taken first, before the DEFAULT

@@ -13,8 +13,6 @@ export interface StoredObject {
 export interface BatchObject extends StoredObject {
   /** The source the object was listed from (s3://bucket/prefix or file:///dir). */
   source: string;
-  /** This exact version (etag) was loaded by an earlier run. */
-  unchangedSinceLoad: boolean;
 }
 
 export interface LoadCounts {

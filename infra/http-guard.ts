@@ -3,6 +3,7 @@
 // origin; long-lived streams are capped. Without the Host check a hostile web page could reach a loopback
 // listener through DNS rebinding; without the Origin check another local page could read its answers.
 import type http from 'node:http';
+import type net from 'node:net';
 
 export interface GuardOptions {
   /**
@@ -104,4 +105,15 @@ export function tooMany(res: http.ServerResponse, retryAfterSeconds: number, wha
     'retry-after': String(retryAfterSeconds),
   });
   res.end(`too many ${what}; try again in ${retryAfterSeconds} s\n`);
+}
+
+/**
+ * Once listening, an error on the listening socket (an accept failing with EMFILE or ENOBUFS) is logged and
+ * the server goes on serving: Node emits it as the server's 'error' event, and an event without a listener
+ * is thrown, which ends the process.
+ */
+export function keepServingOnError(server: net.Server, log: (line: string) => void): void {
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    log(`listener error, still serving: ${err.syscall ?? 'socket'} ${err.code ?? ''} ${err.message}`);
+  });
 }

@@ -63,6 +63,18 @@ export async function setRunCounts(
     .update({ read_count: counts.read, loaded_count: counts.loaded });
 }
 
+/** What the run has counted so far. */
+export async function runCounts(
+  db: Knex | Knex.Transaction,
+  runId: string,
+): Promise<{ read: number; loaded: number }> {
+  const row = await db('pipeline_run')
+    .where({ run_id: runId })
+    .first<{ read_count: number; loaded_count: number } | undefined>('read_count', 'loaded_count');
+  if (!row) throw new Error(`run ${runId} has no ledger row`);
+  return { read: Number(row.read_count), loaded: Number(row.loaded_count) };
+}
+
 /** Closes the run with its outcome and returns what it counted. */
 export async function closeRun(
   db: Knex | Knex.Transaction,

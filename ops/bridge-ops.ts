@@ -111,6 +111,7 @@ export async function startBridgeOps(
   const server: OpsServer = await startOpsServer({
     address: config.metrics.bridgeAddress,
     redact,
+    warn: (message) => log.warn(`metrics listener: ${message}`),
     checks: {
       kafka: async () => (await admin.get()).fetchTopicOffsets(topic),
       temporal: async () => (await temporal.get()).workflowService.getSystemInfo({}),

@@ -2,7 +2,7 @@
 // answers) and /readyz (every dependency answers within a deadline, else 503 naming the one that does not).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LOOPBACK_HOSTS, refuseUnlessAllowed } from '../infra/http-guard';
+import { keepServingOnError, LOOPBACK_HOSTS, refuseUnlessAllowed } from '../infra/http-guard';
 
 export type ReadinessChecks = Record<string, () => Promise<unknown>>;
 
@@ -14,6 +14,8 @@ export interface OpsServerOptions {
   checkTimeoutMs?: number;
   /** Applied to every error text the listener sends (masks secrets). */
   redact?: (text: string) => string;
+  /** Where a socket error after listening is reported (the server goes on serving); default stderr. */
+  warn?: (message: string) => void;
 }
 
 export interface OpsServer {
@@ -104,15 +106,19 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
+    const failed = (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
           ? new Error(`metrics address ${options.address} is in use (choose another, or port 0)`)
           : err,
-      ),
-    );
-    server.listen(port, host, resolve);
+      );
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      resolve();
+    });
   });
+  keepServingOnError(server, (line) => (options.warn ?? ((m: string) => console.error(m)))(redact(line)));
   const bound = server.address() as AddressInfo;
   return {
     address: `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`,

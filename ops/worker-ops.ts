@@ -76,6 +76,7 @@ export async function startWorkerOps(options: {
   return startOpsServer({
     address: options.address,
     redact: options.redact,
+    warn: (message) => logger.warn(`metrics listener: ${message}`),
     checks: {
       worker: () =>
         worker.getState() === 'RUNNING'

@@ -2,8 +2,10 @@
 // valid into the interaction tables, one transaction per page (delete the reject, insert the interaction under
 // the reject's own source key, add to the replay run's ledger). Safe to retry: a page committed by an earlier
 // attempt has no rejects left to move, and the source key is unique, so nothing is admitted twice.
+import { Context } from '@temporalio/activity';
 import { validateStreamValue } from '../domain/validation';
 import type { ActivityDeps } from '../activities/deps';
+import { whileBeating } from '../activities/heartbeat';
 import {
   batchObjectsOfRejects,
   countLoadedRows,
@@ -12,7 +14,7 @@ import {
   type RejectFilter,
   type RejectRow,
 } from './reject-store';
-import { addToRunSet, openRun, setRunCounts } from '../ledger/pipeline-run';
+import { addToRunSet, openRun, runCounts, setRunCounts } from '../ledger/pipeline-run';
 import { exhibitionIdsBySite } from '../stream/store';
 
 // Verdicts of storage, not of the rules: the value was cut short (OVERSIZE), or the database refused it
@@ -83,31 +85,38 @@ export function createReplayActivities(deps: ActivityDeps) {
 
     /**
      * The objects that hold the selected batch rejects of the replay's window, and how many rows of theirs the
-     * interaction tables hold now (what their reprocess admits is the difference afterwards).
+     * interaction tables hold now (what their reprocess admits is the difference afterwards). With `runId`,
+     * also what the replay's pages moved, from its ledger: each page added its moves there in its own
+     * transaction, so a page whose reply was lost (a killed worker) and that found nothing left when retried
+     * still counts.
      */
     async batchObjectsToReplay(input: {
+      runId?: string;
       filter: RejectFilter;
       afterId: number;
       untilId: number;
-    }): Promise<{ uris: string[]; loadedBefore: number }> {
+    }): Promise<{ uris: string[]; loadedBefore: number; streamMoved?: number }> {
       const objects = await batchObjectsOfRejects(knex, input.filter, input);
       const uris = objects.map((o) => o.uri);
-      return { uris, loadedBefore: uris.length === 0 ? 0 : await countLoadedRows(knex, uris) };
+      const streamMoved = input.runId === undefined ? undefined : (await runCounts(knex, input.runId)).loaded;
+      return { uris, loadedBefore: uris.length === 0 ? 0 : await countLoadedRows(knex, uris), streamMoved };
     },
 
     /**
      * After the objects were reprocessed: how many more of their rows the interaction tables hold. The
-     * replay's ledger is set to the stream rejects its pages moved plus these, as absolute counts, so a retry
-     * of this step counts nothing twice.
+     * replay's ledger is set to the stream rejects its pages moved (`streamMoved`, read from the ledger before
+     * the reprocess; `streamAdmitted`, the workflow's own total, for a replay started by an earlier release)
+     * plus these, as absolute counts, so a retry of this step counts nothing twice.
      */
     async recordBatchReplay(input: {
       runId: string;
       uris: string[];
       loadedBefore: number;
       streamAdmitted: number;
+      streamMoved?: number;
     }): Promise<{ admitted: number }> {
       const admitted = Math.max(0, (await countLoadedRows(knex, input.uris)) - input.loadedBefore);
-      const total = input.streamAdmitted + admitted;
+      const total = (input.streamMoved ?? input.streamAdmitted) + admitted;
       await setRunCounts(knex, input.runId, { read: total, loaded: total });
       return { admitted };
     },
@@ -115,22 +124,23 @@ export function createReplayActivities(deps: ActivityDeps) {
     async replayRejectPage(input: ReplayPageInput): Promise<ReplayPageResult> {
       // Only stream rejects for now: see README.md ("Rejects") for why batch rejects are not replayed yet.
       const filter: RejectFilter = { ...input.filter, source: 'stream' };
-      return knex.transaction(async (trx) => {
-        // The ledger row first, as the stream's loads take it: the same lock order as every other writer of
-        // the interaction tables (batch/partitions.ts), so month creation cannot deadlock with a page.
-        await trx.raw('select 1 from pipeline_run where run_id = ? for no key update', [input.runId]);
-        const rows = await rejectPage(trx, filter, {
-          afterId: input.afterId,
-          untilId: input.untilId,
-          limit: input.pageSize,
-          forUpdate: true,
-        });
-        const exhibitions = await exhibitionIdsBySite(trx);
-        const moves = rows.map((r) => judgeAgain(r, exhibitions)).filter((m) => m !== undefined);
-        if (moves.length > 0) {
-          // The locked rows cannot vanish before commit, so every move deletes exactly one reject.
-          await trx.raw(
-            `with t as (
+      return whileBeating(Context.current(), { afterId: input.afterId }, () =>
+        knex.transaction(async (trx) => {
+          // The ledger row first, as the stream's loads take it: the same lock order as every other writer of
+          // the interaction tables (batch/partitions.ts), so month creation cannot deadlock with a page.
+          await trx.raw('select 1 from pipeline_run where run_id = ? for no key update', [input.runId]);
+          const rows = await rejectPage(trx, filter, {
+            afterId: input.afterId,
+            untilId: input.untilId,
+            limit: input.pageSize,
+            forUpdate: true,
+          });
+          const exhibitions = await exhibitionIdsBySite(trx);
+          const moves = rows.map((r) => judgeAgain(r, exhibitions)).filter((m) => m !== undefined);
+          if (moves.length > 0) {
+            // The locked rows cannot vanish before commit, so every move deletes exactly one reject.
+            await trx.raw(
+              `with t as (
                select * from json_to_recordset(?::json)
                  as t(id bigint, k text, e smallint, v smallint, at timestamptz)
              ),
@@ -150,18 +160,19 @@ export function createReplayActivities(deps: ActivityDeps) {
              )
              update pipeline_run set ${MOVED_ROWS_ADMITTED}
              where run_id = ?`,
-            [JSON.stringify(moves), input.runId, input.runId, input.runId],
-          );
-        }
-        return {
-          lastId: rows.length > 0 ? rows[rows.length - 1]!.id : input.untilId,
-          examined: rows.length,
-          admitted: moves.length,
-          // Not "fewer rows than a page": a locked row that another replay moved meanwhile is skipped, so a
-          // short page does not prove the end.
-          done: rows.length === 0 || rows[rows.length - 1]!.id >= input.untilId,
-        };
-      });
+              [JSON.stringify(moves), input.runId, input.runId, input.runId],
+            );
+          }
+          return {
+            lastId: rows.length > 0 ? rows[rows.length - 1]!.id : input.untilId,
+            examined: rows.length,
+            admitted: moves.length,
+            // Not "fewer rows than a page": a locked row that another replay moved meanwhile is skipped, so a
+            // short page does not prove the end.
+            done: rows.length === 0 || rows[rows.length - 1]!.id >= input.untilId,
+          };
+        }),
+      );
     },
   };
 }

@@ -13,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { RejectFilter } from './reject-store';
-import { REPLAY_PAGE } from '../workflows/activity-policies';
+import { REPLAY_PAGE, REPLAY_PAGE_BEATING } from '../workflows/activity-policies';
 import { batchWorkflow } from '../batch/workflow';
 import { KioskPipeline, KioskRowsLoaded } from '../contracts/search-attributes';
 
@@ -53,6 +53,7 @@ export const replayProgressQuery = defineQuery<ReplayProgress>('replayProgress')
 const PAGES_PER_RUN = 200;
 
 const act = proxyActivities<Activities>(REPLAY_PAGE);
+const pageAct = proxyActivities<Activities>(REPLAY_PAGE_BEATING);
 
 export function describeFilter(f: RejectFilter): string {
   const parts = [`reason ${f.reason ?? 'any'}`, `rejected ${f.from ?? '…'} .. ${f.to ?? '…'}`];
@@ -92,7 +93,7 @@ export async function rejectReplay(input: ReplayInput): Promise<ReplaySummary> {
         handOver = true;
         break;
       }
-      const page = await act.replayRejectPage({
+      const page = await pageAct.replayRejectPage({
         runId: progress.ledgerRunId,
         filter: input.filter,
         afterId: progress.afterId,
@@ -146,7 +147,8 @@ async function replayBatchRejects(
   progress: ReplayProgress,
 ): Promise<ReplaySummary['batch']> {
   if (filter.source === 'stream') return { objects: 0, admitted: 0, failedObjects: [] };
-  const { uris, loadedBefore } = await act.batchObjectsToReplay({
+  const { uris, loadedBefore, streamMoved } = await act.batchObjectsToReplay({
+    runId: progress.ledgerRunId,
     filter,
     afterId: progress.fromId ?? 0,
     untilId: progress.untilId,
@@ -172,6 +174,7 @@ async function replayBatchRejects(
     uris,
     loadedBefore,
     streamAdmitted: progress.admitted,
+    streamMoved,
   });
   return { objects: uris.length, admitted, failedObjects };
 }

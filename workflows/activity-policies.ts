@@ -61,6 +61,9 @@ export const STREAM_TOPIC: ActivityOptions = {
 /** One page of a rejects replay (1,000 rejects in one transaction): seconds; retried like a batch step. */
 export const REPLAY_PAGE: ActivityOptions = { startToCloseTimeout: '5 minutes', retry: BATCH_RETRY };
 
+/** The page itself beats while its transaction runs: a killed worker's page is retried in seconds. */
+export const REPLAY_PAGE_BEATING: ActivityOptions = { ...REPLAY_PAGE, heartbeatTimeout: '10 seconds' };
+
 /** The health check answers an operator who is waiting: three quick attempts, then a failure naming the cause. */
 export const HEALTH_CHECK: ActivityOptions = {
   startToCloseTimeout: '30 seconds',

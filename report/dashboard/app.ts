@@ -4,7 +4,13 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
-import { ConcurrencyLimit, LOOPBACK_HOSTS, refuseUnlessAllowed, tooMany } from '../../infra/http-guard';
+import {
+  ConcurrencyLimit,
+  keepServingOnError,
+  LOOPBACK_HOSTS,
+  refuseUnlessAllowed,
+  tooMany,
+} from '../../infra/http-guard';
 import { buildOperations, type LogEnds } from '../operations';
 import { dataVersion } from '../queries';
 import {
@@ -182,6 +188,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       resolve();
     });
   });
+  keepServingOnError(server, (line) => log(`dashboard: ${line}`));
   const port = (server.address() as AddressInfo).port;
 
   return {

@@ -26,7 +26,7 @@ type Line =
   | { line: number; reasons: string[] };
 
 function object(uri: string, etag = 'etag-1'): BatchObject {
-  return { uri, name: uri, etag, size: 1, lastModified: '', source: 's3://b', unchangedSinceLoad: false };
+  return { uri, name: uri, etag, size: 1, lastModified: '', source: 's3://b' };
 }
 
 const rawOf = (uri: string, line: number) => `${uri.split('/').pop()} line ${line}`;

@@ -17,7 +17,6 @@ const object = (i: number): BatchObject => ({
   size: 10,
   lastModified: '2026-01-01T00:00:00.000Z',
   source: 's3://b/',
-  unchangedSinceLoad: false,
 });
 
 /** Mocked activities over `total` objects, recording what the workflow asked of them. */

@@ -1,14 +1,14 @@
 // Replaying batch rejects: presses for an exhibition not catalogued yet are rejected UNKNOWN_SITE by a batch
 // run; once its metadata lands, `rejects replay` reprocesses the objects that hold them, and the tables then
 // equal one clean run of the same objects with the whole catalogue (DUPLICATE across objects included).
-import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createKnex } from '../../infra/db';
 import { rejectReplay } from '../../replay/workflow';
-import { createBucketWith, deleteBucket, finalBatchState, runBatch } from '../support/batch';
+import { createBucketWith, deleteBucket, runBatch, stateBySite } from '../support/batch';
+import { SITE_6 } from '../support/exhibitions';
 import {
   createDatabase,
   dropDatabase,
@@ -18,33 +18,9 @@ import {
 } from '../support/isolated-env';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 
-const SITE_6 = {
-  EXHIBITION_NAME: 'Deep Time',
-  EXHIBITION_ID: 'EXH_06',
-  FLOOR: '2',
-  DEPARTMENT: 'Geology',
-  START_DATE: '01/11/22',
-  DESCRIPTION: 'A gallery whose kiosk went live before its metadata',
-};
 // The same site-6 press in both objects (the lower key's line wins), and one press of each elsewhere.
 const OBJECT_A = 'at,site,val,type\n2023-03-06 10:00:00,6,4,\n2023-03-06 10:05:00,1,3,\n';
 const OBJECT_B = 'at,site,val,type\n2023-03-06 10:00:00,6,4,\n2023-03-06 11:00:00,6,-1,0.0\n';
-
-/** The final batch state with exhibitions named by site: the two databases number them in other orders. */
-async function stateBySite(knex: Knex) {
-  const sites = new Map(
-    (await knex('exhibition').select<{ exhibition_id: number; site: number }[]>('exhibition_id', 'site')).map(
-      (e) => [e.exhibition_id, e.site],
-    ),
-  );
-  const state = await finalBatchState(knex);
-  const bySite = (rows: unknown[]) =>
-    (rows as { exhibition_id: number }[]).map(({ exhibition_id, ...rest }) => ({
-      ...rest,
-      site: sites.get(exhibition_id),
-    }));
-  return { ...state, ratings: bySite(state.ratings), requests: bySite(state.requests) };
-}
 
 describe('rejects replay: batch rejects, by reprocessing their objects', function () {
   this.timeout(300_000);

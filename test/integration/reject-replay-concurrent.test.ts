@@ -1,9 +1,10 @@
 // The replay's page activity against PostgreSQL when two replays run at once (an operator starting a second
 // one): every reject is moved exactly once, by one of them, and neither stops before the end.
+import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
 import { closeActivityDeps, createActivityDeps, type ActivityDeps } from '../../activities/deps';
-import { createReplayActivities } from '../../replay/activities';
+import { createReplayActivities, type ReplayPageResult } from '../../replay/activities';
 import { createKnex } from '../../infra/db';
 import { seedRealExhibitions } from '../support/exhibitions';
 import { createDatabase, dropDatabase, isolatedConfig } from '../support/isolated-env';
@@ -52,12 +53,12 @@ describe('replay: two replays at once', function () {
     let window = await act.startReplay({ runId, workflowId: runId, source: 'test', filter: {} });
     let admitted = 0;
     for (;;) {
-      const page = await act.replayRejectPage({
-        runId,
-        filter: { reason: 'UNKNOWN_SITE' },
-        pageSize: 7,
-        ...window,
-      });
+      // An activity's context, as a worker gives one: the page heartbeats.
+      const page = await new MockActivityEnvironment().run<
+        [],
+        ReplayPageResult,
+        () => Promise<ReplayPageResult>
+      >(() => act.replayRejectPage({ runId, filter: { reason: 'UNKNOWN_SITE' }, pageSize: 7, ...window }));
       admitted += page.admitted;
       if (page.done) return admitted;
       window = { ...window, afterId: page.lastId };

@@ -92,6 +92,34 @@ export async function finalBatchState(knex: Knex) {
   };
 }
 
+/**
+ * The final batch state with exhibitions named by site (two databases number them in other orders), and
+ * batch_press, the registry of every valid batch line that DUPLICATE is judged from.
+ */
+export async function stateBySite(knex: Knex) {
+  const sites = new Map(
+    (await knex('exhibition').select<{ exhibition_id: number; site: number }[]>('exhibition_id', 'site')).map(
+      (e) => [e.exhibition_id, e.site],
+    ),
+  );
+  const state = await finalBatchState(knex);
+  const bySite = (rows: unknown[]) =>
+    (rows as { exhibition_id: number }[]).map(({ exhibition_id, ...rest }) => ({
+      ...rest,
+      site: sites.get(exhibition_id),
+    }));
+  const presses = await knex.raw<{ rows: unknown[] }>(
+    `select kind, exhibition_id, event_at, value, source_object, source_line, encode(raw, 'hex') as raw
+     from batch_press order by source_object, source_line`,
+  );
+  return {
+    ...state,
+    ratings: bySite(state.ratings),
+    requests: bySite(state.requests),
+    presses: bySite(presses.rows),
+  };
+}
+
 /** The types of the workflow's activities that a worker is running now. */
 export async function pendingActivityTypes(client: WorkflowClient, workflowId: string): Promise<string[]> {
   const d = await client.getHandle(workflowId).describe();

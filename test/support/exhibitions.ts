@@ -22,3 +22,13 @@ export function realExhibitions(dir = SHARED_DATA): ExhibitionMetadata[] {
 export async function seedRealExhibitions(knex: Knex): Promise<number> {
   return upsertExhibitions(knex, realExhibitions());
 }
+
+/** The metadata file of a site the real files lack: presses of site 6 are UNKNOWN_SITE until it lands. */
+export const SITE_6 = {
+  EXHIBITION_NAME: 'Deep Time',
+  EXHIBITION_ID: 'EXH_06',
+  FLOOR: '2',
+  DEPARTMENT: 'Geology',
+  START_DATE: '01/11/22',
+  DESCRIPTION: 'A gallery whose kiosk went live before its metadata',
+};
