@@ -7,7 +7,7 @@ import { lastStoredOffsets } from '../infra/stream-offsets';
 import { Gauge } from 'prom-client';
 import type { Config } from '../infra/config';
 import { createKnex } from '../infra/db';
-import { createKafka } from '../infra/kafka';
+import { createKafka, describeKafkaError } from '../infra/kafka';
 import type { JsonLogger } from '../infra/log';
 import { registry } from '../infra/metrics';
 import { connectTemporal } from '../infra/temporal';
@@ -112,7 +112,14 @@ export async function startBridgeOps(
     address: config.metrics.bridgeAddress,
     redact,
     checks: {
-      kafka: async () => (await admin.get()).fetchTopicOffsets(topic),
+      kafka: async () => {
+        try {
+          return await (await admin.get()).fetchTopicOffsets(topic);
+        } catch (err) {
+          // A refused login or certificate says which setting to fix.
+          throw describeKafkaError(err, config.kafka);
+        }
+      },
       temporal: async () => (await temporal.get()).workflowService.getSystemInfo({}),
       postgres: () => knex.raw('select 1'),
     },
