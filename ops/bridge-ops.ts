@@ -55,7 +55,8 @@ export async function startBridgeOps(
   const knex = createKnex(config.databaseUrl, 2);
   const admin = lazy<Admin>(
     async () => {
-      const a = createKafka(config.kafka, '-ops').admin();
+      // One attempt per use: a refused login or certificate then reaches /readyz within its deadline.
+      const a = createKafka(config.kafka, '-ops', { probe: true }).admin();
       await a.connect();
       return a;
     },
