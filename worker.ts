@@ -63,7 +63,9 @@ started on, stream chains move to the current version. Unset: an unversioned wor
 
 Operations: WORKER_METRICS_ADDRESS (default 127.0.0.1:9464) serves /metrics (Prometheus text: kiosk_* and the
 Temporal SDK's temporal_*), /healthz (alive) and /readyz (Temporal and PostgreSQL answer; 503 otherwise).
-Logs are JSON, one object per line on stdout.`;
+Logs are JSON, one object per line on stdout, from LOG_LEVEL (default info) up.
+
+With NODE_ENV=production there are no local defaults: a missing setting is named and the worker exits 2.`;
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {

@@ -111,7 +111,7 @@ export function explainTlsRefusal(err: unknown, service: string, setting: string
   // Clients wrap the socket's error (kafkajs as originalError, others as cause).
   let inner = err as { code?: unknown; message?: unknown; originalError?: unknown; cause?: unknown } | null;
   for (let depth = 0; depth < 4 && inner && !TLS_TRUST_CODES.has(String(inner.code)); depth++) {
-    inner = (inner.originalError ?? inner.cause ?? null);
+    inner = inner.originalError ?? inner.cause ?? null;
   }
   const code = inner?.code;
   if (typeof code !== 'string' || !TLS_TRUST_CODES.has(code)) return err;

@@ -25,6 +25,7 @@ export function secretValues(config: Config): string[] {
     config.kafka.sasl?.mechanism === 'aws-msk-iam' ? undefined : config.kafka.sasl?.password,
     config.temporal.apiKey,
     config.s3.credentials?.secretAccessKey,
+    config.temporal.tlsOptions?.clientKey?.toString(),
   ];
   try {
     const password = new URL(config.databaseUrl).password;

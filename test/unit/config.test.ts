@@ -428,4 +428,22 @@ describe('configuration: production mode and the settings every process reads', 
     assert.deepEqual(unknown, [], 'read by the code but not validated and documented');
     assert.ok(read.has('DATABASE_SSL_CA') && read.has('WORKER_MAX_ACTIVITIES'), 'the scan sees config.ts');
   });
+
+  it("Terraform's task definitions set only variables the code reads, and its README names each", () => {
+    const ecs = fs.readFileSync(path.join(REPO_ROOT, 'terraform', 'ecs.tf'), 'utf8');
+    const readme = fs.readFileSync(path.join(REPO_ROOT, 'terraform', 'README.md'), 'utf8');
+    const set = [...ecs.matchAll(/\{ name = "([A-Z][A-Z0-9_]+)", value(?:From)? =/g)].map((m) => m[1]!);
+    assert.ok(set.includes('KAFKA_SASL_MECHANISM') && set.includes('DATABASE_SSL_CA'), set.join(' '));
+    const known: readonly string[] = CONFIG_VARIABLES;
+    assert.deepEqual(
+      set.filter((name) => !known.includes(name)),
+      [],
+      'set by Terraform but never read',
+    );
+    assert.deepEqual(
+      [...new Set(set)].filter((name) => !readme.includes(`\`${name}\``)),
+      [],
+      'set by Terraform but not in terraform/README.md',
+    );
+  });
 });
