@@ -375,6 +375,9 @@ export function loadConfig(env: Env = process.env, role: ProcessRole = 'client')
   }
   const region = pick(env, 'AWS_REGION');
   const kafkaAuth = loadKafkaAuth(env, region, problems);
+  // The token is signed for a region: a default one would be refused by the cluster.
+  if (production && kafkaAuth.sasl?.mechanism === 'aws-msk-iam' && !isSet(env, 'AWS_REGION'))
+    problems.push('KAFKA_SASL_MECHANISM aws-msk-iam needs AWS_REGION, the region of the MSK cluster');
 
   // On AWS (production, or an empty S3_ENDPOINT) credentials come from the default chain (task role).
   const endpoint = env.S3_ENDPOINT ?? (production ? '' : DEFAULTS.S3_ENDPOINT);

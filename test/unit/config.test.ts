@@ -326,17 +326,20 @@ describe('configuration: production mode and the settings every process reads', 
         role,
       );
     }
-    const cfg = loadConfig(
-      {
-        NODE_ENV: 'production',
-        DATABASE_URL: 'postgres://app@db.internal/kiosk',
-        TEMPORAL_ADDRESS: 'temporal.internal:7233',
-        TEMPORAL_NAMESPACE: 'kiosk',
-        KAFKA_BROKERS: 'b-1.msk:9096',
-        S3_BUCKET: 'lmnh-prod',
-        AWS_REGION: 'eu-west-2',
-      },
-      'worker',
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://app@db.internal/kiosk',
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'kiosk',
+      KAFKA_BROKERS: 'b-1.msk:9096',
+      S3_BUCKET: 'lmnh-prod',
+      AWS_REGION: 'eu-west-2',
+    };
+    const cfg = loadConfig(production, 'worker');
+    // The bridge needs no bucket, but MSK IAM signs its tokens for the cluster's region.
+    assert.throws(
+      () => loadConfig({ ...production, AWS_REGION: '', KAFKA_SASL_MECHANISM: 'aws-msk-iam' }, 'bridge'),
+      /aws-msk-iam needs AWS_REGION/,
     );
     assert.equal(cfg.production, true);
     assert.equal(cfg.s3.endpoint, undefined, 'AWS S3, not the local one');
