@@ -311,7 +311,9 @@ function loadTemporal(env: Env, production: boolean, problems: string[]) {
   if (tlsFlag === false && tlsOptions !== undefined)
     problems.push('TEMPORAL_TLS is false but TLS certificates or a server name are configured');
   const apiKey = profile.apiKey || undefined;
-  const tlsOn = tls?.disabled === true ? false : (tlsFlag ?? (tls !== undefined || apiKey !== undefined));
+  // An API key always travels over TLS, as before; a profile's `tls.disabled` turns TLS off.
+  const tlsOn =
+    tls?.disabled === true ? false : tlsFlag === true || tls !== undefined || apiKey !== undefined;
   return {
     address: profile.address,
     namespace: profile.namespace,
