@@ -238,6 +238,23 @@ EOF
   fi
 }
 
+# A stack started by an older stack.sh keeps running without the TLS side: add it (PostgreSQL reloads its
+# configuration, ssl included; Kafka restarts with its data to open the second listener).
+upgrade_running_tls() {
+  local data=$STACK_DIR/postgres/data
+  if ! grep -q kiosk_tls "$data/pg_hba.conf"; then
+    log "adding TLS and the hostssl role to the running PostgreSQL (reload)"
+    postgres_tls_conf "$data"
+    kill -HUP "$(head -1 "$data/postmaster.pid")"
+    sleep 1
+  fi
+  if ! port_open "$KAFKA_SASL_SSL_PORT"; then
+    log "restarting Kafka to open its SASL_SSL listener on $KAFKA_SASL_SSL_PORT"
+    stop_one kafka
+    start_kafka
+  fi
+}
+
 stack_env_tls() {
   echo "STACK_KAFKA_SASL_SSL_PORT=$KAFKA_SASL_SSL_PORT"
 }
@@ -419,6 +436,7 @@ up)
   start_postgres
   start_s3
   start_kafka
+  upgrade_running_tls
   kafka_scram_user
   start_temporal
   # Bucket, topic, databases and search attributes, created through the same clients the app uses.
