@@ -2,11 +2,12 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { closeActivityDeps, createActivityDeps } from './activities/deps';
-import { loadConfig, type Config } from './infra/config';
+import { ConfigError, loadConfig, type Config } from './infra/config';
 import { dataConverter } from './infra/payload-codec';
 import { dependencyNamingInterceptor } from './infra/dependency-errors';
 import { loadDotEnv } from './infra/dotenv';
-import { loadWorkerDeployment, workerDeploymentOptions } from './infra/worker-deployment';
+import { temporalConnectionOptions } from './infra/temporal';
+import { workerDeploymentOptions } from './infra/worker-deployment';
 import { createJsonLogger, maskSecrets, secretValues } from './infra/log';
 import { initialiseSeries } from './infra/metrics';
 import { activityMetricsInterceptor } from './ops/activity-metrics';
@@ -18,19 +19,15 @@ export async function createWorker(
   taskQueue = config.temporal.taskQueue,
   overrides: Partial<WorkerOptions> = {},
 ) {
-  const connection = await NativeConnection.connect({
-    address: config.temporal.address,
-    tls: config.temporal.tls ? {} : undefined,
-    apiKey: config.temporal.apiKey,
-  });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const deps = createActivityDeps(config);
   const activities = createActivities(deps);
   initialiseSeries(Object.keys(activities));
-  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  const bundlePath = config.worker.bundlePath;
   const workflowSource: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = bundlePath
     ? { workflowBundle: { codePath: bundlePath } }
     : { workflowsPath: require.resolve('./workflows') };
-  const deployment = loadWorkerDeployment(process.env);
+  const deployment = config.worker.deployment;
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -39,7 +36,7 @@ export async function createWorker(
     ...workflowSource,
     // Compresses the stream's big signal and load payloads (infra/payload-codec.ts).
     dataConverter,
-    maxConcurrentActivityTaskExecutions: Number(process.env.WORKER_MAX_ACTIVITIES ?? 8),
+    maxConcurrentActivityTaskExecutions: config.worker.maxActivities,
     // A run that fails after its retries names the service that was down; retries and load times are counted.
     interceptors: { activity: [dependencyNamingInterceptor(config), activityMetricsInterceptor] },
     ...(deployment ? { workerDeploymentOptions: workerDeploymentOptions(deployment) } : {}),
@@ -66,17 +63,19 @@ started on, stream chains move to the current version. Unset: an unversioned wor
 
 Operations: WORKER_METRICS_ADDRESS (default 127.0.0.1:9464) serves /metrics (Prometheus text: kiosk_* and the
 Temporal SDK's temporal_*), /healthz (alive) and /readyz (Temporal and PostgreSQL answer; 503 otherwise).
-Logs are JSON, one object per line on stdout.`;
+Logs are JSON, one object per line on stdout, from LOG_LEVEL (default info) up.
+
+With NODE_ENV=production there are no local defaults: a missing setting is named and the worker exits 2.`;
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     console.log(HELP);
     return;
   }
-  const config = loadConfig();
+  const config = loadConfig(process.env, 'worker');
   const secrets = secretValues(config);
-  const logger = createJsonLogger('worker', { secrets });
-  const temporalMetricsAddress = await installWorkerRuntime(logger);
+  const logger = createJsonLogger('worker', { secrets, level: config.logLevel });
+  const temporalMetricsAddress = await installWorkerRuntime(logger, config.logLevel);
   const { worker, close, connection, deps } = await createWorker(config);
   const ops = await startWorkerOps({
     address: config.metrics.workerAddress,
@@ -111,7 +110,7 @@ if (require.main === module) {
     () => process.exit(0),
     (err: unknown) => {
       createJsonLogger('worker').error(`worker: ${(err as Error).message}`);
-      process.exit(1);
+      process.exit(err instanceof ConfigError ? 2 : 1);
     },
   );
 }

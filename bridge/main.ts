@@ -1,6 +1,7 @@
 // `npm run bridge`: runs the Kafka-to-Temporal bridge until SIGTERM or SIGINT.
 import { ConfigError, loadConfig } from '../infra/config';
 import { startBridge, type RunningBridge } from './bridge';
+import { describeKafkaError } from '../infra/kafka';
 import { describeBridgeVariables, loadBridgeSettings } from './settings';
 import { loadDotEnv } from '../infra/dotenv';
 import { createJsonLogger, maskSecrets, secretValues, type JsonLogger } from '../infra/log';
@@ -22,8 +23,10 @@ Operations: BRIDGE_METRICS_ADDRESS (default 127.0.0.1:9465) serves /metrics (kio
 kiosk_stream_last_stored_offset per partition), /healthz and /readyz (Kafka, Temporal and PostgreSQL answer;
 503 otherwise). Logs are JSON, one object per line on stdout.
 
-Exit codes: 0 after a clean stop, 1 when Kafka or Temporal cannot be reached or the consumer fails for good,
-2 for invalid configuration.`;
+While Kafka or Temporal refuses (unreachable, a wrong password or CA) the bridge keeps trying, from 1 s
+doubling to a minute, logging the reason each time; /readyz answers 503 with it meanwhile.
+
+Exit codes: 0 after a clean stop, 1 when the consumer fails for good, 2 for invalid configuration.`;
 
 const SHUTDOWN_GRACE_MS = 30_000;
 const PROGRESS_EVERY_MS = 10_000;
@@ -46,10 +49,14 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const config = loadConfig();
+  const config = loadConfig(process.env, 'bridge');
   const settings = loadBridgeSettings();
   const secrets = secretValues(config);
-  const log = createJsonLogger('bridge', { secrets, base: { topic: config.kafka.topic } });
+  const log = createJsonLogger('bridge', {
+    secrets,
+    base: { topic: config.kafka.topic },
+    level: config.logLevel,
+  });
   // Up before the bridge connects, so /healthz answers and /readyz says which dependency is missing.
   const ops = await startBridgeOps(config, log, (text) => maskSecrets(text, secrets));
   log.info(`bridge: metrics and health on http://${ops.address}`, { metricsAddress: ops.address });
@@ -60,19 +67,55 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+const RETRY_MAX_MS = 60_000;
+
+/**
+ * Starts the bridge, trying again (1 s doubling to a minute) while Kafka or Temporal refuses: a wrong password
+ * or CA is then one clear error line per attempt and a 503 on /readyz, not a crash loop of restarts.
+ * Undefined when stopped first.
+ */
+async function startWhenReachable(
+  config: ReturnType<typeof loadConfig>,
+  settings: ReturnType<typeof loadBridgeSettings>,
+  log: JsonLogger,
+  stopRequested: Promise<string>,
+): Promise<RunningBridge | undefined> {
+  let stopped = false;
+  void stopRequested.then(() => (stopped = true));
+  for (let delayMs = 1000; ; delayMs = Math.min(delayMs * 2, RETRY_MAX_MS)) {
+    try {
+      return await startBridge(config, settings, (line, fields, level = 'info') =>
+        log[level](`bridge: ${line}`, fields),
+      );
+    } catch (err) {
+      const reason = (describeKafkaError(err, config.kafka) as Error).message;
+      log.error(`bridge: cannot start: ${reason}; trying again in ${delayMs / 1000}s`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((r) => (timer = setTimeout(r, delayMs))), stopRequested]);
+    clearTimeout(timer);
+    if (stopped) return undefined;
+  }
+}
+
 async function runBridge(
   config: ReturnType<typeof loadConfig>,
   settings: ReturnType<typeof loadBridgeSettings>,
   log: JsonLogger,
 ): Promise<number> {
-  const bridge = await startBridge(config, settings, (line, fields, level = 'info') =>
-    log[level](`bridge: ${line}`, fields),
-  );
+  const stopRequested = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  const bridge = await startWhenReachable(config, settings, log, stopRequested);
+  if (bridge === undefined) {
+    log.info('bridge: stopped before it could start');
+    return 0;
+  }
   const stopProgress = reportProgress(bridge, log);
 
   const outcome = await new Promise<{ signal: string } | { error: Error }>((resolve) => {
-    process.once('SIGTERM', () => resolve({ signal: 'SIGTERM' }));
-    process.once('SIGINT', () => resolve({ signal: 'SIGINT' }));
+    void stopRequested.then((signal) => resolve({ signal }));
     bridge.failed.catch((error: Error) => resolve({ error }));
   });
   stopProgress();

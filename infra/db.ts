@@ -3,6 +3,7 @@ import knexFactory, { type Knex } from 'knex';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { explainTlsRefusal } from './dependency-errors';
 
 // timestamptz and bigint come back as strings by default; the pipeline wants exact counts as numbers
 // (they fit: row counts stay far below 2^53).
@@ -35,20 +36,45 @@ const migrationSource: Knex.MigrationSource<string> = {
     Promise.resolve(require(path.join(MIGRATIONS_DIR, name + path.extname(__filename))) as MigrationModule),
 };
 
+/** pg's client, except that a refused server certificate fails naming DATABASE_SSL_CA. */
+class NamingClient extends pg.Client {
+  override connect(): Promise<pg.Client>;
+  override connect(callback: (err: Error) => void): void;
+  override connect(callback?: (err: Error) => void): Promise<pg.Client> | void {
+    const name = (err: Error) => explainTlsRefusal(err, 'PostgreSQL', 'DATABASE_SSL_CA') as Error;
+    if (callback) return super.connect((err: Error) => callback(err && name(err)));
+    return super.connect().catch((err: Error) => Promise.reject(name(err)));
+  }
+}
+
+// knex's PostgreSQL dialect with the client above as its driver's Client.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PgDialect = require('knex/lib/dialects/postgres') as new (config: Knex.Config) => object;
+class NamingPgDialect extends PgDialect {
+  _driver() {
+    return { ...pg, Client: NamingClient };
+  }
+}
+
 export function createKnex(databaseUrl: string, poolMax = 10): Knex {
   return knexFactory({
-    client: 'pg',
+    client: NamingPgDialect as unknown as typeof knexFactory.Client,
     connection: { connectionString: databaseUrl, application_name: 'kiosk-pipeline' },
     pool: { min: 0, max: poolMax },
     migrations: { migrationSource, tableName: 'knex_migrations' },
   });
 }
 
+/** A pg client (not yet connected) whose connect names DATABASE_SSL_CA when the server's certificate is refused. */
+export function newPgClient(config: pg.ClientConfig): pg.Client {
+  return new NamingClient(config);
+}
+
 export async function withPgClient<T>(
   databaseUrl: string,
   fn: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'kiosk-pipeline' });
+  const client = new NamingClient({ connectionString: databaseUrl, application_name: 'kiosk-pipeline' });
   // A server that dies also emits 'error' on the client: unheard, it would end the whole worker process.
   // The statement in flight rejects with the same error, so the activity fails and is retried.
   client.on('error', () => undefined);

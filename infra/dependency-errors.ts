@@ -91,3 +91,34 @@ export function dependencyNamingInterceptor(
     },
   });
 }
+
+// Node's codes for a certificate the client does not trust (chain, issuer, name, dates).
+const TLS_TRUST_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A TLS refusal of the server's certificate, as a sentence naming the setting that holds the CA. */
+export function explainTlsRefusal(err: unknown, service: string, setting: string): unknown {
+  // Clients wrap the socket's error (kafkajs as originalError, others as cause).
+  let inner = err as { code?: unknown; message?: unknown; originalError?: unknown; cause?: unknown } | null;
+  for (let depth = 0; depth < 4 && inner && !TLS_TRUST_CODES.has(String(inner.code)); depth++) {
+    inner = inner.originalError ?? inner.cause ?? null;
+  }
+  const code = inner?.code;
+  if (typeof code !== 'string' || !TLS_TRUST_CODES.has(code)) return err;
+  const named = new Error(
+    `${service}'s TLS certificate is not trusted (${String(inner?.message)}, ${code}): ` +
+      `${setting} must hold the CA that signed it, for the host name connected to`,
+    { cause: err },
+  );
+  return Object.assign(named, { code });
+}

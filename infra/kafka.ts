@@ -1,9 +1,18 @@
 // The one place that knows kafkajs (in maintenance mode): the rest of the code sees only this seam.
 import LZ4Codec from '@2l/kafkajs-lz4';
 import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
-import { CompressionCodecs, CompressionTypes, Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { generateAuthToken, generateAuthTokenFromCredentialsProvider } from 'aws-msk-iam-sasl-signer-js';
+import {
+  CompressionCodecs,
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  type KafkaConfig,
+  type SASLOptions,
+} from 'kafkajs';
 import snappyCodec from 'kafkajs-snappy';
 import type { Config } from './config';
+import { explainTlsRefusal } from './dependency-errors';
 
 // kafkajs decompresses gzip only; producers elsewhere (the Java client, MSK's defaults) also write snappy, lz4
 // and zstd. The codecs come from packages: snappyjs (pure JavaScript) and lz4/zstd bindings whose prebuilt
@@ -27,11 +36,73 @@ export function createKafka(
   const config: KafkaConfig = {
     clientId: k.clientId + clientIdSuffix,
     brokers: k.brokers,
-    ssl: k.ssl,
-    sasl: k.sasl ? { mechanism: 'plain', username: k.sasl.username, password: k.sasl.password } : undefined,
+    ssl: k.ssl && k.sslCa !== undefined ? { ca: [k.sslCa] } : k.ssl,
+    sasl: kafkajsSasl(k.sasl),
     logLevel: options.probe ? logLevel.NOTHING : logLevel.ERROR,
     connectionTimeout: 5000,
     retry: options.probe ? { retries: 0 } : { retries: 5, initialRetryTime: 200 },
   };
   return new Kafka(config);
+}
+
+type CredentialsProvider = Parameters<
+  typeof generateAuthTokenFromCredentialsProvider
+>[0]['awsCredentialsProvider'];
+
+/**
+ * Amazon MSK's IAM login: a token signed (by AWS's signer package) with the credentials of the default
+ * chain, which on ECS is the task role's, rotated by AWS. Asked for at every login, so a token never outlives
+ * the credentials that signed it.
+ */
+export function mskIamToken(region: string, credentials?: CredentialsProvider): () => Promise<string> {
+  return async () => {
+    const { token } = credentials
+      ? await generateAuthTokenFromCredentialsProvider({ region, awsCredentialsProvider: credentials })
+      : await generateAuthToken({ region });
+    return token;
+  };
+}
+
+export function kafkajsSasl(sasl: Config['kafka']['sasl']): SASLOptions | undefined {
+  if (sasl === undefined) return undefined;
+  if (sasl.mechanism === 'aws-msk-iam') {
+    const token = mskIamToken(sasl.region);
+    return { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: await token() }) };
+  }
+  const { username, password } = sasl;
+  if (sasl.mechanism === 'plain') return { mechanism: 'plain', username, password };
+  return { mechanism: sasl.mechanism, username, password };
+}
+
+/** The same TLS and SASL for @platformatic/kafka (kafka/topic-id.ts), from the same settings. */
+export function platformaticConnection(k: Config['kafka']) {
+  const tls = k.ssl ? (k.sslCa !== undefined ? { ca: [k.sslCa] } : {}) : undefined;
+  const s = k.sasl;
+  if (s === undefined) return { tls, sasl: undefined };
+  if (s.mechanism === 'aws-msk-iam') {
+    return { tls, sasl: { mechanism: 'OAUTHBEARER' as const, token: mskIamToken(s.region) } };
+  }
+  const mechanism = (
+    { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const
+  )[s.mechanism];
+  return { tls, sasl: { mechanism, username: s.username, password: s.password } };
+}
+
+/**
+ * A Kafka login or TLS failure as a sentence naming the settings to check; other errors pass unchanged.
+ * kafkajs keeps the TLS error's code on its connection error.
+ */
+export function describeKafkaError(err: unknown, k: Config['kafka']): unknown {
+  const e = err as { name?: unknown; message?: unknown };
+  if (
+    e?.name === 'KafkaJSSASLAuthenticationError' ||
+    /SASL|authentication failed/i.test(String(e?.message))
+  ) {
+    const who =
+      k.sasl?.mechanism === 'aws-msk-iam'
+        ? "the task role's IAM credentials (KAFKA_SASL_MECHANISM aws-msk-iam)"
+        : `KAFKA_SASL_USERNAME '${k.sasl?.username ?? ''}' and KAFKA_SASL_PASSWORD (KAFKA_SASL_MECHANISM ${k.sasl?.mechanism ?? 'unset'})`;
+    return new Error(`Kafka refused the login: ${String(e.message)}; check ${who}`, { cause: err });
+  }
+  return explainTlsRefusal(err, 'Kafka', 'KAFKA_SSL_CA');
 }

@@ -1,9 +1,9 @@
 // Structured logs: one JSON object per line on stdout, for CloudWatch metric filters and any log shipper.
 // Secrets never reach a line: fields named like a credential are masked, and the configured secret values
 // themselves are replaced wherever they appear (an error message quoting a connection string, say).
-import type { Config } from './config';
+import type { Config, LogLevel } from './config';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type { LogLevel } from './config';
 export type LogFields = Record<string, unknown>;
 
 export interface JsonLogger {
@@ -17,13 +17,15 @@ const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authorization|credentia
 // Shorter values would mask ordinary words (the local stack's database password is 'kiosk').
 const MIN_SECRET_LENGTH = 8;
 const MASK = '***';
+const SEVERITY: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 /** The configured secret values worth masking in free text. */
 export function secretValues(config: Config): string[] {
   const values: (string | undefined)[] = [
-    config.kafka.sasl?.password,
+    config.kafka.sasl?.mechanism === 'aws-msk-iam' ? undefined : config.kafka.sasl?.password,
     config.temporal.apiKey,
     config.s3.credentials?.secretAccessKey,
+    config.temporal.tlsOptions?.clientKey?.toString(),
   ];
   try {
     const password = new URL(config.databaseUrl).password;
@@ -74,12 +76,21 @@ export function formatLogLine(
 
 export function createJsonLogger(
   logger: string,
-  options: { base?: LogFields; secrets?: readonly string[]; write?: (line: string) => void } = {},
+  options: {
+    base?: LogFields;
+    secrets?: readonly string[];
+    write?: (line: string) => void;
+    /** The least severe level written (LOG_LEVEL); default info. */
+    level?: LogLevel;
+  } = {},
 ): JsonLogger {
   const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const secrets = options.secrets ?? [];
-  const log = (level: LogLevel, message: string, fields: LogFields = {}) =>
-    write(formatLogLine(logger, level, message, { ...options.base, ...fields }, secrets));
+  const least = SEVERITY[options.level ?? 'info'];
+  const log = (level: LogLevel, message: string, fields: LogFields = {}) => {
+    if (SEVERITY[level] >= least)
+      write(formatLogLine(logger, level, message, { ...options.base, ...fields }, secrets));
+  };
   return {
     log,
     info: (message, fields) => log('info', message, fields),

@@ -1,14 +1,37 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import type { Config } from './config';
 import { dataConverter } from './payload-codec';
 
-export async function connectTemporal(t: Config['temporal']): Promise<Connection> {
-  return Connection.connect({
+/**
+ * What the client and the worker's native connection are given: address, API key and TLS (a private CA, a
+ * server name other than the address's host, and the client pair for mTLS), and a profile's gRPC headers.
+ */
+export function temporalConnectionOptions(t: Config['temporal']): {
+  address: string;
+  apiKey?: string;
+  tls?: TLSConfig;
+  metadata?: Record<string, string>;
+} {
+  const o = t.tlsOptions;
+  const tls: TLSConfig | undefined = !t.tls
+    ? undefined
+    : {
+        ...(o?.serverName !== undefined ? { serverNameOverride: o.serverName } : {}),
+        ...(o?.serverCa !== undefined ? { serverRootCACertificate: o.serverCa } : {}),
+        ...(o?.clientCert !== undefined && o.clientKey !== undefined
+          ? { clientCertPair: { crt: o.clientCert, key: o.clientKey } }
+          : {}),
+      };
+  return {
     address: t.address,
-    tls: t.tls ? {} : undefined,
-    apiKey: t.apiKey,
-    connectTimeout: '5s',
-  });
+    ...(t.apiKey !== undefined ? { apiKey: t.apiKey } : {}),
+    ...(tls !== undefined ? { tls } : {}),
+    ...(t.metadata !== undefined ? { metadata: t.metadata } : {}),
+  };
+}
+
+export async function connectTemporal(t: Config['temporal']): Promise<Connection> {
+  return Connection.connect({ ...temporalConnectionOptions(t), connectTimeout: '5s' });
 }
 
 /**

@@ -140,7 +140,9 @@ export async function connectPartitionConsumer(
   try {
     await consumer.connect();
   } catch (err) {
-    throw new Error(`cannot reach Kafka at ${kafka.brokers.join(',')}: ${(err as Error).message}`);
+    throw new Error(`cannot reach Kafka at ${kafka.brokers.join(',')}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     // A new group starts at the earliest retained record: nothing the producers sent is skipped.

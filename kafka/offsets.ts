@@ -22,7 +22,9 @@ export async function readPartitionOffsets(
   try {
     await admin.connect();
   } catch (err) {
-    throw new Error(`cannot reach Kafka at ${kafka.brokers.join(',')}: ${(err as Error).message}`);
+    throw new Error(`cannot reach Kafka at ${kafka.brokers.join(',')}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     const ends = await admin.fetchTopicOffsets(topic);

@@ -39,7 +39,9 @@ export async function connectPublisher(kafka: Config['kafka'], topic: string): P
   try {
     await producer.connect();
   } catch (err) {
-    throw new Error(`cannot reach Kafka at ${kafka.brokers.join(',')}: ${(err as Error).message}`);
+    throw new Error(`cannot reach Kafka at ${kafka.brokers.join(',')}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return new KafkajsPublisher(producer, topic);
 }

@@ -2,6 +2,7 @@
 // kafkajs (Metadata v6) never sees ids. @platformatic/kafka (a maintained client speaking the current protocol)
 // answers this one question; everything else stays on kafkajs. It is an ES module, hence the dynamic import.
 import type { Config } from '../infra/config';
+import { platformaticConnection } from '../infra/kafka';
 
 export interface TopicIdReader {
   /** The topic's current id (a UUID); throws when the topic does not exist or Kafka does not answer. */
@@ -14,10 +15,7 @@ export async function connectTopicIdReader(kafka: Config['kafka'], topic: string
   const admin = new Admin({
     clientId: `${kafka.clientId}-topic-id`,
     bootstrapBrokers: kafka.brokers,
-    tls: kafka.ssl ? {} : undefined,
-    sasl: kafka.sasl
-      ? { mechanism: 'PLAIN', username: kafka.sasl.username, password: kafka.sasl.password }
-      : undefined,
+    ...platformaticConnection(kafka),
     retries: 3,
   });
   return {

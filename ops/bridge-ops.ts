@@ -7,7 +7,7 @@ import { lastStoredOffsets } from '../infra/stream-offsets';
 import { Gauge } from 'prom-client';
 import type { Config } from '../infra/config';
 import { createKnex } from '../infra/db';
-import { createKafka } from '../infra/kafka';
+import { createKafka, describeKafkaError } from '../infra/kafka';
 import type { JsonLogger } from '../infra/log';
 import { registry } from '../infra/metrics';
 import { connectTemporal } from '../infra/temporal';
@@ -55,7 +55,8 @@ export async function startBridgeOps(
   const knex = createKnex(config.databaseUrl, 2);
   const admin = lazy<Admin>(
     async () => {
-      const a = createKafka(config.kafka, '-ops').admin();
+      // One attempt per use: a refused login or certificate then reaches /readyz within its deadline.
+      const a = createKafka(config.kafka, '-ops', { probe: true }).admin();
       await a.connect();
       return a;
     },
@@ -113,7 +114,14 @@ export async function startBridgeOps(
     redact,
     warn: (message) => log.warn(`metrics listener: ${message}`),
     checks: {
-      kafka: async () => (await admin.get()).fetchTopicOffsets(topic),
+      kafka: async () => {
+        try {
+          return await (await admin.get()).fetchTopicOffsets(topic);
+        } catch (err) {
+          // A refused login or certificate says which setting to fix.
+          throw describeKafkaError(err, config.kafka);
+        }
+      },
       temporal: async () => (await temporal.get()).workflowService.getSystemInfo({}),
       postgres: () => knex.raw('select 1'),
     },

@@ -22,6 +22,13 @@ const LEVELS: Record<LogEntry['level'], LogLevel> = {
   ERROR: 'error',
 };
 
+const RUNTIME_LEVELS: Record<LogLevel, 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'> = {
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARN',
+  error: 'ERROR',
+};
+
 /** The SDK's metadata, renamed to the project's field names; the task token is an opaque credential. */
 export function runtimeLogFields(meta: Record<string, unknown> = {}): LogFields {
   const { workflowRunId, runId, activityType, taskToken: _token, ...rest } = meta;
@@ -47,14 +54,16 @@ async function freeLoopbackPort(): Promise<number> {
  * logger, and the SDK's Prometheus exporter on a free loopback port. Call once, before any connection.
  * Returns that exporter's address.
  */
-export async function installWorkerRuntime(logger: JsonLogger): Promise<string> {
+export async function installWorkerRuntime(logger: JsonLogger, level: LogLevel = 'info'): Promise<string> {
   const address = `127.0.0.1:${await freeLoopbackPort()}`;
+  const sdkLevel = RUNTIME_LEVELS[level];
   Runtime.install({
-    logger: new DefaultLogger('INFO', (entry) =>
+    logger: new DefaultLogger(sdkLevel, (entry) =>
       logger.log(LEVELS[entry.level], entry.message, runtimeLogFields(entry.meta)),
     ),
     telemetryOptions: {
-      logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+      // Core's INFO is chatty (every poller): it starts at WARN unless LOG_LEVEL asks for debug.
+      logging: { filter: { core: level === 'info' ? 'WARN' : sdkLevel, other: 'ERROR' }, forward: {} },
       metrics: {
         prometheus: { bindAddress: address, countersTotalSuffix: true, useSecondsForDurations: true },
       },

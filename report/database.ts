@@ -1,8 +1,8 @@
 // Database failures as one sentence an operator can act on: which database (password masked) and what to do,
 // instead of a driver stack trace. The probe runs before knex is used, because knex's pool logs every failed
 // connection attempt with a stack of its own.
-import pg from 'pg';
 import { redactUrl } from '../infra/config';
+import { newPgClient } from '../infra/db';
 
 const PROBE_TIMEOUT_MS = 5000;
 
@@ -36,7 +36,7 @@ export function describeDatabaseError(databaseUrl: string, err: unknown): Report
 
 /** Connects once and checks the interaction tables exist; throws a ReportDatabaseError otherwise. */
 export async function checkDatabase(databaseUrl: string): Promise<void> {
-  const client = new pg.Client({
+  const client = newPgClient({
     connectionString: databaseUrl,
     connectionTimeoutMillis: PROBE_TIMEOUT_MS,
     application_name: 'kiosk-pipeline-report',

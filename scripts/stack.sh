@@ -18,6 +18,8 @@ TEMPORAL_PORT=${STACK_TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${STACK_TEMPORAL_UI_PORT:-8233}
 KAFKA_PORT=${STACK_KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${STACK_KAFKA_CONTROLLER_PORT:-9093}
+# A second Kafka listener as MSK and Confluent Cloud run it: SASL (SCRAM, PLAIN) over TLS from the stack's CA.
+KAFKA_SASL_SSL_PORT=${STACK_KAFKA_SASL_SSL_PORT:-9094}
 PG_PORT=${STACK_PG_PORT:-55432}
 S3_PORT=${STACK_S3_PORT:-7070}
 # Local-only credentials for services bound to loopback; production values come from the environment.
@@ -25,6 +27,13 @@ PG_USER=kiosk
 PG_PASSWORD=kiosk
 S3_ACCESS=${AWS_ACCESS_KEY_ID:-kiosk-local}
 S3_SECRET=${AWS_SECRET_ACCESS_KEY:-kiosk-local-secret}
+# The TLS side's local users: Kafka over SASL_SSL, and a PostgreSQL role allowed only over TLS (hostssl),
+# which provision.ts creates (test/support/secure-stack.ts uses the same names).
+KAFKA_SCRAM_USER=kiosk-scram
+KAFKA_SCRAM_PASSWORD=kiosk-scram-local
+KAFKA_PLAIN_USER=kiosk-plain
+KAFKA_PLAIN_PASSWORD=kiosk-plain-local
+TLS_DIR=$STACK_DIR/tls
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() {
@@ -46,7 +55,9 @@ Usage: scripts/stack.sh <up|status|down|kill SERVICE|install|env>
   env      print the environment variables that point the project at this stack
 
 State: $STACK_DIR (data, logs, pids). Ports: Temporal $TEMPORAL_PORT (Web UI $TEMPORAL_UI_PORT),
-Kafka $KAFKA_PORT, PostgreSQL $PG_PORT, S3 $S3_PORT.
+Kafka $KAFKA_PORT (SASL_SSL $KAFKA_SASL_SSL_PORT), PostgreSQL $PG_PORT (TLS too), S3 $S3_PORT.
+TLS: CA and certificates in $TLS_DIR; Kafka users $KAFKA_SCRAM_USER (SCRAM) and $KAFKA_PLAIN_USER (PLAIN) on
+the SASL_SSL listener; PostgreSQL role kiosk_tls, allowed only over TLS.
 EOF
 }
 
@@ -139,6 +150,115 @@ PG_RUNNER=()
 if [ "$(id -u)" -eq 0 ]; then PG_RUNNER=(runuser -u postgres --); fi
 as_pg() { "${PG_RUNNER[@]}" "$@"; }
 
+# --- TLS: a private CA, the servers' certificate, Kafka's SASL_SSL listener, PostgreSQL's hostssl role ----
+
+# Generated once per STACK_DIR with openssl: ca.pem signs server.pem (localhost, 127.0.0.1) and client.pem
+# (mTLS); other-ca.pem signs nothing, for tests of a CA that does not match.
+make_tls_material() {
+  [ -f "$TLS_DIR/.complete" ] && return 0
+  need openssl "install OpenSSL ('apt-get install openssl')"
+  log "generating the stack's TLS CA and certificates in $TLS_DIR"
+  rm -rf "$TLS_DIR"
+  mkdir -p "$TLS_DIR"
+  (
+    cd "$TLS_DIR"
+    for ca in ca other-ca; do
+      openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=kiosk-local-$ca" \
+        -keyout "$ca.key" -out "$ca.pem" -addext basicConstraints=critical,CA:TRUE \
+        -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+    done
+    sign() {
+      local name=$1 ext=$2
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$name.key" -out "$name.csr" 2>/dev/null
+      printf '%s\n' "$ext" >"$name.ext"
+      openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+        -extfile "$name.ext" -out "$name.pem" 2>/dev/null
+      rm -f "$name.csr" "$name.ext"
+    }
+    sign server "subjectAltName=DNS:localhost,IP:127.0.0.1
+extendedKeyUsage=serverAuth"
+    sign client "extendedKeyUsage=clientAuth"
+    # Kafka's PEM keystore: the unencrypted PKCS#8 key, then the certificate chain.
+    cat server.key server.pem ca.pem >kafka-keystore.pem
+  ) || die "openssl could not generate the stack's certificates"
+  touch "$TLS_DIR/.complete"
+}
+
+kafka_sasl_ssl_props() {
+  make_tls_material
+  cat <<EOF
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_PLAIN_USER="$KAFKA_PLAIN_PASSWORD";
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$TLS_DIR/kafka-keystore.pem
+EOF
+}
+
+# The SCRAM user, with Kafka's own tool against the running broker (KRaft keeps it in the metadata log).
+kafka_scram_user() {
+  local done_file=$STACK_DIR/kafka/scram-user.done
+  [ -f "$done_file" ] && return 0
+  log "creating Kafka SCRAM user $KAFKA_SCRAM_USER (SCRAM-SHA-512 and -256) with kafka-configs"
+  local mechanism
+  # One mechanism per request: Kafka refuses two changes to one user's credentials in the same request.
+  for mechanism in SCRAM-SHA-512 SCRAM-SHA-256; do
+    java -Xmx256m "-Dlog4j2.configurationFile=$STACK_DIR/kafka/log4j2.properties" -cp "$KAFKA_HOME/libs/*" \
+      kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter \
+      --add-config "$mechanism=[iterations=4096,password=$KAFKA_SCRAM_PASSWORD]" \
+      --entity-type users --entity-name "$KAFKA_SCRAM_USER" >>"$STACK_DIR/logs/kafka.log" 2>&1 ||
+      die "could not create the Kafka SCRAM user; see $STACK_DIR/logs/kafka.log"
+  done
+  touch "$done_file"
+}
+
+# ssl=on with the stack's server certificate, and a role (created by provision.ts) that may log in only
+# over TLS with scram-sha-256. Applied at every start, so a cluster made before this gains it too.
+postgres_tls_conf() {
+  local data=$1 hba=$1/pg_hba.conf
+  make_tls_material
+  cp "$TLS_DIR/server.pem" "$data/kiosk-tls-server.crt"
+  cp "$TLS_DIR/server.key" "$data/kiosk-tls-server.key"
+  chmod 600 "$data/kiosk-tls-server.key"
+  cat >"$data/kiosk-tls.conf" <<EOF
+ssl = on
+ssl_cert_file = 'kiosk-tls-server.crt'
+ssl_key_file = 'kiosk-tls-server.key'
+EOF
+  grep -q "^include_if_exists = 'kiosk-tls.conf'" "$data/postgresql.conf" ||
+    echo "include_if_exists = 'kiosk-tls.conf'" >>"$data/postgresql.conf"
+  if ! grep -q "kiosk_tls" "$hba"; then
+    # First match wins: these two lines come before initdb's.
+    { printf '%s\n' 'hostssl all kiosk_tls 127.0.0.1/32 scram-sha-256' 'hostnossl all kiosk_tls all reject'; cat "$hba"; } >"$hba.new"
+    mv "$hba.new" "$hba"
+  fi
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres:postgres "$data/kiosk-tls-server.crt" "$data/kiosk-tls-server.key" "$data/kiosk-tls.conf" "$hba"
+  fi
+}
+
+# A stack started by an older stack.sh keeps running without the TLS side: add it (PostgreSQL reloads its
+# configuration, ssl included; Kafka restarts with its data to open the second listener).
+upgrade_running_tls() {
+  local data=$STACK_DIR/postgres/data
+  if ! grep -q kiosk_tls "$data/pg_hba.conf"; then
+    log "adding TLS and the hostssl role to the running PostgreSQL (reload)"
+    postgres_tls_conf "$data"
+    kill -HUP "$(head -1 "$data/postmaster.pid")"
+    sleep 1
+  fi
+  if ! port_open "$KAFKA_SASL_SSL_PORT"; then
+    log "restarting Kafka to open its SASL_SSL listener on $KAFKA_SASL_SSL_PORT"
+    stop_one kafka
+    start_kafka
+  fi
+}
+
+stack_env_tls() {
+  echo "STACK_KAFKA_SASL_SSL_PORT=$KAFKA_SASL_SSL_PORT"
+}
+
 # --- services ------------------------------------------------------------------------------------------
 
 start_temporal() {
@@ -164,10 +284,10 @@ start_kafka() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/data
 num.partitions=4
@@ -181,6 +301,7 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 message.max.bytes=1048588
 EOF
+  kafka_sasl_ssl_props >>"$props"
   cat >"$dir/log4j2.properties" <<'EOF'
 rootLogger.level=WARN
 rootLogger.appenderRef.stdout.ref=STDOUT
@@ -193,12 +314,14 @@ EOF
     "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$KAFKA_HOME/libs/*")
   if [ ! -f "$dir/data/meta.properties" ]; then
     log "formatting Kafka storage (KRaft, first start)"
+    rm -f "$dir/scram-user.done"
     java "${java_opts[@]}" kafka.tools.StorageTool format -t "kiosk-local-cluster-0001" \
       -c "$props" >>"$STACK_DIR/logs/kafka.log" 2>&1 || die "Kafka storage format failed; see $STACK_DIR/logs/kafka.log"
   fi
   log "starting Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$KAFKA_PORT"
   start_bg kafka java "${java_opts[@]}" kafka.Kafka "$props"
   wait_port kafka "$KAFKA_PORT" 90
+  wait_port kafka "$KAFKA_SASL_SSL_PORT" 30
 }
 
 start_postgres() {
@@ -226,6 +349,7 @@ max_wal_size = 4GB
 timezone = 'UTC'
 EOF
   fi
+  postgres_tls_conf "$dir/data"
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
   start_bg postgres "${PG_RUNNER[@]}" "$bindir/postgres" -D "$dir/data"
   wait_port postgres "$PG_PORT" 30
@@ -312,6 +436,8 @@ up)
   start_postgres
   start_s3
   start_kafka
+  upgrade_running_tls
+  kafka_scram_user
   start_temporal
   # Bucket, topic, databases and search attributes, created through the same clients the app uses.
   (cd "$ROOT" && npx tsx scripts/stack/provision.ts) || die "provisioning failed"
@@ -337,7 +463,10 @@ kill)
   kill_one "$2"
   ;;
 install) install_all ;;
-env) stack_env ;;
+env)
+  stack_env
+  stack_env_tls
+  ;;
 -h | --help | help) usage ;;
 *)
   usage >&2

@@ -31,9 +31,21 @@ resource "aws_ecs_cluster" "main" {
 locals {
   temporal_secret_arn = one(aws_secretsmanager_secret.temporal[*].arn)
 
-  temporal_secrets = var.temporal_auth == "api_key" ? [
-    { name = "TEMPORAL_API_KEY", valueFrom = "${local.temporal_secret_arn}:api_key::" },
-  ] : []
+  temporal_secrets = {
+    api_key = [{ name = "TEMPORAL_API_KEY", valueFrom = "${local.temporal_secret_arn}:api_key::" }]
+    mtls = [
+      { name = "TEMPORAL_TLS_CLIENT_CERT_DATA", valueFrom = "${local.temporal_secret_arn}:client_cert::" },
+      { name = "TEMPORAL_TLS_CLIENT_KEY_DATA", valueFrom = "${local.temporal_secret_arn}:client_key::" },
+    ]
+    none = []
+  }[var.temporal_auth]
+
+  # Both services read Kafka: the bridge consumes, the worker re-reads a range after a crash (stream/reread.ts).
+  kafka_secret_arn = one(aws_secretsmanager_secret.kafka[*].arn)
+  kafka_secrets = local.kafka_secret_arn == null ? [] : [
+    { name = "KAFKA_SASL_USERNAME", valueFrom = "${local.kafka_secret_arn}:username::" },
+    { name = "KAFKA_SASL_PASSWORD", valueFrom = "${local.kafka_secret_arn}:password::" },
+  ]
 
   # Non-secret configuration, the same for every container (infra/config.ts reads it).
   # Fargate drops task-definition variables whose value is empty, so empty values are left
@@ -46,15 +58,22 @@ locals {
       { name = "TEMPORAL_ADDRESS", value = var.temporal_address },
       { name = "TEMPORAL_NAMESPACE", value = var.temporal_namespace },
       { name = "TEMPORAL_TASK_QUEUE", value = var.temporal_task_queue },
-      { name = "TEMPORAL_TLS", value = tostring(var.temporal_tls || var.temporal_auth == "api_key") },
+      { name = "TEMPORAL_TLS", value = tostring(var.temporal_tls || var.temporal_auth != "none") },
       { name = "KAFKA_BROKERS", value = join(",", var.kafka_brokers) },
       { name = "KAFKA_TOPIC", value = var.kafka_topic },
       { name = "KAFKA_GROUP_ID", value = var.kafka_group_id },
       { name = "KAFKA_SSL", value = tostring(var.kafka_ssl) },
+      { name = "KAFKA_SASL_MECHANISM", value = var.kafka_sasl_mechanism },
       { name = "S3_BUCKET", value = aws_s3_bucket.data.bucket },
+      # The RDS CA bundle the image downloads: verify-full against it (infra/config.ts).
+      { name = "DATABASE_SSL_CA", value = local.rds_ca_bundle_path },
+      { name = "LOG_LEVEL", value = var.log_level },
     ],
     var.s3_prefix == "" ? [] : [{ name = "S3_PREFIX", value = var.s3_prefix }],
     var.temporal_ui_url == "" ? [] : [{ name = "TEMPORAL_UI_URL", value = var.temporal_ui_url }],
+    var.kafka_ssl_ca == "" ? [] : [{ name = "KAFKA_SSL_CA", value = var.kafka_ssl_ca }],
+    var.temporal_tls_server_ca == "" ? [] : [{ name = "TEMPORAL_TLS_SERVER_CA_CERT_DATA", value = var.temporal_tls_server_ca }],
+    var.temporal_tls_server_name == "" ? [] : [{ name = "TEMPORAL_TLS_SERVER_NAME", value = var.temporal_tls_server_name }],
   )
 
   # Every worker is one version of the Worker Deployment: its build id is its image tag (infra/worker-deployment.ts).
@@ -83,7 +102,7 @@ locals {
       ])
       secrets = concat([
         { name = "DATABASE_URL", valueFrom = aws_secretsmanager_secret.database.arn },
-      ], local.temporal_secrets)
+      ], local.kafka_secrets, local.temporal_secrets)
     }
 
     bridge = {
@@ -91,7 +110,7 @@ locals {
       cpu           = var.bridge_cpu
       memory        = var.bridge_memory
       desired_count = var.bridge_desired_count
-      task_role_arn = null
+      task_role_arn = one(aws_iam_role.bridge_task[*].arn)
       log_group     = aws_cloudwatch_log_group.bridge.name
       # Time to finish the current batch and commit its offsets before SIGKILL.
       stop_timeout   = 60
@@ -102,10 +121,8 @@ locals {
         { name = "BRIDGE_METRICS_ADDRESS", value = "127.0.0.1:9465" },
       ])
       secrets = concat([
-        { name = "KAFKA_SASL_USERNAME", valueFrom = "${aws_secretsmanager_secret.kafka.arn}:username::" },
-        { name = "KAFKA_SASL_PASSWORD", valueFrom = "${aws_secretsmanager_secret.kafka.arn}:password::" },
         { name = "DATABASE_URL", valueFrom = aws_secretsmanager_secret.database.arn },
-      ], local.temporal_secrets)
+      ], local.kafka_secrets, local.temporal_secrets)
     }
   }
 

@@ -35,13 +35,13 @@ locals {
   temporal_secret_arns = [for s in aws_secretsmanager_secret.temporal : s.arn]
 
   # Secrets each service's execution role may read (and inject into the container).
+  kafka_secret_arns = [for s in aws_secretsmanager_secret.kafka : s.arn]
+
+  # Both read Kafka (the worker re-reads a range after a crash) and the database (the bridge: the stored
+  # offsets behind its lag metric, and its /readyz check).
   execution_secret_arns = {
-    worker = concat([aws_secretsmanager_secret.database.arn], local.temporal_secret_arns)
-    # The bridge reads the database too: the stored offsets behind its lag metric, and its /readyz check.
-    bridge = concat(
-      [aws_secretsmanager_secret.kafka.arn, aws_secretsmanager_secret.database.arn],
-      local.temporal_secret_arns,
-    )
+    worker = concat([aws_secretsmanager_secret.database.arn], local.kafka_secret_arns, local.temporal_secret_arns)
+    bridge = concat([aws_secretsmanager_secret.database.arn], local.kafka_secret_arns, local.temporal_secret_arns)
   }
 
   execution_log_group_arns = {

@@ -66,12 +66,12 @@ output "database_url_secret_arn" {
 }
 
 output "kafka_secret_arn" {
-  description = "Secrets Manager secret to fill with the Kafka SASL credentials ({\"username\", \"password\"})."
-  value       = aws_secretsmanager_secret.kafka.arn
+  description = "Secrets Manager secret to fill with the Kafka SASL credentials ({\"username\", \"password\"}); null with aws-msk-iam."
+  value       = local.kafka_secret_arn
 }
 
 output "temporal_secret_arn" {
-  description = "Secrets Manager secret to fill with the Temporal credentials (null when temporal_auth is none)."
+  description = "Secrets Manager secret to fill with the Temporal API key or mTLS pair (null when temporal_auth is none)."
   value       = local.temporal_secret_arn
 }
 

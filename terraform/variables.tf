@@ -402,18 +402,35 @@ variable "temporal_deployment_name" {
 }
 
 variable "temporal_auth" {
-  description = "How the services authenticate to Temporal: api_key (Temporal Cloud API key, read from a Secrets Manager secret this configuration creates and an operator fills; implies TLS) or none (a self-hosted cluster reached privately)."
+  description = "How the services authenticate to Temporal: api_key (Temporal Cloud API key), mtls (a client certificate and key: Temporal Cloud or a self-hosted cluster with mTLS), both read from a Secrets Manager secret this configuration creates and an operator fills, and both imply TLS; or none (a self-hosted cluster reached privately)."
   type        = string
   default     = "api_key"
 
   validation {
-    condition     = contains(["api_key", "none"], var.temporal_auth)
-    error_message = "temporal_auth must be api_key or none."
+    condition     = contains(["api_key", "mtls", "none"], var.temporal_auth)
+    error_message = "temporal_auth must be api_key, mtls or none."
   }
 }
 
+variable "temporal_tls_server_ca" {
+  description = "PEM of the CA that signed a self-hosted Temporal frontend's certificate (TEMPORAL_TLS_SERVER_CA_CERT_DATA; a certificate, not a secret). Empty: the system's roots, which Temporal Cloud's certificates chain to."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.temporal_tls_server_ca == "" || can(regex("-----BEGIN CERTIFICATE-----", var.temporal_tls_server_ca))
+    error_message = "temporal_tls_server_ca must be empty or PEM certificates."
+  }
+}
+
+variable "temporal_tls_server_name" {
+  description = "Name in the Temporal frontend's certificate when it differs from the host of temporal_address (TEMPORAL_TLS_SERVER_NAME). Empty: the address's host."
+  type        = string
+  default     = ""
+}
+
 variable "temporal_tls" {
-  description = "Connect to Temporal over TLS (always on with an API key; set true for a self-hosted frontend that terminates TLS)."
+  description = "Connect to Temporal over TLS (always on with an API key or mTLS; set true for a self-hosted frontend that terminates TLS)."
   type        = bool
   default     = true
 }
@@ -441,7 +458,7 @@ variable "worker_max_concurrent_activities" {
 }
 
 variable "kafka_brokers" {
-  description = "Kafka bootstrap brokers as host:port (Amazon MSK SASL/SCRAM, Confluent Cloud, ...)."
+  description = "Kafka bootstrap brokers as host:port: Amazon MSK's SASL/SCRAM brokers (port 9096) or IAM brokers (9098), Confluent Cloud's bootstrap server (9092)."
   type        = list(string)
 
   validation {
@@ -451,7 +468,7 @@ variable "kafka_brokers" {
 }
 
 variable "kafka_broker_port_range" {
-  description = "Lowest and highest TCP port of the Kafka brokers, for the bridge's egress rule (Confluent Cloud 9092; MSK SASL/SCRAM 9096)."
+  description = "Lowest and highest TCP port of the Kafka brokers, for the services' egress rule (Confluent Cloud 9092; MSK SASL/SCRAM 9096; MSK IAM 9098)."
   type        = object({ from = number, to = number })
   default     = { from = 9092, to = 9098 }
 
@@ -487,6 +504,60 @@ variable "kafka_ssl" {
   description = "Connect to Kafka over TLS (SASL_SSL). Keep true outside local development."
   type        = bool
   default     = true
+}
+
+variable "kafka_sasl_mechanism" {
+  description = "How the services log in to Kafka (KAFKA_SASL_MECHANISM): scram-sha-512 (Amazon MSK SASL/SCRAM, port 9096), aws-msk-iam (Amazon MSK IAM with the tasks' own roles, port 9098: no secret), plain (Confluent Cloud API key and secret) or scram-sha-256."
+  type        = string
+  default     = "scram-sha-512"
+
+  validation {
+    condition     = contains(["plain", "scram-sha-256", "scram-sha-512", "aws-msk-iam"], var.kafka_sasl_mechanism)
+    error_message = "kafka_sasl_mechanism must be plain, scram-sha-256, scram-sha-512 or aws-msk-iam."
+  }
+
+  validation {
+    condition     = var.kafka_sasl_mechanism != "aws-msk-iam" || var.kafka_ssl
+    error_message = "aws-msk-iam needs kafka_ssl = true (MSK's IAM listener is TLS only)."
+  }
+}
+
+variable "kafka_ssl_ca" {
+  description = "PEM of a private CA that signed the brokers' certificates (KAFKA_SSL_CA; a certificate, not a secret). Empty: the system's roots, which MSK's and Confluent Cloud's certificates chain to."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.kafka_ssl_ca == "" || can(regex("-----BEGIN CERTIFICATE-----", var.kafka_ssl_ca))
+    error_message = "kafka_ssl_ca must be empty or PEM certificates."
+  }
+}
+
+variable "msk_cluster_arn" {
+  description = "ARN of the Amazon MSK cluster (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>), required with kafka_sasl_mechanism = aws-msk-iam: the worker's and the bridge's task roles get kafka-cluster permissions on it, its topic and the consumer group."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.msk_cluster_arn == "" || can(regex("^arn:aws[a-z-]*:kafka:[a-z0-9-]+:[0-9]{12}:cluster/[^/]+/[^/]+$", var.msk_cluster_arn))
+    error_message = "msk_cluster_arn must be empty or an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)."
+  }
+
+  validation {
+    condition     = var.kafka_sasl_mechanism != "aws-msk-iam" || var.msk_cluster_arn != ""
+    error_message = "kafka_sasl_mechanism = aws-msk-iam needs msk_cluster_arn."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the services: debug, info, warn or error (the JSON logs and the Temporal runtime's)."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["debug", "info", "warn", "error"], var.log_level)
+    error_message = "log_level must be debug, info, warn or error."
+  }
 }
 
 # ---------------------------------------------------------------------------

@@ -49,16 +49,13 @@ export async function main(argv: string[], env = process.env): Promise<number> {
   }
 
   let cfg;
-  let listenPort: number;
   try {
-    cfg = loadConfig(env);
-    listenPort = opts.port ?? (env.DASHBOARD_PORT ? port(env.DASHBOARD_PORT) : DEFAULT_PORT);
+    cfg = loadConfig(env, 'dashboard');
   } catch (err) {
-    const message =
-      err instanceof InvalidArgumentError ? `DASHBOARD_PORT: ${err.message}` : (err as Error).message;
-    console.error(`error: ${message}`);
-    return err instanceof ConfigError || err instanceof InvalidArgumentError ? 2 : 1;
+    console.error(`error: ${(err as Error).message}`);
+    return err instanceof ConfigError ? 2 : 1;
   }
+  const listenPort = opts.port ?? cfg.dashboardPort;
 
   try {
     await checkDatabase(cfg.databaseUrl);

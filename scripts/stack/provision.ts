@@ -11,6 +11,9 @@ import { connectTemporal } from '../../infra/temporal';
 import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 
 export const TOPIC_PARTITIONS = Number(process.env.KAFKA_TOPIC_PARTITIONS ?? 4);
+// The role pg_hba.conf admits only over TLS (scripts/stack.sh, postgres_tls_conf); a local-only password.
+const PG_TLS_ROLE = 'kiosk_tls';
+const PG_TLS_PASSWORD = 'kiosk-tls-local';
 
 type Probe = {
   name: string;
@@ -65,6 +68,10 @@ const probes: Probe[] = [
       try {
         const exists = await client.query('select 1 from pg_database where datname = $1', [database]);
         if (exists.rowCount === 0) await client.query(`create database "${database.replace(/"/g, '""')}"`);
+        const role = await client.query('select 1 from pg_roles where rolname = $1', [PG_TLS_ROLE]);
+        if (role.rowCount === 0) {
+          await client.query(`create role ${PG_TLS_ROLE} login password '${PG_TLS_PASSWORD}'`);
+        }
       } finally {
         await client.end();
       }

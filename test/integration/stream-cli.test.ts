@@ -1,8 +1,8 @@
-// The stream's entry points as an operator meets them: --help, and a clear message with a non-zero exit when
-// Kafka or Temporal is not there (instead of a hang or a stack trace).
+// The stream's entry points as an operator meets them: --help, and a clear message when Kafka or Temporal is
+// not there (instead of a hang or a stack trace): the CLI exits non-zero, the bridge keeps trying.
 import assert from 'node:assert/strict';
 import type { Config } from '../../infra/config';
-import { startEntryPoint } from '../support/child-process';
+import { startEntryPoint, waitForOutput } from '../support/child-process';
 import { isolatedConfig } from '../support/isolated-env';
 
 // Nothing listens on port 1: connections are refused at once.
@@ -23,6 +23,15 @@ function run(
   return p.exited.then((code) => ({ code, output: p.output() }));
 }
 
+/** Runs the bridge until it says it will try again, then stops it with SIGTERM. */
+async function untilRetried(script: string, cfg: Config, env: Record<string, string>): Promise<Outcome> {
+  const p = startEntryPoint(script, cfg, [], env);
+  await waitForOutput(p, /trying again in \d+s/, 90_000).catch(() => undefined);
+  p.child.kill('SIGTERM');
+  const code = await p.exited;
+  return { code, output: p.output() };
+}
+
 describe('stream: command line and failure paths', function () {
   this.timeout(90_000);
   const cfg = isolatedConfig('stream-cli');
@@ -35,8 +44,8 @@ describe('stream: command line and failure paths', function () {
       bridgeHelp: run('bridge/main.ts', cfg, ['--help']),
       statusHelp: run('client.ts', cfg, ['stream', 'status', '--help']),
       simulateHelp: run('client.ts', cfg, ['simulate', 'kiosks', '--help']),
-      bridgeNoKafka: run('bridge/main.ts', cfg, [], { KAFKA_BROKERS: DEAD }),
-      bridgeNoTemporal: run('bridge/main.ts', cfg, [], { TEMPORAL_ADDRESS: DEAD }),
+      bridgeNoKafka: untilRetried('bridge/main.ts', cfg, { KAFKA_BROKERS: DEAD }),
+      bridgeNoTemporal: untilRetried('bridge/main.ts', cfg, { TEMPORAL_ADDRESS: DEAD }),
       bridgeBadTuning: run('bridge/main.ts', cfg, [], { STREAM_FLUSH_MAX_MESSAGES: 'lots' }),
       statusNoKafka: run('client.ts', cfg, ['stream', 'status'], { KAFKA_BROKERS: DEAD }),
       simulateNoKafka: run('client.ts', cfg, ['simulate', 'kiosks', '--duration', '1'], {
@@ -62,16 +71,20 @@ describe('stream: command line and failure paths', function () {
     assert.match(simulate.output, /--rate <n>[\s\S]*--noise <f>[\s\S]*--seed <s>[\s\S]*--replay <file>/);
   });
 
-  it('bridge: exits 1 naming Kafka when no broker answers', async () => {
+  // No crash loop: the bridge names what is missing, keeps trying, and stops cleanly when told to.
+  it('bridge: names Kafka when no broker answers, tries again, exits 0 on SIGTERM', async () => {
     const { code, output } = await runs.bridgeNoKafka!;
-    assert.equal(code, 1, output);
-    assert.match(output, /bridge: cannot reach Kafka at 127\.0\.0\.1:1/);
+    assert.match(output, /bridge: cannot start: cannot reach Kafka at 127\.0\.0\.1:1.*; trying again in 1s/);
+    assert.equal(code, 0, output);
   });
 
-  it('bridge: exits 1 naming Temporal when the server does not answer', async () => {
+  it('bridge: names Temporal when the server does not answer, tries again, exits 0 on SIGTERM', async () => {
     const { code, output } = await runs.bridgeNoTemporal!;
-    assert.equal(code, 1, output);
-    assert.match(output, /bridge: cannot reach Temporal at 127\.0\.0\.1:1/);
+    assert.match(
+      output,
+      /bridge: cannot start: cannot reach Temporal at 127\.0\.0\.1:1.*; trying again in 1s/,
+    );
+    assert.equal(code, 0, output);
   });
 
   it('bridge: exits 2 on invalid tuning', async () => {
