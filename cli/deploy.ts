@@ -1,12 +1,12 @@
 // `deploy`: the Worker Deployment steps of a release (terraform/README.md, "Later deployments"). A new version's
 // workers poll without getting work until `deploy promote` makes it current; the previous version keeps the runs
 // pinned to it, and `deploy drained` says when it has none left and its workers can go.
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Command } from 'commander';
 import { loadConfig } from '../infra/config';
 import { deploymentName } from '../infra/worker-deployment';
-import { NotYetError } from './exit';
+import { NotYetError, UsageError } from './exit';
 import { connectOrExplain } from './temporal-preflight';
 
 export interface DeploymentTarget {
@@ -32,6 +32,21 @@ export async function openPinnedRuns(t: DeploymentTarget, buildId: string): Prom
       `AND TemporalWorkflowVersioningBehavior = 'Pinned' AND ExecutionStatus = 'Running'`,
   );
   return count;
+}
+
+/** The build ids the deployment knows (none when no versioned worker ever polled it). */
+async function knownBuildIds(t: DeploymentTarget): Promise<string[]> {
+  try {
+    const { workerDeploymentInfo: info } = await t.client.workflowService.describeWorkerDeployment({
+      namespace: t.namespace,
+      deploymentName: t.deploymentName,
+    });
+    return (info?.versionSummaries ?? []).map((v) => v.deploymentVersion?.buildId ?? '');
+  } catch (err) {
+    // gRPC NOT_FOUND: no worker of this deployment has polled yet.
+    if (isGrpcServiceError(err) && Number(err.code) === 5) return [];
+    throw err;
+  }
 }
 
 export async function deploymentStatus(t: DeploymentTarget): Promise<DeploymentStatus> {
@@ -136,6 +151,12 @@ export function registerDeployCommands(program: Command): void {
     .option('--json', 'print the answer as one JSON object')
     .action((buildId: string, opts: { json?: boolean }) =>
       withTarget(name(), async (t) => {
+        // A mistyped build id has no pinned runs either: answering yes would let the wrong workers go.
+        const known = await knownBuildIds(t);
+        if (!known.includes(buildId))
+          throw new UsageError(
+            `${t.deploymentName} has no version ${buildId} (known: ${known.join(', ') || 'none'})`,
+          );
         const open = await openPinnedRuns(t, buildId);
         const version = `${t.deploymentName}:${buildId}`;
         if (opts.json) console.log(JSON.stringify({ version, drained: open === 0, openPinnedRuns: open }));

@@ -70,8 +70,6 @@ async function withDatabase<T>(fn: (knex: Knex) => Promise<T>): Promise<T> {
   }
 }
 
-const write = writeChunk;
-
 /** At most one line a second on stderr: long work shows it is alive without flooding a log. */
 function progressLine(): (line: string, force?: boolean) => void {
   let last = 0;
@@ -118,10 +116,10 @@ async function listRejects(flags: ListFlags): Promise<void> {
       }
       shown++;
       if (flags.json)
-        await write(process.stdout, `${JSON.stringify({ ...summaryJson(r), raw: escapeRaw(r.raw) })}\n`);
+        await writeChunk(process.stdout, `${JSON.stringify({ ...summaryJson(r), raw: escapeRaw(r.raw) })}\n`);
       else {
         const raw = escapeRaw(r.raw);
-        await write(
+        await writeChunk(
           process.stdout,
           `${String(r.id).padStart(8)}  ${r.rejectedAt.toISOString()}  ${r.reasons.join(',').padEnd(24)}  ` +
             `${describeSource(r)}  ${raw.length > 80 ? `${raw.slice(0, 80)}…` : raw}\n`,
@@ -226,7 +224,7 @@ async function exportRejects(flags: ExportFlags): Promise<void> {
     try {
       for await (const r of eachReject(knex, filter)) {
         const row = { ...summaryJson(r), rawBase64: r.raw.toString('base64') };
-        await write(sink, csv ? { ...row, reasons: row.reasons.join(' ') } : `${JSON.stringify(row)}\n`);
+        await writeChunk(sink, csv ? { ...row, reasons: row.reasons.join(' ') } : `${JSON.stringify(row)}\n`);
         n++;
         progress(`rejects export: ${n.toLocaleString('en-GB')} written`);
       }

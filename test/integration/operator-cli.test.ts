@@ -119,6 +119,15 @@ describe('operator commands as one-off tasks (the built client)', function () {
         const r = await run(['--version'], { env, entry });
         assert.deepEqual([r.code, r.stdout, r.stderr], [0, expected, ''], entry);
       }
+      // As the image runs it: a link in a folder on PATH, executed by its #! line.
+      const onPath = path.join(app, 'usr-local-bin');
+      fs.mkdirSync(onPath);
+      fs.symlinkSync(path.join(app, 'bin', 'kiosk'), path.join(onPath, 'kiosk'));
+      const linked = spawnSync('kiosk', ['--version'], {
+        encoding: 'utf8',
+        env: { ...process.env, ...env, PATH: `${onPath}:${path.dirname(process.execPath)}:/usr/bin:/bin` },
+      });
+      assert.deepEqual([linked.status, linked.stdout], [0, expected], linked.stderr);
       const unversioned = await run(['--version'], { env: { TEMPORAL_WORKER_BUILD_ID: '' } });
       assert.match(unversioned.stdout, /build id: none \(TEMPORAL_WORKER_BUILD_ID is not set/);
     });
@@ -347,6 +356,17 @@ describe('operator commands as one-off tasks (the built client)', function () {
         source_partition: 0,
         source_offset: 7,
       });
+      // Presses still invalid (BAD_VAL): examined page by page, never admitted.
+      await knex('rejected_interaction').insert(
+        Array.from({ length: 20 }, (_, i) => ({
+          raw: Buffer.from('{"at": "2026-07-01T12:00:00.000000+01:00", "site": "1", "val": 9}'),
+          reasons: ['BAD_VAL', 'UNKNOWN_SITE'],
+          run_id: 'opcli-stream',
+          source_topic: cfg.kafka.topic,
+          source_partition: 0,
+          source_offset: 100 + i,
+        })),
+      );
       await knex('rejected_interaction').insert({
         raw: Buffer.from('2023-03-06 12:00:00,1,2,'),
         reasons: ['UNKNOWN_SITE'],
@@ -363,7 +383,7 @@ describe('operator commands as one-off tasks (the built client)', function () {
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(JSON.parse(r.stdout), {
         dryRun: true,
-        examined: 1,
+        examined: 21,
         wouldAdmit: 1,
         wouldAdmitByReason: { UNKNOWN_SITE: 1 },
         batchObjects: [{ uri: gone(), rejects: 1 }],
@@ -372,7 +392,7 @@ describe('operator commands as one-off tasks (the built client)', function () {
       assert.equal(text.code, 0, text.stderr);
       assert.match(
         text.stdout,
-        /^dry run \(nothing written\): examined 1 stream rejects; 1 would be admitted/,
+        /^dry run \(nothing written\): examined 21 stream rejects; 1 would be admitted/,
       );
       assert.match(text.stdout, /1 objects holding 1 batch rejects would be reprocessed/);
       assert.equal(await rejectCount(), rejectsBefore);
@@ -380,11 +400,12 @@ describe('operator commands as one-off tasks (the built client)', function () {
     });
 
     it('exits 1 when an object could not be reprocessed, in --json and in text, with progress on stderr', async () => {
-      const json = await run(['rejects', 'replay', '--reason', 'UNKNOWN_SITE', '--json']);
+      const json = await run(['rejects', 'replay', '--reason', 'UNKNOWN_SITE', '--page-size', '1', '--json']);
       assert.equal(json.code, 1, json.stderr);
       const summary = JSON.parse(json.stdout) as Record<string, unknown>;
       assert.deepEqual([summary.admitted, summary.batchObjectsFailed, summary.ok], [1, [gone()], false]);
       assert.match(json.stderr, /^started replay-/);
+      assert.match(json.stderr, /\nexamined 21 stream rejects in \d+ pages, admitted 1\n/);
       assert.match(json.stderr, /\nerror: could not reprocess 1 objects \(their rejects stay\): s3:\/\//);
       const text = await run(['rejects', 'replay', '--reason', 'UNKNOWN_SITE']);
       assert.equal(text.code, 1, text.stderr);
@@ -489,6 +510,9 @@ describe('operator commands as one-off tasks (the built client)', function () {
         const r = await run(deploy('drained', 'B1'), { cfg: versioned });
         return r.code === 0 ? r : undefined;
       });
+      const typo = await run(deploy('drained', 'B2'), { cfg: versioned });
+      assert.equal(typo.code, 2, typo.stderr);
+      assert.match(typo.stderr, new RegExp(`^error: ${deploymentName} has no version B2 \\(known: B1\\)\n`));
       const down = await run(deploy('drained', 'B1'), { env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } });
       assert.equal(down.code, 1, down.stderr);
       assert.match(down.stderr, /Temporal is not reachable at 127\.0\.0\.1:1/);
