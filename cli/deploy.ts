@@ -146,7 +146,8 @@ export function registerDeployCommands(program: Command): void {
     .command('drained <build-id>')
     .description(
       'is the version drained? exit 0 when no open run is pinned to it (its workers may stop), 3 while runs ' +
-        'are still pinned (ask again later), 1 when Temporal cannot answer',
+        'are still pinned (ask again later), 1 when Temporal cannot answer, 2 for a build id the deployment ' +
+        'does not know',
     )
     .option('--json', 'print the answer as one JSON object')
     .action((buildId: string, opts: { json?: boolean }) =>
