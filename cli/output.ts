@@ -69,9 +69,11 @@ export function openOutput(target: string, cfg: () => Config, contentType: strin
       client: s3,
       params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType },
     });
+    const cannotWrite = (err: unknown) =>
+      new Error(`cannot write ${target}: ${(err as Error).message.split('\n')[0]}`);
     const done = upload.done();
     // A failed upload stops reading: the writer must fail too rather than wait for room forever.
-    done.catch((err: Error) => body.destroy(err));
+    done.catch((err: unknown) => body.destroy(cannotWrite(err)));
     return {
       stream: body,
       close: async () => {
@@ -79,7 +81,7 @@ export function openOutput(target: string, cfg: () => Config, contentType: strin
         try {
           await done;
         } catch (err) {
-          throw new Error(`cannot write ${target}: ${(err as Error).message.split('\n')[0]}`);
+          throw cannotWrite(err);
         } finally {
           s3.destroy();
         }
