@@ -407,6 +407,16 @@ describe('operator commands as one-off tasks (the built client)', function () {
       assert.match(json.stderr, /^started replay-/);
       assert.match(json.stderr, /\nexamined 21 stream rejects in \d+ pages, admitted 1\n/);
       assert.match(json.stderr, /\nerror: could not reprocess 1 objects \(their rejects stay\): s3:\/\//);
+      const id = await knex('rejected_interaction')
+        .where({ source_object: gone() })
+        .first<{ rejected_interaction_id: number }>('rejected_interaction_id');
+      const show = await run(['rejects', 'show', String(id.rejected_interaction_id), '--json']);
+      assert.equal(show.code, 0, show.stderr);
+      const shown = JSON.parse(show.stdout) as Record<string, unknown>;
+      assert.deepEqual(
+        [shown.source, shown.sourceObject, shown.reasons, shown.raw, shown.runKind],
+        ['batch', gone(), ['UNKNOWN_SITE'], '2023-03-06 12:00:00,1,2,', 'stream'],
+      );
       const text = await run(['rejects', 'replay', '--reason', 'UNKNOWN_SITE']);
       assert.equal(text.code, 1, text.stderr);
       assert.match(text.stdout, /admitted 0 into the interaction tables/);
@@ -474,6 +484,10 @@ describe('operator commands as one-off tasks (the built client)', function () {
         openPinnedRuns: 1,
       });
       assert.match(notYet.stderr, /^error: .*:B1 still has 1 open pinned runs\n$/);
+      const deployment = await run(deploy('status', '--json'), { cfg: versioned });
+      assert.equal(deployment.code, 0, deployment.stderr);
+      const d = JSON.parse(deployment.stdout) as { currentBuildId: string; versions: { buildId: string }[] };
+      assert.deepEqual([d.currentBuildId, d.versions.map((v) => v.buildId)], ['B1', ['B1']]);
 
       const status = await waitFor('the run in the ledger', async () => {
         const r = await run(['batch', 'status', workflowId, '--json'], { cfg: versioned });
