@@ -3,8 +3,7 @@
 # One image for both ECS services; the task definition chooses the command:
 #   worker:     node --max-old-space-size=768 dist/worker.js   (default CMD)
 #   bridge:     node dist/bridge/main.js
-#   migrations: node dist/client.js db migrate
-#   schedule:   node dist/client.js schedule create --cron "..."
+#   operator:   `kiosk db migrate`, `kiosk schedule create --cron "..."`, every command of `kiosk --help`
 #
 # Build (see terraform/README.md):
 #   docker build --platform linux/amd64 -t kiosk-pipeline:$(git rev-parse --short HEAD) .
@@ -75,6 +74,9 @@ COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=certs /certs ./certs
+# The operator's command by its one name (package.json "bin"); bin/kiosk runs dist/client.js here.
+COPY bin ./bin
+RUN ln -s /app/bin/kiosk /usr/local/bin/kiosk
 # The official image's unprivileged user (uid/gid 1000); the code stays read-only to it.
 USER node
 # A fixed V8 heap cap keeps the worker's memory steady whatever the task size: without it V8 sizes the heap

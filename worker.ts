@@ -58,8 +58,9 @@ workflow bundle (npm run build:bundle). SIGINT or SIGTERM: finish the running ac
 
 Deploys: TEMPORAL_WORKER_BUILD_ID (e.g. the image tag) makes the worker one version of the Worker Deployment
 TEMPORAL_DEPLOYMENT_NAME (default kiosk-pipeline). It gets new runs only once that version is made current
-(temporal worker deployment set-current-version); batch and reject replay runs stay pinned to the version they
-started on, stream chains move to the current version. Unset: an unversioned worker (local development).
+(kiosk deploy promote <build-id>); batch and reject replay runs stay pinned to the version they started on,
+stream chains move to the current version, and the previous version's workers may stop once
+\`kiosk deploy drained <previous build-id>\` exits 0. Unset: an unversioned worker (local development).
 
 Operations: WORKER_METRICS_ADDRESS (default 127.0.0.1:9464) serves /metrics (Prometheus text: kiosk_* and the
 Temporal SDK's temporal_*), /healthz (alive) and /readyz (Temporal and PostgreSQL answer; 503 otherwise).

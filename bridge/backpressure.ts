@@ -172,7 +172,7 @@ export class Backpressure {
         // Logged once, as soon as a probe sees it; the partition pauses before its next chunk.
         this.log(
           `partition ${partition} stopped: ${lag.stopped}; nothing more is taken until an operator runs ` +
-            `\`npm run client -- stream resume ${partition}\``,
+            `\`kiosk stream resume ${partition}\``,
           { partition, stopped: lag.stopped },
           'error',
         );

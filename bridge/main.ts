@@ -12,7 +12,7 @@ const HELP = `Usage: npm run bridge [-- --help]
 Consumes the Kafka topic KAFKA_TOPIC as consumer group KAFKA_GROUP_ID and delivers its records, in batches,
 to one streaming workflow per partition (stream-<topic>-<partition>) with signal-with-start. A Kafka offset
 is committed only after Temporal accepted the records up to it; a partition is paused while its workflow is
-behind, or stopped because its offsets went backwards (see \`npm run client -- stream status\`). Each signal
+behind, or stopped because its offsets went backwards (see \`kiosk stream status\`). Each signal
 carries the topic's id: a topic deleted and created again starts new chains. SIGTERM or SIGINT: finish the
 signal in flight, commit, leave the group, exit 0.
 

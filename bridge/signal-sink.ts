@@ -50,7 +50,7 @@ export class WorkflowSink {
       staticSummary: `Kafka ${topic} partition ${partition} into PostgreSQL`,
       staticDetails:
         'Fed by the Kafka bridge (signal-with-start). Query `state` for offsets and counts; ' +
-        '`npm run client -- stream status` shows them next to the Kafka offsets.',
+        '`kiosk stream status` shows them next to the Kafka offsets.',
     });
   }
 

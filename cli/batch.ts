@@ -7,6 +7,8 @@ import { loadConfig, type Config } from '../infra/config';
 import { createS3Client } from '../infra/s3';
 import { batchProgressQuery, batchWorkflow, type BatchInput, type BatchSummary } from '../batch/workflow';
 import { connectOrExplain, requireWorker, webUiLink } from './temporal-preflight';
+import { registerBatchRunCommands } from './batch-runs';
+import { UsageError } from './exit';
 
 interface BatchFlags {
   source?: string;
@@ -120,10 +122,10 @@ export async function startBatch(
 async function runCommand(kind: 'batch' | 'reprocess', flags: BatchFlags): Promise<void> {
   const cfg = loadConfig();
   if (flags.from && flags.to && Date.parse(flags.from) > Date.parse(flags.to)) {
-    throw new Error(`--from ${flags.from} is after --to ${flags.to}`);
+    throw new UsageError(`--from ${flags.from} is after --to ${flags.to}`);
   }
   if (kind === 'reprocess' && !flags.all && !flags.key?.length && !flags.from && !flags.to) {
-    throw new Error(
+    throw new UsageError(
       'reprocess needs --key, --from/--to or --all, so that it never replaces everything by accident',
     );
   }
@@ -208,4 +210,5 @@ export function registerBatchCommands(program: Command): void {
     .description('load the chosen objects again, replacing the rows they loaded before')
     .option('--all', 'reprocess every object of the source')
     .action((flags: BatchFlags) => runCommand('reprocess', flags));
+  registerBatchRunCommands(batch);
 }

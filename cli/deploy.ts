@@ -1,12 +1,13 @@
 // `deploy`: the Worker Deployment steps of a release (terraform/README.md, "Later deployments"). A new version's
 // workers poll without getting work until `deploy promote` makes it current; the previous version keeps the runs
 // pinned to it, and `deploy drained` says when it has none left and its workers can go.
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Command } from 'commander';
 import { loadConfig } from '../infra/config';
-import { createTemporalClient } from '../infra/temporal';
 import { deploymentName } from '../infra/worker-deployment';
+import { NotYetError, UsageError } from './exit';
+import { connectOrExplain } from './temporal-preflight';
 
 export interface DeploymentTarget {
   client: Client;
@@ -31,6 +32,21 @@ export async function openPinnedRuns(t: DeploymentTarget, buildId: string): Prom
       `AND TemporalWorkflowVersioningBehavior = 'Pinned' AND ExecutionStatus = 'Running'`,
   );
   return count;
+}
+
+/** The build ids the deployment knows (none when no versioned worker ever polled it). */
+async function knownBuildIds(t: DeploymentTarget): Promise<string[]> {
+  try {
+    const { workerDeploymentInfo: info } = await t.client.workflowService.describeWorkerDeployment({
+      namespace: t.namespace,
+      deploymentName: t.deploymentName,
+    });
+    return (info?.versionSummaries ?? []).map((v) => v.deploymentVersion?.buildId ?? '');
+  } catch (err) {
+    // gRPC NOT_FOUND: no worker of this deployment has polled yet.
+    if (isGrpcServiceError(err) && Number(err.code) === 5) return [];
+    throw err;
+  }
 }
 
 export async function deploymentStatus(t: DeploymentTarget): Promise<DeploymentStatus> {
@@ -73,7 +89,7 @@ export async function promoteVersion(t: DeploymentTarget, buildId: string): Prom
 
 async function withTarget<T>(name: string | undefined, fn: (t: DeploymentTarget) => Promise<T>): Promise<T> {
   const cfg = loadConfig();
-  const client = await createTemporalClient(cfg.temporal);
+  const client = await connectOrExplain(cfg);
   try {
     return await fn({
       client,
@@ -96,9 +112,24 @@ export function registerDeployCommands(program: Command): void {
 
   deploy
     .command('status')
-    .description('the current and ramping versions, and every version with its open pinned runs (JSON)')
-    .action(() =>
-      withTarget(name(), async (t) => console.log(JSON.stringify(await deploymentStatus(t), null, 2))),
+    .description('the current and ramping versions, and every version with its open pinned runs')
+    .option('--json', 'print as JSON')
+    .action((opts: { json?: boolean }) =>
+      withTarget(name(), async (t) => {
+        const s = await deploymentStatus(t);
+        if (opts.json) {
+          console.log(JSON.stringify(s, null, 2));
+          return;
+        }
+        console.log(`deployment ${t.deploymentName}`);
+        console.log(`current    ${s.currentBuildId ?? '(unversioned workers)'}`);
+        if (s.rampingBuildId !== null) console.log(`ramping    ${s.rampingBuildId}`);
+        for (const v of s.versions)
+          console.log(
+            `version    ${v.buildId}  created ${v.createdAt ?? '?'}  ${v.openPinnedRuns} open pinned runs` +
+              (v.drainage ? `  ${v.drainage}` : ''),
+          );
+      }),
     );
   deploy
     .command('promote <build-id>')
@@ -113,12 +144,25 @@ export function registerDeployCommands(program: Command): void {
     );
   deploy
     .command('drained <build-id>')
-    .description('exit 0 when no open run is pinned to the version (its workers may stop), 1 otherwise')
-    .action((buildId: string) =>
+    .description(
+      'is the version drained? exit 0 when no open run is pinned to it (its workers may stop), 3 while runs ' +
+        'are still pinned (ask again later), 1 when Temporal cannot answer, 2 for a build id the deployment ' +
+        'does not know',
+    )
+    .option('--json', 'print the answer as one JSON object')
+    .action((buildId: string, opts: { json?: boolean }) =>
       withTarget(name(), async (t) => {
+        // A mistyped build id has no pinned runs either: answering yes would let the wrong workers go.
+        const known = await knownBuildIds(t);
+        if (!known.includes(buildId))
+          throw new UsageError(
+            `${t.deploymentName} has no version ${buildId} (known: ${known.join(', ') || 'none'})`,
+          );
         const open = await openPinnedRuns(t, buildId);
-        if (open > 0) throw new Error(`${t.deploymentName}:${buildId} still has ${open} open pinned runs`);
-        console.log(`${t.deploymentName}:${buildId} has no open pinned runs`);
+        const version = `${t.deploymentName}:${buildId}`;
+        if (opts.json) console.log(JSON.stringify({ version, drained: open === 0, openPinnedRuns: open }));
+        if (open > 0) throw new NotYetError(`${version} still has ${open} open pinned runs`);
+        if (!opts.json) console.log(`${version} has no open pinned runs`);
       }),
     );
 }

@@ -1,5 +1,4 @@
 // `report`: LMNH's questions answered from the database, as text, JSON or a self-contained HTML file.
-import fs from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../infra/config';
 import { createKnex } from '../infra/db';
@@ -7,6 +6,13 @@ import { loadReportData } from '../report/data';
 import { checkDatabase, describeDatabaseError } from '../report/database';
 import { parseDateRange, isIsoDate } from '../report/range';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../report/render';
+import { OUT_HELP, openOutput, parseS3Target, writeChunk } from './output';
+
+const CONTENT_TYPES: Record<ReportFormat, string> = {
+  text: 'text/plain; charset=utf-8',
+  json: 'application/json',
+  html: 'text/html; charset=utf-8',
+};
 
 export interface ReportOptions {
   from?: string;
@@ -22,6 +28,7 @@ function isoDate(value: string): string {
 
 export async function runReport(opts: ReportOptions): Promise<void> {
   const range = parseDateRange(opts.from, opts.to);
+  if (opts.out?.startsWith('s3://')) parseS3Target(opts.out);
   const cfg = loadConfig();
   await checkDatabase(cfg.databaseUrl);
   const knex = createKnex(cfg.databaseUrl, 1);
@@ -33,12 +40,18 @@ export async function runReport(opts: ReportOptions): Promise<void> {
   } finally {
     await knex.destroy();
   }
-  if (opts.out === undefined) {
-    process.stdout.write(document);
-  } else {
-    fs.writeFileSync(opts.out, document);
-    console.error(`report written to ${opts.out} (${opts.format}, ${Buffer.byteLength(document)} bytes)`);
+  const out = openOutput(opts.out ?? '-', () => cfg, CONTENT_TYPES[opts.format]);
+  try {
+    await writeChunk(out.stream, document);
+    await out.close();
+  } catch (err) {
+    await out.abort();
+    throw err;
   }
+  if (opts.out !== undefined && opts.out !== '-')
+    console.error(
+      `report written to ${out.description} (${opts.format}, ${Buffer.byteLength(document)} bytes)`,
+    );
 }
 
 export function registerReportCommands(program: Command): void {
@@ -51,11 +64,11 @@ export function registerReportCommands(program: Command): void {
     .option('--from <date>', 'first day included, YYYY-MM-DD on the Europe/London clock', isoDate)
     .option('--to <date>', 'last day included, YYYY-MM-DD on the Europe/London clock', isoDate)
     .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMATS).default('text'))
-    .option('--out <file>', 'write to this file instead of standard output')
+    .option('--out <target>', `where to write: ${OUT_HELP} (default: standard output)`)
     .addHelpText(
       'after',
-      '\nExamples:\n  npm run client -- report --from 2023-03-06 --to 2023-03-06\n' +
-        '  npm run client -- report --format html --out report.html',
+      '\nExamples:\n  kiosk report --from 2023-03-06 --to 2023-03-06\n' +
+        '  kiosk report --format html --out s3://lmnh-reports/2023-03.html',
     )
     .action((opts: ReportOptions) => runReport(opts));
 }

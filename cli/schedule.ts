@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../infra/config';
 import { batchWorkflow } from '../batch/workflow';
 import { defaultSource, parseWindowBound } from './batch';
 import { connectOrExplain } from './temporal-preflight';
+import { UsageError } from './exit';
 
 const DEFAULT_ID = 'kiosk-batch-daily';
 
@@ -160,7 +161,7 @@ export function registerScheduleCommands(program: Command): void {
       withClient(async (client) => {
         const start = new Date(flags.from.length === 10 ? `${flags.from}T00:00:00Z` : flags.from);
         const end = new Date(flags.to.length === 10 ? `${flags.to}T23:59:59Z` : flags.to);
-        if (start >= end) throw new Error('--from must be before --to');
+        if (start >= end) throw new UsageError('--from must be before --to');
         // BUFFER_ALL: the default (SKIP) would drop every run but the first.
         await client.schedule
           .getHandle(flags.id)

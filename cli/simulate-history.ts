@@ -2,6 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import path from 'node:path';
 import { generateHistory } from '../simulator/history-files';
+import { UsageError } from './exit';
 
 function parseCount(value: string): number {
   const n = Number(value.replace(/_/g, ''));
@@ -30,8 +31,8 @@ export function registerSimulateHistory(simulate: Command): void {
         days: number;
         sites: number;
       }) => {
-        if (flags.files < 1) throw new Error('--files must be at least 1');
-        if (flags.days < 1 || flags.sites < 1) throw new Error('--days and --sites must be at least 1');
+        if (flags.files < 1) throw new UsageError('--files must be at least 1');
+        if (flags.days < 1 || flags.sites < 1) throw new UsageError('--days and --sites must be at least 1');
         const names = await generateHistory(
           {
             rows: flags.rows,

@@ -87,8 +87,8 @@ export function registerSimulateCommands(program: Command): void {
     .addHelpText(
       'after',
       '\nExamples:\n' +
-        '  npm run client -- simulate kiosks --rate 50 --duration 60\n' +
-        '  npm run client -- simulate kiosks --replay ../shared/data/lmnh/lmnh_kafka_sample_messages.json',
+        '  kiosk simulate kiosks --rate 50 --duration 60\n' +
+        '  kiosk simulate kiosks --replay ../shared/data/lmnh/lmnh_kafka_sample_messages.json',
     )
     .action(async (opts: CliOptions) => {
       const config = loadConfig();

@@ -176,7 +176,7 @@ export function registerStreamCommands(program: Command): void {
       console.log(formatStatusTable(rows));
       for (const r of rows.filter((row) => row.error !== null)) {
         console.log(`partition ${r.partition}: ${r.error}`);
-        console.log(`  once understood: npm run client -- stream resume ${r.partition}`);
+        console.log(`  once understood: \`kiosk stream resume ${r.partition}\``);
       }
       if (rows.some((r) => r.from === 'search-attributes')) {
         console.log(

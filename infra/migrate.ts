@@ -44,3 +44,34 @@ export async function dropEverything(knex: Knex): Promise<void> {
   await dropInSteps(knex, await tables(`n.nspname = 'public' and c.relispartition`));
   await dropInSteps(knex, await tables(`n.nspname = 'public'`));
 }
+
+export interface MigrationStatus {
+  applied: { name: string; batch: number; appliedAt: string }[];
+  pending: string[];
+  /** Applied here but unknown to this code (a newer release migrated the database). */
+  unknown: string[];
+}
+
+/** What knex's migrate:status reports, read-only: a database never migrated is not given knex's tables. */
+export async function migrationStatus(knex: Knex): Promise<MigrationStatus> {
+  const config = (knex.client as { config: Knex.Config }).config;
+  const source = config.migrations?.migrationSource;
+  if (source === undefined) throw new Error('knex has no migration source');
+  const names = (await source.getMigrations([])).map((m) => source.getMigrationName(m));
+  const table = await knex.raw<{ rows: { t: string | null }[] }>(
+    `select to_regclass('knex_migrations')::text as t`,
+  );
+  const rows =
+    table.rows[0]?.t == null
+      ? []
+      : await knex('knex_migrations')
+          .orderBy('id')
+          .select<{ name: string; batch: number; migration_time: Date }[]>('name', 'batch', 'migration_time');
+  const done = new Set(rows.map((r) => r.name));
+  const known = new Set(names);
+  return {
+    applied: rows.map((r) => ({ name: r.name, batch: r.batch, appliedAt: r.migration_time.toISOString() })),
+    pending: names.filter((n) => !done.has(n)),
+    unknown: rows.map((r) => r.name).filter((n) => !known.has(n)),
+  };
+}

@@ -1,6 +1,6 @@
 // Worker Versioning (Temporal Worker Deployments): a worker started with a build id polls as one version of the
 // deployment; the server sends it only the runs pinned to that version, plus new runs once the version is made
-// current (`temporal worker deployment set-current-version`). Without a build id the worker is unversioned,
+// current (`kiosk deploy promote <build-id>`). Without a build id the worker is unversioned,
 // which is what local development and most tests use.
 import type { WorkerDeploymentOptions } from '@temporalio/worker';
 

@@ -45,7 +45,7 @@ type Move = { id: number; k: 'r' | 'q'; e: number; v: number; at: Date };
  * original receive time), not against now. A press stamped ahead of its kiosk's true time stays wrong however
  * long we wait; judged against now, every such reject would pass once its clock time had gone by.
  */
-function judgeAgain(r: RejectRow, exhibitions: Map<number, number>): Move | undefined {
+export function judgeAgain(r: RejectRow, exhibitions: Map<number, number>): Move | undefined {
   if (r.rawLength !== null || r.reasons.some((x) => NOT_REPLAYABLE.has(x))) return undefined;
   const verdict = validateStreamValue(r.raw, { knownSites: new Set(exhibitions.keys()), now: r.rejectedAt });
   if (!verdict.valid) return undefined;

@@ -26,7 +26,7 @@ export function describeDatabaseError(databaseUrl: string, err: unknown): Report
     );
   }
   if (e.code === '42P01') {
-    return new ReportDatabaseError(`${where} has no schema (${message}); run: npm run client -- db migrate`);
+    return new ReportDatabaseError(`${where} has no schema (${message}); run: \`kiosk db migrate\``);
   }
   if (e.code === '3D000') {
     return new ReportDatabaseError(`${where} does not exist (${message})`);

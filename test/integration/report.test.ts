@@ -346,7 +346,7 @@ describe('report on the real LMNH data', function () {
       assert.notEqual(bad.code, 0);
       assert.match(bad.stderr, /--from.*expected a date YYYY-MM-DD/);
       const reversed = await clientWithOutput('--from', '2023-03-07', '--to', '2023-03-06');
-      assert.equal(reversed.code, 1);
+      assert.equal(reversed.code, 2);
       assert.match(reversed.stderr, /--from 2023-03-07 is after --to 2023-03-06/);
       const format = await clientWithOutput('--format', 'pdf');
       assert.notEqual(format.code, 0);

@@ -1,4 +1,4 @@
-// The stream demo as an operator runs it (`npm run client -- stream demo`), against an isolated database and
+// The stream demo as an operator runs it (`kiosk stream demo`), against an isolated database and
 // topic: the bridge and the simulator run for a few seconds and rows arrive.
 import assert from 'node:assert/strict';
 import { startEntryPoint } from '../support/child-process';

@@ -222,7 +222,7 @@ describe('bridge: backpressure', () => {
     assert.deepEqual(logged, [
       [
         'partition 3 stopped: offsets went backwards; nothing more is taken until an operator runs ' +
-          '`npm run client -- stream resume 3`',
+          '`kiosk stream resume 3`',
         'error',
       ],
     ]);
