@@ -116,7 +116,7 @@ export async function up(knex: Knex): Promise<void> {
       `migration 20261207000100_batch_press_every_line: ${toReprocess.length} objects loaded by a release ` +
         `before 20261130000200 must be judged again with their raw lines (the lowest object key wins a press ` +
         `they hold, or their DUPLICATE lines no longer read as valid). Nothing was changed. Reprocess them ` +
-        `with the workers running now, then migrate again: npm run client -- batch reprocess --wait --key ` +
+        `with the workers running now, then migrate again: kiosk batch reprocess --wait --key ` +
         toReprocess.join(' '),
     );
   }
