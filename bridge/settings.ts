@@ -131,7 +131,7 @@ export const BRIDGE_VARIABLES = {
     name: 'STREAM_FETCH_MAX_DECODED_BYTES',
     // kafkajs decodes a whole fetch into message objects before handing any on, and compressed batches decode
     // to several times their size: this bounds the bridge's memory, not the sizes above (bench/README.md).
-    fallback: 32 * 1024 * 1024,
+    fallback: 16 * 1024 * 1024,
     min: 64 * 1024,
     describe: 'most bytes a Kafka fetch decodes to (fetch sizes shrink under compression)',
   },
