@@ -2,7 +2,7 @@
 #
 # One image for both ECS services; the task definition chooses the command:
 #   worker:     node --max-old-space-size=768 dist/worker.js   (default CMD)
-#   bridge:     node dist/bridge/main.js
+#   bridge:     node --max-old-space-size=512 dist/bridge/main.js
 #   operator:   `kiosk db migrate`, `kiosk schedule create --cron "..."`, every command of `kiosk --help`
 #
 # Build (see terraform/README.md):

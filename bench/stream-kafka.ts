@@ -8,7 +8,7 @@ import { createKafka } from '../infra/kafka';
 import { sleep } from './common';
 
 /** 10:00 London time yesterday: every generated press is inside opening hours and in the past. */
-function yesterdayAtTen(): number {
+export function yesterdayAtTen(): number {
   const date = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
   return londonWallClockToInstant(`${date} 10:00:00`)!.getTime();
 }

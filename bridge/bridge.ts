@@ -9,6 +9,7 @@ import {
   connectPartitionConsumer,
   type BatchControl,
   type BatchHandler,
+  type FetchSizing,
   type KafkaRecord,
 } from '../kafka/consumer';
 import { connectTopicIdReader, type TopicIdReader } from '../kafka/topic-id';
@@ -33,6 +34,8 @@ export interface RunningBridge {
   failed: Promise<never>;
   progress(): PartitionProgress[];
   pausedPartitions(): number[];
+  /** What the next Kafka fetch asks for, sized so that it decodes within STREAM_FETCH_MAX_DECODED_BYTES. */
+  fetchSizing(): FetchSizing;
   /** Stops fetching, finishes the signal in flight, commits it, leaves the group and disconnects. */
   stop(): Promise<void>;
 }
@@ -269,6 +272,7 @@ export async function startBridge(
     failed,
     progress: () => [...progress.values()].sort((a, b) => a.partition - b.partition),
     pausedPartitions: () => backpressure.pausedPartitions(),
+    fetchSizing: () => consumer.fetchSizing(),
     stop: () =>
       (stopping ??= (async () => {
         running = false;

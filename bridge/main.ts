@@ -31,14 +31,31 @@ Exit codes: 0 after a clean stop, 1 when the consumer fails for good, 2 for inva
 const SHUTDOWN_GRACE_MS = 30_000;
 const PROGRESS_EVERY_MS = 10_000;
 
+const MIB = 1024 * 1024;
+
 function reportProgress(bridge: RunningBridge, log: JsonLogger): () => void {
   let previous = '';
+  let previousSizing = '';
   const timer = setInterval(() => {
     const parts = bridge.progress().map((p) => `p${p.partition}@${p.lastOffset} (${p.messages} msgs)`);
     const paused = bridge.pausedPartitions();
     const line = `delivered ${parts.join(', ') || 'nothing yet'}${paused.length ? `; paused [${paused.join(', ')}]` : ''}`;
     if (line !== previous) log.info(`bridge: ${line}`, { partitions: bridge.progress() });
     previous = line;
+    // Compressed batches shrink the fetches; the line says by how much, and what the process holds meanwhile.
+    const sizing = bridge.fetchSizing();
+    const sizingLine =
+      `fetch sizing: ${Math.round(sizing.maxBytesPerPartition / 1024)} KiB per partition, ` +
+      `${Math.round(sizing.maxBytes / 1024)} KiB per fetch as stored (decoded/stored ${sizing.expansion.toFixed(1)})`;
+    if (sizingLine !== previousSizing) {
+      const memory = process.memoryUsage();
+      log.info(`bridge: ${sizingLine}`, {
+        ...sizing,
+        rssMiB: Math.round(memory.rss / MIB),
+        heapUsedMiB: Math.round(memory.heapUsed / MIB),
+      });
+    }
+    previousSizing = sizingLine;
   }, PROGRESS_EVERY_MS);
   timer.unref();
   return () => clearInterval(timer);

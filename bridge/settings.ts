@@ -27,6 +27,8 @@ export interface BridgeSettings {
   fetchMaxBytesPerPartition: number;
   /** Most bytes one Kafka fetch returns across its partitions. */
   fetchMaxBytes: number;
+  /** Most bytes one Kafka fetch decodes to (decompressed): the fetch sizes above shrink by the measured expansion. */
+  fetchMaxDecodedBytes: number;
   /** How often the consumer refreshes the topic's metadata, and so how soon it sees partitions added. */
   metadataMaxAgeMs: number;
   /** Settings a workflow starts with (later runs of a chain keep the ones they started with). */
@@ -125,6 +127,14 @@ export const BRIDGE_VARIABLES = {
     min: 1024,
     describe: 'most bytes a Kafka fetch returns across partitions',
   },
+  fetchMaxDecodedBytes: {
+    name: 'STREAM_FETCH_MAX_DECODED_BYTES',
+    // kafkajs decodes a whole fetch into message objects before handing any on, and compressed batches decode
+    // to several times their size: this bounds the bridge's memory, not the sizes above (bench/README.md).
+    fallback: 16 * 1024 * 1024,
+    min: 64 * 1024,
+    describe: 'most bytes a Kafka fetch decodes to (fetch sizes shrink under compression)',
+  },
   fetchMaxWaitMs: {
     name: 'STREAM_FETCH_MAX_WAIT_MS',
     fallback: 200,
@@ -194,6 +204,7 @@ export function loadBridgeSettings(env: Env = process.env): BridgeSettings {
     fetchMaxWaitMs: read(V.fetchMaxWaitMs),
     fetchMaxBytesPerPartition: read(V.fetchMaxBytesPerPartition),
     fetchMaxBytes: read(V.fetchMaxBytes),
+    fetchMaxDecodedBytes: read(V.fetchMaxDecodedBytes),
     metadataMaxAgeMs: read(V.metadataMaxAgeMs),
     workflow: {
       flush: {
@@ -229,6 +240,7 @@ export function consumerOptions(settings: BridgeSettings, topic: string, groupId
     fetchMaxWaitMs: settings.fetchMaxWaitMs,
     fetchMaxBytesPerPartition: settings.fetchMaxBytesPerPartition,
     fetchMaxBytes: settings.fetchMaxBytes,
+    fetchMaxDecodedBytes: settings.fetchMaxDecodedBytes,
     metadataMaxAgeMs: settings.metadataMaxAgeMs,
   };
 }

@@ -3,8 +3,9 @@
 // replacing the client means rewriting these files only.
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Config } from '../infra/config';
-import { createKafka } from '../infra/kafka';
+import { createKafka, decompressionTotals } from '../infra/kafka';
 import type { KafkaRecord } from '../contracts/stream-chunks';
+import { FetchBudget } from './fetch-budget';
 
 export type { KafkaRecord };
 
@@ -38,8 +39,10 @@ export interface ConsumerOptions {
   /** A fetch returns once this many bytes are there or fetchMaxWaitMs has passed (batches, not trickles). */
   fetchMinBytes: number;
   fetchMaxWaitMs: number;
+  /** Ceilings in bytes as stored (compressed); the sizes asked for keep what a fetch decodes within fetchMaxDecodedBytes. */
   fetchMaxBytesPerPartition: number;
   fetchMaxBytes: number;
+  fetchMaxDecodedBytes: number;
   /** A metadata refresh that shows new partitions makes the member rejoin, and the group assign them. */
   metadataMaxAgeMs: number;
 }
@@ -52,6 +55,14 @@ export interface PartitionConsumer {
   onGroupJoin(listener: (partitions: number[]) => void): void;
   /** A crash kafkajs does not recover from by itself (it restarts the consumer after the others). */
   onCrash(listener: (error: Error, restarting: boolean) => void): void;
+  /** What the next fetch asks for, and the expansion (decoded bytes per stored byte) it is sized by. */
+  fetchSizing(): FetchSizing;
+}
+
+export interface FetchSizing {
+  expansion: number;
+  maxBytes: number;
+  maxBytesPerPartition: number;
 }
 
 function toRecord(message: EachBatchPayload['batch']['messages'][number]): KafkaRecord {
@@ -59,10 +70,33 @@ function toRecord(message: EachBatchPayload['batch']['messages'][number]): Kafka
 }
 
 class KafkajsPartitionConsumer implements PartitionConsumer {
+  private seen = decompressionTotals();
+
   constructor(
     private readonly consumer: Consumer,
     private readonly options: ConsumerOptions,
-  ) {}
+    private readonly budget: FetchBudget,
+  ) {
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      budget.setPartitions(event.payload.memberAssignment[options.topic]?.length ?? 1);
+    });
+  }
+
+  /** Every batch of a fetch is decoded before the first is handed on: the first one's call sees them all. */
+  private measure(records: boolean): void {
+    const now = decompressionTotals();
+    this.budget.observe(
+      now.compressedBytes - this.seen.compressedBytes,
+      now.decompressedBytes - this.seen.decompressedBytes,
+      records,
+    );
+    this.seen = now;
+  }
+
+  fetchSizing(): FetchSizing {
+    const { expansion, maxBytes, maxBytesPerPartition } = this.budget;
+    return { expansion, maxBytes, maxBytesPerPartition };
+  }
 
   async run(handler: BatchHandler): Promise<void> {
     await this.consumer.run({
@@ -72,6 +106,7 @@ class KafkajsPartitionConsumer implements PartitionConsumer {
       partitionsConsumedConcurrently: this.options.partitionsConcurrently,
       eachBatch: async (payload) => {
         const { batch } = payload;
+        this.measure(batch.messages.length > 0);
         const control: BatchControl = {
           commit: async (offset) => {
             payload.resolveOffset(String(offset));
@@ -124,6 +159,14 @@ export async function connectPartitionConsumer(
   kafka: Config['kafka'],
   options: ConsumerOptions,
 ): Promise<PartitionConsumer> {
+  const budget = new FetchBudget({
+    maxDecodedBytes: options.fetchMaxDecodedBytes,
+    maxBytes: options.fetchMaxBytes,
+    maxBytesPerPartition: options.fetchMaxBytesPerPartition,
+  });
+  // kafkajs reads both sizes from its options at every fetch and writes them into the request as numbers, so
+  // a value that converts to the budget's current figure resizes each fetch without a rejoin.
+  const current = (read: () => number) => ({ valueOf: read }) as unknown as number;
   const consumer = createKafka(kafka, '-bridge').consumer({
     groupId: options.groupId,
     sessionTimeout: options.sessionTimeoutMs,
@@ -132,8 +175,8 @@ export async function connectPartitionConsumer(
     heartbeatInterval: options.heartbeatIntervalMs,
     minBytes: options.fetchMinBytes,
     maxWaitTimeInMs: options.fetchMaxWaitMs,
-    maxBytesPerPartition: options.fetchMaxBytesPerPartition,
-    maxBytes: options.fetchMaxBytes,
+    maxBytesPerPartition: current(() => budget.maxBytesPerPartition),
+    maxBytes: current(() => budget.maxBytes),
     metadataMaxAge: options.metadataMaxAgeMs,
     allowAutoTopicCreation: false,
   });
@@ -151,5 +194,5 @@ export async function connectPartitionConsumer(
     await consumer.disconnect().catch(() => undefined);
     throw new Error(`cannot subscribe to topic '${options.topic}': ${(err as Error).message}`);
   }
-  return new KafkajsPartitionConsumer(consumer, options);
+  return new KafkajsPartitionConsumer(consumer, options, budget);
 }

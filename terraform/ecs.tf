@@ -1,6 +1,6 @@
 # ECS Fargate: one cluster, one image, two services with different commands.
 #   worker: node --max-old-space-size=768 dist/worker.js (Temporal worker: batch and stream workflows, activities)
-#   bridge: node dist/bridge/main.js  (Kafka consumer that signals the streaming workflows)
+#   bridge: node --max-old-space-size=512 dist/bridge/main.js (Kafka consumer that signals the streaming workflows)
 # During a deploy, worker-previous runs the previous image (worker_previous_image_tag) for the runs pinned to
 # its version until they finish (README.md, "Later deployments").
 # One-off operator tasks (migrations, schedule creation) run the worker task definition
@@ -106,7 +106,7 @@ locals {
     }
 
     bridge = {
-      command       = ["node", "dist/bridge/main.js"]
+      command       = ["node", "--max-old-space-size=512", "dist/bridge/main.js"]
       cpu           = var.bridge_cpu
       memory        = var.bridge_memory
       desired_count = var.bridge_desired_count

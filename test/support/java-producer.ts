@@ -47,6 +47,7 @@ export async function produceWithJava(
   values: readonly (string | Buffer)[],
   codec: JavaCodec,
   producerProperties: Record<string, string> = {},
+  timeoutMs = 120_000,
 ): Promise<void> {
   const props = Object.entries({ acks: 'all', 'linger.ms': '50', ...producerProperties }).flatMap(
     ([k, v]) => ['--producer-property', `${k}=${v}`],
@@ -64,7 +65,7 @@ export async function produceWithJava(
       ...props,
     ],
     input,
-    120_000,
+    timeoutMs,
   );
 }
 

@@ -77,6 +77,7 @@ describe('bridge: settings', () => {
     assert.equal(s.signalMaxMessages, 20_000);
     assert.equal(s.fetchMaxBytesPerPartition, 4 * 1024 * 1024);
     assert.equal(s.fetchMaxBytes, 64 * 1024 * 1024);
+    assert.equal(s.fetchMaxDecodedBytes, 16 * 1024 * 1024);
     assert.equal(s.maxPending, 60_000);
     assert.equal(s.resumePending, 30_000);
     assert.equal(s.workflow.flush.maxMessages, 20_000);
