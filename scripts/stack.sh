@@ -243,11 +243,12 @@ start_s3() {
   if running s3; then return 0; fi
   port_open "$S3_PORT" && die "port $S3_PORT is taken by another process; stop it or set STACK_S3_PORT"
   local dir=$STACK_DIR/s3
-  mkdir -p "$dir/data" "$dir/meta"
+  mkdir -p "$dir/data" "$dir/meta" "$dir/iam"
   log "starting versitygw (posix backend) on 127.0.0.1:$S3_PORT"
-  # Sidecar metadata works on every filesystem, with or without extended attributes.
+  # Sidecar metadata works on every filesystem, with or without extended attributes. --iam-dir: accounts
+  # besides root, so a test can read the bucket as a non-admin user under a bucket policy.
   start_bg s3 env ROOT_ACCESS_KEY="$S3_ACCESS" ROOT_SECRET_KEY="$S3_SECRET" \
-    "$BIN/versitygw" --port "127.0.0.1:$S3_PORT" posix --sidecar "$dir/meta" "$dir/data"
+    "$BIN/versitygw" --port "127.0.0.1:$S3_PORT" --iam-dir "$dir/iam" posix --sidecar "$dir/meta" "$dir/data"
   wait_port s3 "$S3_PORT" 30
 }
 
