@@ -7,7 +7,7 @@ import { dataConverter } from './infra/payload-codec';
 import { dependencyNamingInterceptor } from './infra/dependency-errors';
 import { loadDotEnv } from './infra/dotenv';
 import { loadWorkerDeployment, workerDeploymentOptions } from './infra/worker-deployment';
-import { createJsonLogger, maskSecrets, secretValues } from './infra/log';
+import { createJsonLogger, logProcessWarnings, maskSecrets, secretValues } from './infra/log';
 import { initialiseSeries } from './infra/metrics';
 import { activityMetricsInterceptor } from './ops/activity-metrics';
 import { startWorkerStatusLog } from './ops/status-log';
@@ -76,6 +76,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const secrets = secretValues(config);
   const logger = createJsonLogger('worker', { secrets });
+  logProcessWarnings(logger);
   const temporalMetricsAddress = await installWorkerRuntime(logger);
   const { worker, close, connection, deps } = await createWorker(config);
   const ops = await startWorkerOps({

@@ -3,7 +3,13 @@ import { ConfigError, loadConfig } from '../infra/config';
 import { startBridge, type RunningBridge } from './bridge';
 import { describeBridgeVariables, loadBridgeSettings } from './settings';
 import { loadDotEnv } from '../infra/dotenv';
-import { createJsonLogger, maskSecrets, secretValues, type JsonLogger } from '../infra/log';
+import {
+  createJsonLogger,
+  logProcessWarnings,
+  maskSecrets,
+  secretValues,
+  type JsonLogger,
+} from '../infra/log';
 import { startBridgeOps } from '../ops/bridge-ops';
 
 const HELP = `Usage: npm run bridge [-- --help]
@@ -50,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
   const settings = loadBridgeSettings();
   const secrets = secretValues(config);
   const log = createJsonLogger('bridge', { secrets, base: { topic: config.kafka.topic } });
+  logProcessWarnings(log);
   // Up before the bridge connects, so /healthz answers and /readyz says which dependency is missing.
   const ops = await startBridgeOps(config, log, (text) => maskSecrets(text, secrets));
   log.info(`bridge: metrics and health on http://${ops.address}`, { metricsAddress: ops.address });
