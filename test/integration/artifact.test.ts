@@ -140,4 +140,15 @@ describe('the shipped artifact: dist/ with production dependencies, NODE_ENV=pro
     await assertStoredExactly(knex, cfg.kafka.topic, expected);
     assert.equal(await assertLedger(knex, cfg.kafka.topic, expected), PARTITIONS);
   });
+
+  it('wrote one JSON object per line from the worker and the bridge', () => {
+    for (const p of [worker!, bridge!]) {
+      const lines = p
+        .output()
+        .split('\n')
+        .filter((l) => l !== '');
+      assert.ok(lines.length > 0);
+      for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), line);
+    }
+  });
 });
