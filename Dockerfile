@@ -16,7 +16,7 @@
 # ---------------------------------------------------------------------------
 # base: the Node.js runtime shared by every stage
 # ---------------------------------------------------------------------------
-FROM node:20.20.2-bookworm-slim AS base
+FROM node:24.22.3-bookworm-slim AS base
 WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \

@@ -8,7 +8,7 @@ import { dependencyNamingInterceptor } from './infra/dependency-errors';
 import { loadDotEnv } from './infra/dotenv';
 import { temporalConnectionOptions } from './infra/temporal';
 import { workerDeploymentOptions } from './infra/worker-deployment';
-import { createJsonLogger, maskSecrets, secretValues } from './infra/log';
+import { createJsonLogger, logProcessWarnings, maskSecrets, secretValues } from './infra/log';
 import { initialiseSeries } from './infra/metrics';
 import { activityMetricsInterceptor } from './ops/activity-metrics';
 import { startWorkerStatusLog } from './ops/status-log';
@@ -76,6 +76,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env, 'worker');
   const secrets = secretValues(config);
   const logger = createJsonLogger('worker', { secrets, level: config.logLevel });
+  logProcessWarnings(logger);
   const temporalMetricsAddress = await installWorkerRuntime(logger, config.logLevel);
   const { worker, close, connection, deps } = await createWorker(config);
   const ops = await startWorkerOps({

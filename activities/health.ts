@@ -1,4 +1,4 @@
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { ActivityDeps } from './deps';
 
 export interface DependencyReport {
@@ -18,7 +18,14 @@ export function createHealthActivities(deps: ActivityDeps) {
       const migrations = await deps.knex.raw<{ rows: { n: number }[] }>(
         'select count(*)::int as n from knex_migrations',
       );
-      await deps.s3.send(new HeadBucketCommand({ Bucket: deps.config.s3.bucket }));
+      // A listing under the prefix (not HeadBucket): exactly what the task role may do, prefix set or not.
+      await deps.s3.send(
+        new ListObjectsV2Command({
+          Bucket: deps.config.s3.bucket,
+          Prefix: deps.config.s3.prefix || undefined,
+          MaxKeys: 1,
+        }),
+      );
       return {
         database: `PostgreSQL ${version.rows[0]?.v ?? '?'}`,
         bucket: deps.config.s3.bucket,

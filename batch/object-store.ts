@@ -1,6 +1,6 @@
 // Where batch inputs live: an S3 bucket (s3://bucket/prefix) or, for laptops without S3, a local folder
 // (file:///dir). Both list objects with a version tag and open them as byte streams, never whole.
-import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -50,9 +50,13 @@ class S3ObjectStore implements ObjectStore {
     return `s3://${this.bucket}/${this.prefix}`;
   }
 
-  private async checkBucket(): Promise<void> {
+  // No HeadBucket probe: the worker's role may list only under its prefix (terraform/iam.tf's s3:prefix
+  // condition), and a HeadBucket carries no prefix, so it would be denied. The listing itself tells.
+  private async listObjects(input: { StartAfter?: string; MaxKeys: number }) {
     try {
-      await this.s3.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix || undefined, ...input }),
+      );
     } catch (err) {
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status === 404 || status === 403)
@@ -71,19 +75,14 @@ class S3ObjectStore implements ObjectStore {
   }
 
   async listPage(afterUri: string | undefined, max: number): Promise<StoredObject[]> {
-    await this.checkBucket();
     const out: StoredObject[] = [];
     // StartAfter rather than a continuation token: the cursor is a key, so it survives continue-as-new.
     let startAfter = afterUri === undefined ? undefined : this.key(afterUri);
     while (out.length < max) {
-      const page = await this.s3.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: this.prefix || undefined,
-          StartAfter: startAfter,
-          MaxKeys: Math.min(1000, max - out.length),
-        }),
-      );
+      const page = await this.listObjects({
+        StartAfter: startAfter,
+        MaxKeys: Math.min(1000, max - out.length),
+      });
       for (const o of page.Contents ?? []) {
         if (!o.Key) continue;
         startAfter = o.Key;

@@ -4,7 +4,13 @@ import { startBridge, type RunningBridge } from './bridge';
 import { describeKafkaError } from '../infra/kafka';
 import { describeBridgeVariables, loadBridgeSettings } from './settings';
 import { loadDotEnv } from '../infra/dotenv';
-import { createJsonLogger, maskSecrets, secretValues, type JsonLogger } from '../infra/log';
+import {
+  createJsonLogger,
+  logProcessWarnings,
+  maskSecrets,
+  secretValues,
+  type JsonLogger,
+} from '../infra/log';
 import { startBridgeOps } from '../ops/bridge-ops';
 
 const HELP = `Usage: npm run bridge [-- --help]
@@ -74,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
     base: { topic: config.kafka.topic },
     level: config.logLevel,
   });
+  logProcessWarnings(log);
   // Up before the bridge connects, so /healthz answers and /readyz says which dependency is missing.
   const ops = await startBridgeOps(config, log, (text) => maskSecrets(text, secrets));
   log.info(`bridge: metrics and health on http://${ops.address}`, { metricsAddress: ops.address });

@@ -55,6 +55,17 @@ CompressionCodecs[CompressionTypes.ZSTD] = metered(() => ({
   decompress: (buffer: Buffer) => zstdDecompress(buffer),
 }));
 
+// kafkajs 2.2.4 schedules its request queue's check with a negative delay, which Node 24 warns about on stderr
+// (TimeoutNegativeWarning; Node waits 1 ms, which is what kafkajs means). That warning is dropped, so commands'
+// output stays clean; every other warning still reaches Node's printer (or a service's log, infra/log.ts).
+const listeners = process.listeners('warning');
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  const fromKafkajs = /kafkajs[\\/]src[\\/]network[\\/]/.test(warning.stack ?? '');
+  if (warning.name === 'TimeoutNegativeWarning' && fromKafkajs) return;
+  for (const listener of listeners) listener(warning);
+});
+
 /**
  * `probe`: a one-shot question whose caller reports a failure itself (the dashboard's log end offsets): no
  * retries and no kafkajs logging, so a dead broker costs one attempt and no log line per poll.

@@ -98,3 +98,14 @@ export function createJsonLogger(
     error: (message, fields) => log('error', message, fields),
   };
 }
+
+/**
+ * Node's process warnings as log lines instead of Node's plain-text stderr lines, so a service's output stays
+ * one JSON object per line (on Node 24 kafkajs sets a negative timer once, which Node warns about).
+ */
+export function logProcessWarnings(log: JsonLogger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) =>
+    log.warn(`${warning.name}: ${warning.message}`, { warning: warning.name }),
+  );
+}

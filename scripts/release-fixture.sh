@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Saves a release's worker as a test fixture: test/fixtures/releases/<commit>.tar.gz holds the sources the
-# worker loads (worker.ts and workflows/index.ts with everything they import), its migrations, package.json and
-# tsconfig.json; test/fixtures/releases/PREVIOUS names it as the release the current code deploys over.
+# worker loads (worker.ts and workflows/index.ts with everything they import), its migrations, package.json,
+# package-lock.json and tsconfig.json; test/fixtures/releases/PREVIOUS names it as the release the current code
+# deploys over.
 # The deploy test (test/integration/deploy.test.ts) runs that worker, so it works from a shallow clone and
 # offline, where a tag's commit may be missing.
 #
@@ -10,7 +11,7 @@
 set -euo pipefail
 
 if [ $# -ne 1 ] || [ "$1" = "--help" ] || [ "$1" = "-h" ]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
   [ $# -eq 1 ] && exit 0 || exit 2
 fi
 
@@ -31,6 +32,7 @@ ln -s "$REPO_ROOT/node_modules" "$work/node_modules"
   cat "$work/.files"
   (cd "$work" && git -C "$REPO_ROOT" ls-tree -r --name-only "$commit" -- migrations)
   echo package.json
+  echo package-lock.json
   echo tsconfig.json
 } | sort -u >"$work/.list"
 

@@ -43,15 +43,19 @@ export function startEntryPoint(
   return spawnNode(['--require', 'tsx/cjs', path.join(REPO_ROOT, script), ...args], cfg, extraEnv);
 }
 
-/** Runs `node nodeArgs...` with the config's environment, collecting its output. */
+/**
+ * Runs `node nodeArgs...` with the config's environment, collecting its output. `baseEnv` is what the
+ * config's variables are laid over (this process's environment unless a test wants a clean one).
+ */
 export function spawnNode(
   nodeArgs: string[],
   cfg: Config,
   extraEnv: Record<string, string> = {},
+  { cwd = REPO_ROOT, baseEnv = process.env }: { cwd?: string; baseEnv?: NodeJS.ProcessEnv } = {},
 ): RunningProcess {
   const child = spawn(process.execPath, nodeArgs, {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...configToEnv(cfg), ...extraEnv },
+    cwd,
+    env: { ...baseEnv, ...configToEnv(cfg), ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,6 +1,6 @@
 // The previous release's worker, from the fixture scripts/release-fixture.sh saved (test/fixtures/releases):
-// extracted to a temporary folder that shares this checkout's node_modules, and run as a child process the
-// way that release runs in production.
+// extracted to a temporary folder with that release's dependencies, and run as a child process the way that
+// release runs in production.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,23 +39,30 @@ function mentions(dir: string, text: string): boolean {
 }
 
 /**
- * Unpacks a release's worker. Every dependency it names must be in this checkout at the same version, since it
- * links the checkout's node_modules; packages added since then do not matter to it.
+ * Unpacks a release's worker. It links this checkout's node_modules when every dependency it names is here at
+ * the same version (packages added since then do not matter to it); otherwise it installs its own from its
+ * lockfile, as that release's image did.
  */
 export function extractRelease(commit = previousRelease()): ExtractedRelease {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kiosk-release-${commit}-`));
   execFileSync('tar', ['-xzf', path.join(RELEASES_DIR, `${commit}.tar.gz`), '-C', dir]);
-  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   const remove = () => fs.rmSync(dir, { recursive: true, force: true });
   const ours = dependencies(path.join(REPO_ROOT, 'package.json'));
   const differing = Object.entries(dependencies(path.join(dir, 'package.json')))
     .filter(([name, version]) => ours[name] !== version)
     .map(([name, version]) => `${name}@${version} (here ${ours[name] ?? 'absent'})`);
-  if (differing.length > 0) {
+  if (differing.length === 0) {
+    fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  } else if (fs.existsSync(path.join(dir, 'package-lock.json'))) {
+    execFileSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  } else {
     remove();
     throw new Error(
-      `release ${commit} was built with other dependencies than this checkout's: ${differing.join(', ')}; ` +
-        `install its package.json in ${dir} instead of linking node_modules (see test/fixtures/releases/README.md)`,
+      `release ${commit} was built with other dependencies than this checkout's: ${differing.join(', ')}, ` +
+        `and its fixture has no package-lock.json to install them from (see test/fixtures/releases/README.md)`,
     );
   }
   return { commit, dir, versioned: mentions(dir, 'TEMPORAL_WORKER_BUILD_ID'), remove };

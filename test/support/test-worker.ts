@@ -2,6 +2,7 @@
 // test process (bundling costs seconds; many suites start workers).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { ActivityDeps } from '../../activities/deps';
 import type { Config } from '../../infra/config';
 import { createWorker } from '../../worker';
 
@@ -23,6 +24,8 @@ const quietLogger = {
 
 export interface TestWorker {
   env: TestWorkflowEnvironment;
+  /** The worker's activity dependencies (its S3 client, database pool). */
+  deps: ActivityDeps;
   stop: () => Promise<void>;
 }
 
@@ -31,12 +34,13 @@ export async function startTestWorker(cfg: Config): Promise<TestWorker> {
     address: cfg.temporal.address,
     namespace: cfg.temporal.namespace,
   });
-  const { worker, close } = await createWorker(cfg, cfg.temporal.taskQueue, {
+  const { worker, close, deps } = await createWorker(cfg, cfg.temporal.taskQueue, {
     workflowBundle: await workflowBundle(),
   });
   const running = worker.run();
   return {
     env,
+    deps,
     stop: async () => {
       worker.shutdown();
       await running;
