@@ -9,10 +9,7 @@ KIOSK_CACHE=${KIOSK_CACHE:-$HOME/.cache/kiosk-pipeline}
 STACK_DIR=${STACK_DIR:-$ROOT/.stack}
 BIN=$KIOSK_CACHE/bin
 
-# Newest Temporal CLI on the Go module proxy (server 1.32.0). Cached under a versioned name: stacks built with
-# another version keep theirs.
-TEMPORAL_VERSION=v1.9.1
-TEMPORAL_BIN=$BIN/temporal-$TEMPORAL_VERSION
+TEMPORAL_VERSION=v1.5.1
 VERSITYGW_VERSION=v1.7.0
 KAFKA_VERSION=4.1.1
 KAFKA_HOME=$KIOSK_CACHE/kafka-$KAFKA_VERSION
@@ -110,30 +107,8 @@ pg_bindir() {
   [ -n "$d" ] && [ -x "$d/postgres" ] && echo "$d"
 }
 
-# `go install` refuses the CLI since v1.6: its go.mod replaces the nested module cliext with a folder the
-# module zip leaves out, and the proxy serves no cliext. So: the CLI's module from the proxy, built as the main
-# module with that folder from scripts/stack/temporal-cliext (the CLI repository's, MIT).
-install_temporal() {
-  [ -x "$TEMPORAL_BIN" ] && return 0
-  need go "install Go 1.26+ (https://go.dev/dl or 'apt-get install golang')"
-  log "building temporal $TEMPORAL_VERSION (once, several minutes; cached as $TEMPORAL_BIN)"
-  local dir src
-  dir=$(go mod download -json "github.com/temporalio/cli@$TEMPORAL_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-  [ -d "$dir" ] || die "go mod download github.com/temporalio/cli@$TEMPORAL_VERSION failed"
-  src=$(mktemp -d)
-  cp -R "$dir/." "$src/" && chmod -R u+w "$src" && cp -R "$ROOT/scripts/stack/temporal-cliext" "$src/cliext"
-  mkdir -p "$BIN"
-  (cd "$src" && GOFLAGS=-mod=mod go build -o "$TEMPORAL_BIN.tmp" \
-    -ldflags "-X github.com/temporalio/cli/internal/temporalcli.Version=${TEMPORAL_VERSION#v}" ./cmd/temporal) || {
-    rm -rf "$src"
-    die "building temporal $TEMPORAL_VERSION failed"
-  }
-  mv "$TEMPORAL_BIN.tmp" "$TEMPORAL_BIN"
-  rm -rf "$src"
-}
-
 install_all() {
-  install_temporal
+  install_go_tool temporal "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION"
   install_go_tool versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
   install_kafka
   install_postgres
@@ -291,7 +266,7 @@ start_temporal() {
   port_open "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is taken by another process; stop it or set STACK_TEMPORAL_PORT"
   mkdir -p "$STACK_DIR/temporal"
   log "starting Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (Web UI :$TEMPORAL_UI_PORT)"
-  start_bg temporal "$TEMPORAL_BIN" server start-dev \
+  start_bg temporal "$BIN/temporal" server start-dev \
     --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
     --db-filename "$STACK_DIR/temporal/temporal.db" \
     --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=NORMAL \
