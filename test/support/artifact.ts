@@ -65,6 +65,9 @@ export function productionEnv(artifact: Artifact, cfg: Config, extra: Record<str
     ...configToEnv(cfg),
     TEMPORAL_UI_URL: cfg.temporal.uiUrl,
     KAFKA_CLIENT_ID: cfg.kafka.clientId,
+    LOG_LEVEL: cfg.logLevel,
+    WORKER_MAX_ACTIVITIES: String(cfg.worker.maxActivities),
+    DASHBOARD_PORT: String(cfg.dashboardPort),
     ...extra,
   };
   const missing = Object.keys(DEFAULTS).filter((name) => env[name] === undefined);
