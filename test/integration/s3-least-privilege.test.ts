@@ -45,9 +45,8 @@ const HISTORY = [
   'lmnh_hist_data_3.csv',
 ];
 
-/** A versitygw account with the plain `user` role: it reaches only what a bucket policy grants it. */
-async function createS3User(cfg: Config): Promise<{ accessKeyId: string; secretAccessKey: string }> {
-  const user = { accessKeyId: `worker-${uniqueSuffix()}`, secretAccessKey: randomBytes(18).toString('hex') };
+/** `versitygw admin <command...>` as the stack's root account. */
+async function versitygwAdmin(cfg: Config, command: string[]): Promise<void> {
   const root = cfg.s3.credentials!;
   await run(VERSITYGW, [
     'admin',
@@ -57,6 +56,14 @@ async function createS3User(cfg: Config): Promise<{ accessKeyId: string; secretA
     root.secretAccessKey,
     '--endpoint-url',
     cfg.s3.endpoint!,
+    ...command,
+  ]);
+}
+
+/** A versitygw account with the plain `user` role: it reaches only what a bucket policy grants it. */
+async function createS3User(cfg: Config): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  const user = { accessKeyId: `worker-${uniqueSuffix()}`, secretAccessKey: randomBytes(18).toString('hex') };
+  await versitygwAdmin(cfg, [
     'create-user',
     '--access',
     user.accessKeyId,
@@ -69,19 +76,7 @@ async function createS3User(cfg: Config): Promise<{ accessKeyId: string; secretA
 }
 
 async function deleteS3User(cfg: Config, accessKeyId: string): Promise<void> {
-  const root = cfg.s3.credentials!;
-  await run(VERSITYGW, [
-    'admin',
-    '--access',
-    root.accessKeyId,
-    '--secret',
-    root.secretAccessKey,
-    '--endpoint-url',
-    cfg.s3.endpoint!,
-    'delete-user',
-    '--access',
-    accessKeyId,
-  ]);
+  await versitygwAdmin(cfg, ['delete-user', '--access', accessKeyId]);
 }
 
 /** Records every S3 command the client sends, as IAM would authorize it. */
