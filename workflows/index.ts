@@ -9,7 +9,7 @@ export { rejectReplay } from '../replay/workflow';
 
 // Versioned workers pin runs to their version (infra/worker-deployment.ts). A stream chain never ends, so it
 // would keep its version alive forever: it moves to the current version at its next workflow task instead.
-// (Pinned chains could move at continue-as-new, but server 1.29.1 keeps them pinned.) Only a versioned worker
+// (Pinned chains move at continue-as-new only from server 1.32: README, "Deployment".) Only a versioned worker
 // may declare a behavior (the server refuses it from others); a run begun by an unversioned one keeps the
 // worker's default until it continues as new. Read once per run, from history: deterministic. (Unversioned
 // workers report a build id of their own, but no deployment name.)
