@@ -1,14 +1,23 @@
 import type { Command } from 'commander';
 import { loadConfig, redactUrl } from '../infra/config';
 import { createKnex } from '../infra/db';
-import { dropEverything, migrateLatest, migrationStatus, rollbackAll, rollbackLast } from '../infra/migrate';
-import { UsageError } from './exit';
+import {
+  dropEverything,
+  migrateExpand,
+  migrateLatest,
+  migrationStatus,
+  pendingPhases,
+  rollbackAll,
+  rollbackLast,
+} from '../infra/migrate';
+import { olderWorkersLeft, withTarget } from './deploy';
+import { NotYetError, UsageError } from './exit';
 
-async function withKnex(fn: (knex: ReturnType<typeof createKnex>) => Promise<void>): Promise<void> {
+async function withKnex<T>(fn: (knex: ReturnType<typeof createKnex>) => Promise<T>): Promise<T> {
   const cfg = loadConfig();
   const knex = createKnex(cfg.databaseUrl, 2);
   try {
-    await fn(knex);
+    return await fn(knex);
   } catch (err) {
     throw new Error(`database ${redactUrl(cfg.databaseUrl)}: ${(err as Error).message}`);
   } finally {
@@ -43,21 +52,61 @@ function confirmed(yes: boolean | undefined, what: string, command: string): voi
 export function registerDbCommands(program: Command): void {
   const db = program.command('db').description('manage the database schema (knex migrations)');
   db.command('migrate')
-    .description('apply every pending migration')
-    .action(() =>
-      withKnex(async (knex) => {
-        const applied = await migrateLatest(knex);
-        console.log(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
-      }),
-    );
+    .description(
+      'apply the pending expand migrations (the previous release keeps working on them); contract steps, which ' +
+        'remove what older releases use, stay pending until --contract',
+    )
+    .option(
+      '--contract',
+      'then apply the contract steps too: refused (exit 3, nothing contracted) while a run is pinned to an older ' +
+        "version or any worker but the current version's still polls; checked even when none is pending, so a " +
+        "deploy's last step can always run it",
+    )
+    .action(async (opts: { contract?: boolean }) => {
+      const held = await withKnex(async (knex) => {
+        const expand = await migrateExpand(knex);
+        console.log(
+          expand.applied.length ? `applied: ${expand.applied.join(', ')}` : 'expand: already up to date',
+        );
+        return expand.held;
+      });
+      if (!opts.contract) {
+        if (held.length > 0)
+          console.log(
+            `held (contract steps and what follows): ${held.join(', ')}; run 'kiosk db migrate --contract' ` +
+              "once 'kiosk deploy drained <previous build id>' exits 0 and the previous version's workers are stopped",
+          );
+        return;
+      }
+      const cfg = loadConfig();
+      const blockers = await withTarget(undefined, (t) => olderWorkersLeft(t, cfg.temporal.taskQueue));
+      if (blockers.length > 0)
+        throw new NotYetError(
+          `contract steps refused, nothing contracted (${held.length ? `pending: ${held.join(', ')}` : 'none pending'}): ` +
+            blockers.join('; '),
+        );
+      const contracted = await withKnex(migrateLatest);
+      console.log(
+        contracted.length
+          ? `applied (contract): ${contracted.join(', ')}`
+          : 'contract: none pending; no older worker is left',
+      );
+    });
   db.command('status')
     .description('the applied migrations (with their batch and time) and the pending ones; changes nothing')
     .option('--json', 'print as one JSON object')
     .action((opts: { json?: boolean }) =>
       withKnex(async (knex) => {
         const s = await migrationStatus(knex);
+        const contract = (await pendingPhases(knex)).filter((m) => m.phase === 'contract').map((m) => m.name);
         if (opts.json) {
-          console.log(JSON.stringify({ database: describeDatabase(loadConfig().databaseUrl), ...s }));
+          console.log(
+            JSON.stringify({
+              database: describeDatabase(loadConfig().databaseUrl),
+              ...s,
+              pendingContract: contract,
+            }),
+          );
           return;
         }
         console.log(describeDatabase(loadConfig().databaseUrl));
@@ -65,7 +114,10 @@ export function registerDbCommands(program: Command): void {
           console.log(
             `applied  ${m.name}  (batch ${m.batch}, ${m.appliedAt})${s.unknown.includes(m.name) ? '  not in this release' : ''}`,
           );
-        for (const name of s.pending) console.log(`pending  ${name}`);
+        for (const name of s.pending)
+          console.log(
+            `pending  ${name}${contract.includes(name) ? '  (contract step: db migrate --contract)' : ''}`,
+          );
         console.log(
           s.pending.length === 0
             ? `up to date: ${s.applied.length} applied`

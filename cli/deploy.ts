@@ -6,6 +6,7 @@ import { temporal } from '@temporalio/proto';
 import type { Command } from 'commander';
 import { loadConfig } from '../infra/config';
 import { deploymentName } from '../infra/worker-deployment';
+import { contractBlockers, type GateState } from './contract-gate';
 import { NotYetError, UsageError } from './exit';
 import { connectOrExplain } from './temporal-preflight';
 
@@ -87,7 +88,61 @@ export async function promoteVersion(t: DeploymentTarget, buildId: string): Prom
   return r.previousDeploymentVersion?.buildId || null;
 }
 
-async function withTarget<T>(name: string | undefined, fn: (t: DeploymentTarget) => Promise<T>): Promise<T> {
+const TaskQueueType = temporal.api.enums.v1.TaskQueueType;
+
+/** The deployment's versions and the task queue's pollers, as the contract gate weighs them. */
+async function gateState(t: DeploymentTarget, taskQueue: string): Promise<GateState> {
+  let currentBuildId: string | null = null;
+  const versions = [];
+  try {
+    const { workerDeploymentInfo: info } = await t.client.workflowService.describeWorkerDeployment({
+      namespace: t.namespace,
+      deploymentName: t.deploymentName,
+    });
+    currentBuildId = info?.routingConfig?.currentDeploymentVersion?.buildId || null;
+    for (const v of info?.versionSummaries ?? []) {
+      const buildId = v.deploymentVersion?.buildId ?? '';
+      versions.push({ buildId, openPinnedRuns: await openPinnedRuns(t, buildId) });
+    }
+  } catch (err) {
+    // gRPC NOT_FOUND: no worker of this deployment has polled yet.
+    if (!(isGrpcServiceError(err) && Number(err.code) === 5)) throw err;
+  }
+  const pollers: GateState['pollers'] = [];
+  const kinds = [
+    ['workflow', TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW],
+    ['activity', TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
+  ] as const;
+  for (const [kind, taskQueueType] of kinds) {
+    const described = await t.client.workflowService.describeTaskQueue({
+      namespace: t.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType,
+    });
+    for (const p of described.pollers ?? []) {
+      const lastPoll = Number(p.lastAccessTime?.seconds ?? 0) * 1000;
+      pollers.push({
+        taskQueue,
+        kind,
+        identity: p.identity ?? '?',
+        deploymentName: p.deploymentOptions?.deploymentName || null,
+        buildId: p.deploymentOptions?.buildId || null,
+        secondsSinceLastPoll: (Date.now() - lastPoll) / 1000,
+      });
+    }
+  }
+  return { deploymentName: t.deploymentName, currentBuildId, versions, pollers };
+}
+
+/** What holds a contract migration back (see contract-gate.ts); empty when it may run. */
+export async function olderWorkersLeft(t: DeploymentTarget, taskQueue: string): Promise<string[]> {
+  return contractBlockers(await gateState(t, taskQueue));
+}
+
+export async function withTarget<T>(
+  name: string | undefined,
+  fn: (t: DeploymentTarget) => Promise<T>,
+): Promise<T> {
   const cfg = loadConfig();
   const client = await connectOrExplain(cfg);
   try {

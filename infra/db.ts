@@ -14,6 +14,8 @@ export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 interface MigrationModule {
   up: (knex: Knex) => Promise<void>;
   down: (knex: Knex) => Promise<void>;
+  /** 'contract' for a step that removes what older releases use (infra/migrate.ts); 'expand' when absent. */
+  phase?: 'expand' | 'contract';
 }
 
 // Migrations are recorded without their extension, so a database migrated from TypeScript sources (tsx) and

@@ -1,8 +1,64 @@
 import type { Knex } from 'knex';
 
+/**
+ * A schema change in two phases: `expand` migrations (the default) only add, so the previous release keeps
+ * working on the new schema; a `contract` migration removes what only older releases use, and runs once no
+ * worker of an older version is left (a migration module says so with `export const phase = 'contract'`).
+ */
+export type MigrationPhase = 'expand' | 'contract';
+
+interface PhasedModule {
+  phase?: MigrationPhase;
+}
+
+function sourceOf(knex: Knex): Knex.MigrationSource<unknown> {
+  const source = (knex.client as { config: Knex.Config }).config.migrations?.migrationSource;
+  if (source === undefined) throw new Error('knex has no migration source');
+  return source;
+}
+
+/** The pending migrations in the order they run, each with its phase. */
+export async function pendingPhases(knex: Knex): Promise<{ name: string; phase: MigrationPhase }[]> {
+  const source = sourceOf(knex);
+  const { pending } = await migrationStatus(knex);
+  const all = await source.getMigrations([]);
+  const byName = new Map(all.map((m) => [source.getMigrationName(m), m]));
+  const phases = [];
+  for (const name of pending) {
+    const module = (await source.getMigration(byName.get(name))) as PhasedModule;
+    phases.push({ name, phase: module.phase ?? 'expand' });
+  }
+  return phases;
+}
+
+/** Every pending migration, contract steps included: for a new database, or once the gate has passed. */
 export async function migrateLatest(knex: Knex): Promise<string[]> {
   const [, applied] = (await knex.migrate.latest()) as [number, string[]];
   return applied;
+}
+
+/**
+ * The pending migrations before the first contract step, as one batch; the contract step and everything
+ * after it stay pending (`held`), since later migrations may build on it. A database never migrated gets
+ * everything: no older release has run on it.
+ */
+export async function migrateExpand(knex: Knex): Promise<{ applied: string[]; held: string[] }> {
+  const phases = await pendingPhases(knex);
+  const stop = phases.findIndex((m) => m.phase === 'contract');
+  const fresh = (await migrationStatus(knex)).applied.length === 0;
+  if (stop === -1 || fresh) return { applied: await migrateLatest(knex), held: [] };
+  const held = phases.slice(stop).map((m) => m.name);
+  if (stop === 0) return { applied: [], held };
+  const source = sourceOf(knex);
+  const heldNames = new Set(held);
+  const expandOnly: Knex.MigrationSource<unknown> = {
+    getMigrations: async (loadExtensions) =>
+      (await source.getMigrations(loadExtensions)).filter((m) => !heldNames.has(source.getMigrationName(m))),
+    getMigrationName: (m) => source.getMigrationName(m),
+    getMigration: (m) => source.getMigration(m),
+  };
+  const [, applied] = (await knex.migrate.latest({ migrationSource: expandOnly })) as [number, string[]];
+  return { applied, held };
 }
 
 export async function rollbackLast(knex: Knex): Promise<string[]> {
@@ -54,9 +110,7 @@ export interface MigrationStatus {
 
 /** What knex's migrate:status reports, read-only: a database never migrated is not given knex's tables. */
 export async function migrationStatus(knex: Knex): Promise<MigrationStatus> {
-  const config = (knex.client as { config: Knex.Config }).config;
-  const source = config.migrations?.migrationSource;
-  if (source === undefined) throw new Error('knex has no migration source');
+  const source = sourceOf(knex);
   const names = (await source.getMigrations([])).map((m) => source.getMigrationName(m));
   const table = await knex.raw<{ rows: { t: string | null }[] }>(
     `select to_regclass('knex_migrations')::text as t`,

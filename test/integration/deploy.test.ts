@@ -71,7 +71,7 @@ async function runsOf(client: Client, workflowId: string) {
 }
 
 describe('deploy: the current worker over the previous release, with runs in flight', function () {
-  this.timeout(420_000);
+  this.timeout(600_000);
   const deploymentName = `kiosk-test-${uniqueSuffix()}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiosk-deploy-'));
   let env: StreamEnv;
@@ -115,6 +115,14 @@ describe('deploy: the current worker over the previous release, with runs in fli
         if (Date.now() > deadline) throw new Error(run.output());
         await new Promise((r) => setTimeout(r, 1000));
       }
+    };
+    // The deploy's last step, `db migrate --contract`: its exit code and output.
+    const contract = async (): Promise<{ code: number | string; output: string }> => {
+      const run = startEntryPoint('client.ts', cfg, ['db', 'migrate', '--contract'], {
+        TEMPORAL_DEPLOYMENT_NAME: deploymentName,
+      });
+      const code = await run.exited;
+      return { code, output: run.output() };
     };
     const versionEnv = (buildId: string) => ({
       TEMPORAL_DEPLOYMENT_NAME: deploymentName,
@@ -197,6 +205,16 @@ describe('deploy: the current worker over the previous release, with runs in fli
       promoted,
       oldVersioned ? /current version: .*:current \(was / : /\(was unversioned workers\)/,
     );
+    // Contract steps wait while the previous release's worker still polls (and, when versioned, holds runs).
+    const early = await contract();
+    assert.equal(early.code, 3, early.output);
+    assert.match(early.output, /contract steps refused, nothing contracted/);
+    assert.match(
+      early.output,
+      oldVersioned
+        ? new RegExp(`a worker of ${deploymentName}:${release.commit} `)
+        : /an unversioned worker .* polled task queue /,
+    );
     // A versioned previous release keeps serving its pinned runs until they end; an unversioned one has none.
     if (!oldVersioned) {
       assert.equal(
@@ -274,6 +292,16 @@ describe('deploy: the current worker over the previous release, with runs in fli
         ),
       30_000,
     );
+
+    // Once the old worker's last long poll has aged out, the contract step runs.
+    let last = { code: -1 as number | string, output: '' };
+    await waitUntil(
+      'db migrate --contract to pass once the previous release is gone',
+      async () => (last = await contract()).code === 0,
+      180_000,
+      10_000,
+    ).catch((err: Error) => Promise.reject(new Error(`${err.message}; last answer: ${last.output}`)));
+    assert.match(last.output, /contract: none pending; no older worker is left/);
 
     // Where the runs are now: a run started after the deploy is on the new version.
     const after = await execute(client, taskQueue, 'healthCheck', []);
