@@ -71,8 +71,8 @@ export async function batchCodecs(segmentFile: string): Promise<string[]> {
 }
 
 /**
- * Kafka's own `kafka-topics.sh` (TopicCommand) against the stack's broker, e.g. `['--delete', '--topic', t]`;
- * resolves with what it printed.
+ * Kafka's own topic tool (TopicCommand, what `kafka-topics` runs) against the stack's broker, e.g.
+ * `['--delete', '--topic', t]`; resolves with what it printed.
  */
 export function kafkaTopics(cfg: Config, args: readonly string[]): Promise<string> {
   return runJava(

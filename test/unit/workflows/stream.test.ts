@@ -1,6 +1,6 @@
-// The stream workflow's own logic with its activities mocked (on a Temporal dev server of its own, a task queue
-// per test): the flush policy, dropping redeliveries, what a continued run takes over, the re-read of a first
-// run, and the state the bridge's backpressure reads while a load is slow.
+// The stream workflow's own logic with its activities mocked (on a Temporal dev server of its own, a task
+// queue per test): the flush policy, dropping redeliveries, what a continued run takes over, the re-read of a
+// first run, and the state the bridge's backpressure reads while a load is slow.
 import assert from 'node:assert/strict';
 import {
   messagesSignal,
@@ -390,7 +390,7 @@ describe('stream workflow with mocked activities', function () {
           : undefined;
       });
       // This run replays; so does one recorded from the code before (stream-takeover-before-late-messages),
-      // which dropped A's 5..7 and C's messages (stream-replay.test.ts).
+      // which dropped A's 5..7 and C's messages (test/integration/stream-replay.test.ts).
       await replay(await handle.fetchHistory(), c.workflowId);
 
       const chain = (id: string) =>
