@@ -113,3 +113,6 @@ export function mockedWorkflowSuite<A>(label: string): MockedWorkflows<A> {
 type Drifted = { extractObject: () => Promise<{ stem: string; lines: number; staged: number }> };
 // @ts-expect-error `staged` is no field of extractObject's result
 const _drifted: ActivityMocks<BatchActivities, Drifted> = {} as Drifted;
+type Gone = { stageObject: () => Promise<void> };
+// @ts-expect-error the batch has no activity `stageObject` any more
+const _gone: ActivityMocks<BatchActivities, Gone> = {} as Gone;
