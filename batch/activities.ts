@@ -1,6 +1,6 @@
 // The batch path's activities: run ledger, exhibition metadata, listing, and each object's chain: extract
 // (S3 lines into a staging table), validate (verdicts into another), transform (presses, in SQL) and load
-// (the final tables in one transaction, batch-load.ts). Each step reads only the staging of the one before,
+// (the final tables in one transaction, load.ts). Each step reads only the staging of the one before,
 // so each is retried on its own and a failed load never reads S3 again. Each is safe to retry.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -268,7 +268,7 @@ export function createBatchActivities(deps: ActivityDeps) {
       );
     },
 
-    /** Load: the staged object into the final tables, DUPLICATE judged again (see batch-load.ts). */
+    /** Load: the staged object into the final tables, DUPLICATE judged again (see load.ts). */
     async loadObject(input: {
       runId: string;
       object: BatchObject;

@@ -73,7 +73,7 @@ export async function loadObjects(
   };
   try {
     // Loads are the run's critical path: the first one starts sooner when its object's chain has the worker
-    // and the database to itself; the next one is staged while it loads (bench/README.md, issue 12).
+    // and the database to itself; the next one is staged while it loads (bench/README.md).
     if (objects.length > 1 && maxParallel > 1 && patched(FIRST_ALONE_PATCH)) {
       stageUpTo(1);
       await stages.get(0); // a chain that failed fails the page now, with nothing else started

@@ -1,6 +1,6 @@
 // The batch workflow: loads exhibition metadata, then the history objects in scope page by page (listing one
-// page, loading it through the per-object chain of batch-objects.ts), continuing as new between pages before
-// its history grows large. The ledger row, keyed by the first run's id, stays one row for the logical run and
+// page, loading it through the per-object chain of workflow-objects.ts), continuing as new between pages
+// before its history grows large. The ledger row, keyed by the first run's id, stays one row for the logical run and
 // records every ending: completed, failed (at any step) or cancelled; staging is dropped on the way out.
 import {
   ApplicationFailure,

@@ -54,7 +54,7 @@ Options:
   --skip-reprocess   part (1) only
   --help             this text
 
-Targets (issue 12): the drain with the history at least 0.9x as fast as into an empty database; zero
+Targets: the drain with the history at least 0.9x as fast as into an empty database; zero
 activity retries caused by locks during the reprocesses.`;
 
 const ROWS_PER_DAY = 500;

@@ -70,7 +70,7 @@ Options:
   --keep-data         keep the generated files in the temp folder (their path is printed)
   --help              this text
 
-Targets (issue 12): pipeline >= 0.6 x psql \\copy; worker peak RSS < 300 MB at 1 GB. Row-by-row is for
+Targets: pipeline >= 0.6 x psql \\copy; worker peak RSS < 300 MB at 1 GB. Row-by-row is for
 information only (bound by the disk's commit latency).`;
 
 const SITES = [0, 1, 2, 3, 4, 5];

@@ -60,7 +60,7 @@ export const BRIDGE_VARIABLES = {
   signalMaxMessages: {
     name: 'STREAM_SIGNAL_MAX_MESSAGES',
     // Each signal and each load costs Temporal and the worker about the same whatever its size: fewer, larger
-    // ones halve that overhead (bench/README.md, issue 16).
+    // ones halve that overhead (bench/README.md).
     fallback: 20_000,
     min: 1,
     describe: 'messages per signal',

@@ -1,5 +1,6 @@
-// Bulk loading with COPY FROM STDIN (text format): several times faster than multi-row INSERT (NOTES.md),
-// fed in batches with the stream's backpressure honoured so memory stays flat whatever the input size.
+// Bulk loading with COPY FROM STDIN (text format): several times faster than multi-row INSERT
+// (../shared/docs/NOTES.md), fed in batches with the stream's backpressure honoured so memory stays flat
+// whatever the input size.
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { once } from 'node:events';

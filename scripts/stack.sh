@@ -33,7 +33,7 @@ PG_PASSWORD=kiosk
 S3_ACCESS=${AWS_ACCESS_KEY_ID:-kiosk-local}
 S3_SECRET=${AWS_SECRET_ACCESS_KEY:-kiosk-local-secret}
 # The TLS side's local users: Kafka over SASL_SSL, and a PostgreSQL role allowed only over TLS (hostssl),
-# which provision.ts creates (test/support/secure-stack.ts uses the same names).
+# which scripts/stack/provision.ts creates (test/support/secure-stack.ts uses the same names).
 KAFKA_SCRAM_USER=kiosk-scram
 KAFKA_SCRAM_PASSWORD=kiosk-scram-local
 KAFKA_PLAIN_USER=kiosk-plain
@@ -243,8 +243,8 @@ kafka_scram_user() {
   touch "$done_file"
 }
 
-# ssl=on with the stack's server certificate, and a role (created by provision.ts) that may log in only
-# over TLS with scram-sha-256. Applied at every start, so a cluster made before this gains it too.
+# ssl=on with the stack's server certificate, and a role (created by scripts/stack/provision.ts) that may log
+# in only over TLS with scram-sha-256. Applied at every start, so a cluster made before this gains it too.
 postgres_tls_conf() {
   local data=$1 hba=$1/pg_hba.conf
   make_tls_material

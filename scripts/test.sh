@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test command: lint, format, typecheck, unit tests, then integration tests against the real local
-# stack (started when it is down), then the deployment checks when their tools are installed.
+# The whole test command: lint, format, typecheck, unit tests (the workflow tests among them, with mocked
+# activities on a Temporal dev server of their own: they need no stack), then integration tests against the
+# real local stack (started when it is down), then the deployment checks when their tools are installed.
 # The last line is 'N passed, N failed[, N skipped]' over every check and test case.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -24,7 +24,7 @@ export interface LoadStreamInput {
   partition: number;
   /**
    * The rows' source_topic: the topic's name, or `<topic>@<topicId>` for a recreated topic's later incarnation
-   * (see stream-topic.ts). Absent from workflows started by older code: the name.
+   * (see topic.ts). Absent from workflows started by older code: the name.
    */
   sourceTopic?: string;
   /** In offset order, no offset twice (the workflow's buffer guarantees both). */

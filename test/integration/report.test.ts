@@ -1,8 +1,8 @@
 // The report on the real LMNH data, loaded through the real batch workflow, checked answer by answer against
 // a hand count over the CSV files in plain JavaScript (never the report's own queries). The hand count
-// applies the known rejection facts (SOURCES.md): rows before 08:45 are out of hours and a row repeated in
-// two files counts once. Then the CLI end to end, and the London-date filter across summer-time changes
-// against a differently written SQL query.
+// applies the known rejection facts (../shared/data/lmnh/SOURCES.md): rows before 08:45 are out of hours and
+// a row repeated in two files counts once. Then the CLI end to end, and the London-date filter across
+// summer-time changes against a differently written SQL query.
 import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

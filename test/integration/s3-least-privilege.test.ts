@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createHealthActivities } from '../../activities/health';
@@ -30,14 +29,11 @@ import {
   SHARED_DATA,
   uniqueSuffix,
 } from '../support/isolated-env';
+import { cachedBinary } from '../support/stack-cache';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 
 const run = promisify(execFile);
-const VERSITYGW = path.join(
-  process.env.KIOSK_CACHE ?? path.join(os.homedir(), '.cache', 'kiosk-pipeline'),
-  'bin',
-  'versitygw',
-);
+const VERSITYGW = cachedBinary('versitygw');
 const HISTORY = [
   'lmnh_hist_data_0.csv',
   'lmnh_hist_data_1.csv',

@@ -1,6 +1,6 @@
 // The worker task role's policy as terraform/iam.tf renders it for a bucket and prefix, and an evaluator of
 // S3 calls against it. The AWS provider cannot be downloaded here, so the data source is rendered from the
-// HCL itself; only the expressions iam.tf uses are understood, and anything else fails loudly.
+// HCL itself; only the expressions terraform/iam.tf uses are understood, and anything else fails loudly.
 import { parse } from '@cdktf/hcl2json';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -66,7 +66,7 @@ export async function workerTaskPolicy(bucket: string, prefix: string, region: s
   const statements = iam.data.aws_iam_policy_document.worker_task[0].statement.map((s): PolicyStatement => {
     const conditions = conditionMap(s.condition ?? []);
     for (const d of s.dynamic?.condition ?? []) {
-      // The one form iam.tf uses: a condition present only when the prefix is set.
+      // The one form terraform/iam.tf uses: a condition present only when the prefix is set.
       if (d.for_each !== '${var.s3_prefix == "" ? [] : [var.s3_prefix]}')
         throw new Error(`iam.tf: cannot evaluate for_each ${d.for_each}`);
       if (prefix === '') continue;

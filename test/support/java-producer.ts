@@ -1,16 +1,11 @@
 // Kafka's own Java console producer and log dumper, from the jars the stack runs the broker with: where a
 // producer's behaviour matters (compression, batching, size limits), tests use the real client, not kafkajs.
 import { spawn } from 'node:child_process';
-import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../infra/config';
+import { KIOSK_CACHE } from './stack-cache';
 
-const KAFKA_LIBS = path.join(
-  process.env.KIOSK_CACHE ?? path.join(os.homedir(), '.cache', 'kiosk-pipeline'),
-  'kafka-4.1.1',
-  'libs',
-  '*',
-);
+const KAFKA_LIBS = path.join(KIOSK_CACHE, 'kafka-4.1.1', 'libs', '*');
 
 export type JavaCodec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
@@ -76,8 +71,8 @@ export async function batchCodecs(segmentFile: string): Promise<string[]> {
 }
 
 /**
- * Kafka's own `kafka-topics.sh` (TopicCommand) against the stack's broker, e.g. `['--delete', '--topic', t]`;
- * resolves with what it printed.
+ * Kafka's own topic tool (TopicCommand, what `kafka-topics` runs) against the stack's broker, e.g.
+ * `['--delete', '--topic', t]`; resolves with what it printed.
  */
 export function kafkaTopics(cfg: Config, args: readonly string[]): Promise<string> {
   return runJava(

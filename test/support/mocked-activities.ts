@@ -1,25 +1,89 @@
-// Running the real workflow code against mocked activities: the stack's Temporal server, a worker on a task
-// queue of the test's own, and the same workflow bundle the worker serves.
+// Running the real workflow code against mocked activities: a Temporal dev server of the suite's own, started
+// from the binary the stack caches (no Kafka, PostgreSQL or S3; nothing downloaded), a worker on a task queue
+// of the test's own, and the same workflow bundle the worker serves.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { loadConfig } from '../../infra/config';
+import fs from 'node:fs';
+import type { createBatchActivities } from '../../batch/activities';
+import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
+import type { createReplayActivities } from '../../replay/activities';
+import type { createStreamActivities } from '../../stream/load';
+import type { createStreamRereadActivities } from '../../stream/reread';
+import type { createStreamTopicActivities } from '../../stream/topic';
 import { uniqueSuffix } from './isolated-env';
+import { cachedBinary } from './stack-cache';
 import { workflowBundle } from './test-worker';
 
-export interface MockedWorkflows {
+/** Each pipeline's activities, as its factories build them: what its mocks must match. */
+export type BatchActivities = ReturnType<typeof createBatchActivities>;
+export type StreamActivities = ReturnType<typeof createStreamActivities> &
+  ReturnType<typeof createStreamRereadActivities> &
+  ReturnType<typeof createStreamTopicActivities>;
+/** The replay closes its ledger row with the batch's `finishRun`. */
+export type ReplayActivities = ReturnType<typeof createReplayActivities> & Pick<BatchActivities, 'finishRun'>;
+
+type Depth = [never, 0, 1, 2, 3, 4];
+
+/** The names of the fields `Got` has, at any depth, that `Want` lacks (never when there are none). */
+type ExtraFields<Got, Want, D extends number = 4> = [D] extends [never]
+  ? never
+  : [Got] extends [readonly (infer G)[]]
+    ? [NonNullable<Want>] extends [readonly (infer W)[]]
+      ? ExtraFields<G, W, Depth[D]>
+      : never
+    : [Got] extends [object]
+      ? {
+          [K in keyof Got]-?: K extends keyof NonNullable<Want>
+            ? ExtraFields<Got[K], NonNullable<Want>[K], Depth[D]>
+            : K & string;
+        }[keyof Got]
+      : never;
+
+type Result<F> = F extends (...args: never[]) => infer R ? Awaited<R> : never;
+
+/**
+ * Mocks `M` of some of `A`'s activities. Each must take the real one's input and resolve to its result, with
+ * no field the real one no longer returns (a plain `Partial<A>` lets extra fields through): a mock that drifts
+ * from its activity fails tsc.
+ */
+export type ActivityMocks<A, M> = M & {
+  [K in keyof M]: K extends keyof A
+    ? [ExtraFields<Result<M[K]>, Result<A[K]>>] extends [never]
+      ? M[K]
+      : { 'fields the activity does not return': ExtraFields<Result<M[K]>, Result<A[K]>> }
+    : { 'not an activity of this pipeline': K };
+};
+
+export interface MockedWorkflows<A> {
   env: () => TestWorkflowEnvironment;
   /** Runs `fn` while a worker with these activities serves a fresh task queue. */
-  withWorker: <T>(activities: object, fn: (taskQueue: string) => Promise<T>) => Promise<T>;
+  withWorker: <M extends Partial<A>, T>(
+    activities: ActivityMocks<A, M>,
+    fn: (taskQueue: string) => Promise<T>,
+  ) => Promise<T>;
 }
 
-/** Sets up the environment for a mocha suite (before/after hooks) and returns its accessors. */
-export function mockedWorkflowSuite(label: string): MockedWorkflows {
+/** The cached Temporal CLI (scripts/stack.sh builds it once per machine). */
+function temporalCli(): string {
+  const cli = cachedBinary('temporal');
+  if (!fs.existsSync(cli)) {
+    throw new Error(`${cli} is missing: build it once with 'bash scripts/stack.sh install'`);
+  }
+  return cli;
+}
+
+/**
+ * Sets up the environment for a mocha suite (before/after hooks) and returns its accessors; `A` is the pipeline's
+ * activities type, which every mock is checked against.
+ */
+export function mockedWorkflowSuite<A>(label: string): MockedWorkflows<A> {
   let env: TestWorkflowEnvironment | undefined;
   before(async () => {
-    const cfg = loadConfig();
-    env = await TestWorkflowEnvironment.createFromExistingServer({
-      address: cfg.temporal.address,
-      namespace: cfg.temporal.namespace,
+    env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: temporalCli() },
+        searchAttributes: [...ALL_SEARCH_ATTRIBUTES],
+      },
     });
   });
   after(async () => {
@@ -44,3 +108,11 @@ export function mockedWorkflowSuite(label: string): MockedWorkflows {
     },
   };
 }
+
+// The check itself, kept honest by tsc: a mock resolving to a field its activity does not return is refused.
+type Drifted = { extractObject: () => Promise<{ stem: string; lines: number; staged: number }> };
+// @ts-expect-error `staged` is no field of extractObject's result
+const _drifted: ActivityMocks<BatchActivities, Drifted> = {} as Drifted;
+type Gone = { stageObject: () => Promise<void> };
+// @ts-expect-error the batch has no activity `stageObject` any more
+const _gone: ActivityMocks<BatchActivities, Gone> = {} as Gone;

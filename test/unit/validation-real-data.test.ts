@@ -30,9 +30,9 @@ function countReasons(verdicts: Verdict[]): Counts {
 }
 
 /**
- * The rule SOURCES.md used to count its 1066, written independently of the module under test: at between
- * 08:45 and 18:15 by comparing the clock text, site one of "0".."5", val an integer -1..4, type 0 or 1 for a
- * request and absent otherwise.
+ * The rule ../shared/data/lmnh/SOURCES.md used to count its 1066, written independently of the module under
+ * test: at between 08:45 and 18:15 by comparing the clock text, site one of "0".."5", val an integer -1..4,
+ * type 0 or 1 for a request and absent otherwise.
  */
 function breaksSourcesRule(raw: string): boolean {
   const message = JSON.parse(raw) as Record<string, unknown>;

@@ -1,6 +1,6 @@
-// The stream workflow's own logic with its activities mocked (on the stack's Temporal server, a task queue of
-// its own): the flush policy, dropping redeliveries, what a continued run takes over, the re-read of a first
-// run, and the state the bridge's backpressure reads while a load is slow.
+// The stream workflow's own logic with its activities mocked (on a Temporal dev server of its own, a task
+// queue per test): the flush policy, dropping redeliveries, what a continued run takes over, the re-read of a
+// first run, and the state the bridge's backpressure reads while a load is slow.
 import assert from 'node:assert/strict';
 import {
   messagesSignal,
@@ -10,14 +10,18 @@ import {
   type StreamState,
   type StreamWorkflowInput,
   type TakenBlock,
-} from '../../contracts/stream';
-import { streamPartition } from '../../stream/workflow';
-import { decodeRecordBlock, encodeRecordBlock, takenRecords } from '../../contracts/record-block';
-import { OffsetBuffer } from '../../stream/workflow-buffer';
-import { uniqueSuffix } from '../support/isolated-env';
-import { mockedWorkflowSuite } from '../support/mocked-activities';
-import { replay } from '../support/replay';
-import { waitFor } from '../support/wait';
+} from '../../../contracts/stream';
+import { streamPartition } from '../../../stream/workflow';
+import { decodeRecordBlock, encodeRecordBlock, takenRecords } from '../../../contracts/record-block';
+import { OffsetBuffer } from '../../../stream/workflow-buffer';
+import { uniqueSuffix } from '../../support/isolated-env';
+import {
+  mockedWorkflowSuite,
+  type ActivityMocks,
+  type StreamActivities,
+} from '../../support/mocked-activities';
+import { replay } from '../../support/replay';
+import { waitFor } from '../../support/wait';
 
 const message = (offset: number): StreamMessage => ({
   offset,
@@ -94,16 +98,16 @@ function mocks(reread: (before: number) => StreamMessage[] = () => []) {
 
 describe('stream workflow with mocked activities', function () {
   this.timeout(120_000);
-  const { env, withWorker } = mockedWorkflowSuite('stream-mocked');
+  const { env, withWorker } = mockedWorkflowSuite<StreamActivities>('stream-mocked');
 
   /** Runs one partition's workflow under a worker with the mocks, then terminates it (a chain never ends). */
-  async function withChain(
-    activities: object,
+  async function withChain<M extends Partial<StreamActivities>>(
+    activities: ActivityMocks<StreamActivities, M>,
     input: Omit<StreamWorkflowInput, 'topic' | 'partition'>,
     fn: (chain: Chain) => Promise<void>,
     blockData: Uint8Array[] = [],
   ): Promise<void> {
-    await withWorker(activities, async (taskQueue) => {
+    await withWorker<M, void>(activities, async (taskQueue) => {
       const handle = await env().client.workflow.start(streamPartition, {
         taskQueue,
         workflowId: `stream-mocked-${uniqueSuffix()}`,
@@ -386,7 +390,7 @@ describe('stream workflow with mocked activities', function () {
           : undefined;
       });
       // This run replays; so does one recorded from the code before (stream-takeover-before-late-messages),
-      // which dropped A's 5..7 and C's messages (stream-replay.test.ts).
+      // which dropped A's 5..7 and C's messages (test/integration/stream-replay.test.ts).
       await replay(await handle.fetchHistory(), c.workflowId);
 
       const chain = (id: string) =>

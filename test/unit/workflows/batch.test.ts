@@ -1,14 +1,20 @@
-// The batch workflow's own paths with its activities mocked (on the stack's Temporal server, a task queue
-// of its own): paging carries the ledger's run id through continue-as-new, and a failure or a cancel at any
+// The batch workflow's own paths with its activities mocked (on a Temporal dev server of its own, a task
+// queue per test): paging carries the ledger's run id through continue-as-new, and a failure or a cancel at any
 // step drops staging and records the ending.
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
-import type { BatchObject, HistoryPage, ListPageInput, RunStatus } from '../../contracts/batch';
-import { batchWorkflow, type BatchInput } from '../../batch/workflow';
-import { uniqueSuffix } from '../support/isolated-env';
-import { mockedWorkflowSuite } from '../support/mocked-activities';
+import type {
+  BatchObject,
+  HistoryPage,
+  ListPageInput,
+  ObjectLoadResult,
+  RunStatus,
+} from '../../../contracts/batch';
+import { batchWorkflow, type BatchInput } from '../../../batch/workflow';
+import { uniqueSuffix } from '../../support/isolated-env';
+import { mockedWorkflowSuite, type BatchActivities } from '../../support/mocked-activities';
 
 const object = (i: number): BatchObject => ({
   uri: `s3://b/obj-${i}.csv`,
@@ -23,7 +29,7 @@ const object = (i: number): BatchObject => ({
 function mocks(total: number, failListingAfter = Infinity, blockLoads = false, failExtractOf = '') {
   const calls = { startRun: [] as string[], loaded: [] as string[], finished: [] as [string, RunStatus][] };
   const dropped: string[] = [];
-  const result = (uri: string) => ({
+  const result = (uri: string): ObjectLoadResult => ({
     uri,
     skipped: false,
     read: 2,
@@ -39,12 +45,14 @@ function mocks(total: number, failListingAfter = Infinity, blockLoads = false, f
   const extract = (i: { object: BatchObject }) => {
     steps.push(`extract:${i.object.name}`);
     if (i.object.name === failExtractOf) return Promise.reject(ApplicationFailure.nonRetryable('S3 broke'));
-    return Promise.resolve({ stagingTable: 't', staged: 2, stem: i.object.name, lines: 3, header: true });
+    return Promise.resolve({ stem: i.object.name, lines: 3 });
   };
-  const step = (name: string, result: unknown) => (i: { stem: string }) => {
-    steps.push(`${name}:${i.stem}`);
-    return Promise.resolve(result);
-  };
+  const step =
+    <R>(name: string, result: R) =>
+    (i: { stem: string }) => {
+      steps.push(`${name}:${i.stem}`);
+      return Promise.resolve(result);
+    };
   const load = async (input: { runId: string; object: BatchObject }) => {
     // Hangs until cancelled (it heartbeats, which is how a cancel reaches it): the cancel must end the run.
     if (blockLoads) {
@@ -79,8 +87,8 @@ function mocks(total: number, failListingAfter = Infinity, blockLoads = false, f
       return Promise.resolve({ objects, listed: objects.length, skipped: 0, next });
     },
     extractObject: extract,
-    validateObject: step('validate', { header: true }),
-    transformObject: step('transform', undefined),
+    validateObject: step('validate', { header: true, valid: 2, rejected: 0 }),
+    transformObject: step('transform', { presses: 2 }),
     loadObject: load,
     dropRunStaging: (i: { runId: string }) => {
       dropped.push(i.runId);
@@ -97,7 +105,7 @@ function mocks(total: number, failListingAfter = Infinity, blockLoads = false, f
 
 describe('batch workflow with mocked activities', function () {
   this.timeout(120_000);
-  const { env, withWorker } = mockedWorkflowSuite('batch-mocked');
+  const { env, withWorker } = mockedWorkflowSuite<BatchActivities>('batch-mocked');
 
   const start = (taskQueue: string, input: BatchInput) =>
     env().client.workflow.start(batchWorkflow, {

@@ -1,41 +1,24 @@
-// The replay workflow on its own, activities mocked, on the stack's Temporal server: it walks the pages by id
-// across continue-as-new with one ledger run, and closes the ledger as failed when a page cannot be done.
+// The replay workflow on its own, activities mocked, on a Temporal dev server of its own: it walks the pages by
+// id across continue-as-new with one ledger run, and closes the ledger as failed when a page cannot be done.
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import type { ReplayPageInput, ReplayPageResult } from '../../replay/activities';
-import { loadConfig } from '../../infra/config';
-import { rejectReplay, type ReplaySummary } from '../../replay/workflow';
-import { uniqueSuffix } from '../support/isolated-env';
-import { workflowBundle } from '../support/test-worker';
+import type { ReplayPageInput, ReplayPageResult } from '../../../replay/activities';
+import { rejectReplay, type ReplaySummary } from '../../../replay/workflow';
+import { uniqueSuffix } from '../../support/isolated-env';
+import { mockedWorkflowSuite, type ReplayActivities } from '../../support/mocked-activities';
 
 describe('replay workflow (activities mocked)', function () {
   this.timeout(60_000);
-  const cfg = loadConfig();
-  let env: TestWorkflowEnvironment;
-
-  before(async () => {
-    env = await TestWorkflowEnvironment.createFromExistingServer({
-      address: cfg.temporal.address,
-      namespace: cfg.temporal.namespace,
-    });
-  });
-  after(() => env?.teardown());
+  const { env, withWorker } = mockedWorkflowSuite<ReplayActivities>('replay-mocked');
 
   async function run(
     pages: (input: ReplayPageInput) => ReplayPageResult,
     input: Parameters<typeof rejectReplay>[0],
   ) {
     const calls = { pages: [] as ReplayPageInput[], started: [] as string[], finished: [] as string[] };
-    const taskQueue = `replay-wf-${uniqueSuffix()}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      namespace: cfg.temporal.namespace,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: {
+    const outcome = await withWorker(
+      {
         startReplay: (i: { runId: string }) => {
           calls.started.push(i.runId);
           return Promise.resolve({ afterId: 0, untilId: 10 });
@@ -51,14 +34,17 @@ describe('replay workflow (activities mocked)', function () {
           return Promise.resolve({ read: 4, loaded: 4, rejected: 0, rejectedByReason: {} });
         },
       },
-    });
-    const outcome = await worker.runUntil(
-      env.client.workflow
-        .execute(rejectReplay, { taskQueue, workflowId: `replay-test-${uniqueSuffix()}`, args: [input] })
-        .then(
-          (s: ReplaySummary) => s,
-          (e: unknown) => e,
-        ),
+      (taskQueue) =>
+        env()
+          .client.workflow.execute(rejectReplay, {
+            taskQueue,
+            workflowId: `replay-test-${uniqueSuffix()}`,
+            args: [input],
+          })
+          .then(
+            (s: ReplaySummary) => s,
+            (e: unknown) => e,
+          ),
     );
     return { outcome, calls };
   }
