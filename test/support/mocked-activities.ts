@@ -11,7 +11,7 @@ import type { createStreamActivities } from '../../stream/load';
 import type { createStreamRereadActivities } from '../../stream/reread';
 import type { createStreamTopicActivities } from '../../stream/topic';
 import { uniqueSuffix } from './isolated-env';
-import { cachedBinary } from './stack-cache';
+import { temporalCliPath } from './stack-cache';
 import { workflowBundle } from './test-worker';
 
 /** Each pipeline's activities, as its factories build them: what its mocks must match. */
@@ -63,9 +63,9 @@ export interface MockedWorkflows<A> {
   ) => Promise<T>;
 }
 
-/** The cached Temporal CLI (scripts/stack.sh builds it once per machine). */
+/** The cached Temporal CLI (scripts/stack.sh installs it once per machine). */
 function temporalCli(): string {
-  const cli = cachedBinary('temporal');
+  const cli = temporalCliPath();
   if (!fs.existsSync(cli)) {
     throw new Error(`${cli} is missing: build it once with 'bash scripts/stack.sh install'`);
   }
