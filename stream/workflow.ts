@@ -23,12 +23,20 @@ import {
   resumeSignal,
   stateQuery,
   type CarriedState,
-  type RecordBlockInfo,
   type StreamState,
-  type StreamMessage,
   type StreamWorkflowInput,
 } from '../contracts/stream';
-import { OffsetBuffer, type AcceptResult, type Flush, type HeldBlock } from './workflow-buffer';
+import {
+  acceptArrival,
+  arrivalCount,
+  flushOffsets,
+  flushSize,
+  newestTimestamp,
+  OffsetBuffer,
+  type Arrival,
+  type BufferedBlock,
+  type Flush,
+} from './workflow-buffer';
 
 // Before continuing as new with a history of many events, wait for this long without a signal (see untilQuiet),
 // but no longer than the max.
@@ -53,51 +61,12 @@ interface Incarnation {
   dropped: number;
 }
 
-/** What one signal brings: messages one by one (older bridges) or a record block with its bytes. */
-type Arrival = { messages: readonly StreamMessage[] } | { block: RecordBlockInfo; data: Uint8Array };
-
-function arrivalCount(arrival: Arrival): number {
-  return 'messages' in arrival ? arrival.messages.length : arrival.block.count;
-}
-
-function acceptArrival(buffer: OffsetBuffer, arrival: Arrival, now: number): AcceptResult {
-  return 'messages' in arrival
-    ? buffer.accept(arrival.messages, now)
-    : buffer.acceptBlock(arrival.block, arrival.data, now);
-}
-
-/** Kafka timestamp of the arrival's last message, ms since the epoch. */
-function newestTimestamp(arrival: Arrival): number | undefined {
-  return 'messages' in arrival
-    ? arrival.messages[arrival.messages.length - 1]?.timestamp
-    : arrival.block.lastTimestamp;
-}
-
-function restoreBlocks(input: StreamWorkflowInput, data: readonly Uint8Array[]): HeldBlock[] {
+function restoreBlocks(input: StreamWorkflowInput, data: readonly Uint8Array[]): BufferedBlock[] {
   return (input.pendingBlocks ?? []).map((block, i) => {
     const bytes = data[i];
     if (bytes === undefined) throw new Error(`carried block ${block.info.firstOffset}.. has no bytes`);
     return { block, data: bytes };
   });
-}
-
-function flushSize(batch: Flush): number {
-  return batch.kind === 'messages'
-    ? batch.messages.length
-    : batch.blocks.reduce((n, b) => n + b.block.taken, 0);
-}
-
-function flushOffsets(batch: Flush): { firstOffset: number; lastOffset: number } {
-  if (batch.kind === 'messages') {
-    return {
-      firstOffset: batch.messages[0]!.offset,
-      lastOffset: batch.messages[batch.messages.length - 1]!.offset,
-    };
-  }
-  return {
-    firstOffset: batch.blocks[0]!.block.firstTaken,
-    lastOffset: batch.blocks[batch.blocks.length - 1]!.block.info.lastOffset,
-  };
 }
 
 function firstRunState(): CarriedState {
