@@ -113,6 +113,7 @@ export class PartitionRun {
       restoreBlocks(input, blockData),
     );
     this.stop = new OffsetStop(this.state, this.topic, this.partition);
+    // Read here, in this order, as always: their markers are commands in every history.
     this.topicAware = knowsTopicIncarnations();
     this.ageOnEveryTask = judgesAgeOnEveryTask();
   }
