@@ -53,6 +53,7 @@ export async function streamPartition(input: StreamWorkflowInput, ...blockData: 
     }
     if (run.stop.suspectLogEnd !== undefined) await run.checkStop();
     if (run.buffer.size === 0) {
+      // Idle until messages, a due continue-as-new, a recreated topic or a log end to check.
       await condition(() => run.buffer.size > 0 || run.continueAsNewNow() || run.hasUrgentWork());
       // Round again: what just arrived waits for the flush policy (size or age) like anything else, so that light
       // traffic makes one load per maxAgeMs rather than one per signal.
