@@ -14,15 +14,19 @@ export interface AcceptResult {
   dropped: number;
 }
 
-/** A taken block with its bytes. */
-export interface HeldBlock {
+/** A taken block with its bytes, as the buffer keeps it until a load or the next run. */
+export interface BufferedBlock {
   block: TakenBlock;
   data: Uint8Array;
 }
 
-export type Flush = { kind: 'messages'; messages: StreamMessage[] } | { kind: 'blocks'; blocks: HeldBlock[] };
+export type Flush =
+  { kind: 'messages'; messages: StreamMessage[] } | { kind: 'blocks'; blocks: BufferedBlock[] };
 
-type Entry = { message: StreamMessage } | HeldBlock;
+/** What one signal brings: messages one by one (older bridges) or a record block with its bytes. */
+export type Arrival = { messages: readonly StreamMessage[] } | { block: RecordBlockInfo; data: Uint8Array };
+
+type Entry = { message: StreamMessage } | BufferedBlock;
 
 function entryCount(entry: Entry): number {
   return 'message' in entry ? 1 : entry.block.taken;
@@ -64,10 +68,10 @@ export class OffsetBuffer {
     private last: number,
     pending: readonly StreamMessage[] = [],
     now = 0,
-    pendingBlocks: readonly HeldBlock[] = [],
+    pendingBlocks: readonly BufferedBlock[] = [],
   ) {
     for (const message of pending) this.push({ message });
-    for (const held of pendingBlocks) this.push(held);
+    for (const block of pendingBlocks) this.push(block);
     if (this.count > 0) this.oldestAt = now;
   }
 
@@ -125,7 +129,7 @@ export class OffsetBuffer {
   }
 
   /** Removes and returns everything buffered. */
-  drain(): { messages: StreamMessage[]; blocks: HeldBlock[] } {
+  drain(): { messages: StreamMessage[]; blocks: BufferedBlock[] } {
     const all = this.queue.slice(this.head);
     this.queue = [];
     this.head = 0;
@@ -133,7 +137,7 @@ export class OffsetBuffer {
     this.bytes = 0;
     this.oldestAt = undefined;
     const messages: StreamMessage[] = [];
-    const blocks: HeldBlock[] = [];
+    const blocks: BufferedBlock[] = [];
     for (const entry of all) {
       if ('message' in entry) messages.push(entry.message);
       else blocks.push(entry);
@@ -175,7 +179,7 @@ export class OffsetBuffer {
     this.oldestAt = this.size > 0 ? now : undefined;
     return ofMessages
       ? { kind: 'messages', messages: batch.map((e) => (e as { message: StreamMessage }).message) }
-      : { kind: 'blocks', blocks: batch as HeldBlock[] };
+      : { kind: 'blocks', blocks: batch as BufferedBlock[] };
   }
 
   private push(entry: Entry): void {
@@ -183,4 +187,42 @@ export class OffsetBuffer {
     this.count += entryCount(entry);
     this.bytes += entryBytes(entry);
   }
+}
+
+/** Messages an arrival brings, whether or not they are taken. */
+export function arrivalCount(arrival: Arrival): number {
+  return 'messages' in arrival ? arrival.messages.length : arrival.block.count;
+}
+
+export function acceptArrival(buffer: OffsetBuffer, arrival: Arrival, now: number): AcceptResult {
+  return 'messages' in arrival
+    ? buffer.accept(arrival.messages, now)
+    : buffer.acceptBlock(arrival.block, arrival.data, now);
+}
+
+/** Kafka timestamp of the arrival's last message, ms since the epoch. */
+export function newestTimestamp(arrival: Arrival): number | undefined {
+  return 'messages' in arrival
+    ? arrival.messages[arrival.messages.length - 1]?.timestamp
+    : arrival.block.lastTimestamp;
+}
+
+/** Messages a flush hands to the load. */
+export function flushSize(batch: Flush): number {
+  return batch.kind === 'messages'
+    ? batch.messages.length
+    : batch.blocks.reduce((n, b) => n + b.block.taken, 0);
+}
+
+export function flushOffsets(batch: Flush): { firstOffset: number; lastOffset: number } {
+  if (batch.kind === 'messages') {
+    return {
+      firstOffset: batch.messages[0]!.offset,
+      lastOffset: batch.messages[batch.messages.length - 1]!.offset,
+    };
+  }
+  return {
+    firstOffset: batch.blocks[0]!.block.firstTaken,
+    lastOffset: batch.blocks[batch.blocks.length - 1]!.block.info.lastOffset,
+  };
 }
