@@ -23,11 +23,11 @@ import {
   stagingPrefix,
   stagingTableName,
 } from './staging';
-import type { ActivityDeps } from '../activities/deps';
-import { beatEvery, whileBeating } from '../activities/heartbeat';
+import type { ActivityDeps } from '../infra/activity-deps';
+import { beatEvery, whileBeating } from '../infra/heartbeat';
 import { closeRun, openRun } from '../ledger/pipeline-run';
 import { loadObject, STAGING_LOST, type StagedCounts } from './load';
-import { knownSites, upsertExhibitions } from './exhibition-store';
+import { knownSites, upsertExhibitions } from '../catalogue/exhibitions';
 import { EXHIBITION_OBJECT, HISTORY_OBJECT, openObjectStore, SourceMissingError } from './object-store';
 import type {
   BatchObject,
@@ -292,3 +292,5 @@ export function createBatchActivities(deps: ActivityDeps) {
     },
   };
 }
+
+export type BatchActivities = ReturnType<typeof createBatchActivities>;

@@ -4,11 +4,11 @@
 // run one by one in key order. The batch workflow owns paging, the ledger and cleanup; this module owns the
 // per-object chain.
 import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { BatchActivities } from './activities';
 import type { BatchObject, ObjectLoadResult } from '../contracts/batch';
-import { BATCH_OBJECT_STEP } from '../workflows/activity-policies';
+import { BATCH_OBJECT_STEP } from '../contracts/activity-policies';
 
-const bulk = proxyActivities<Activities>(BATCH_OBJECT_STEP);
+const bulk = proxyActivities<BatchActivities>(BATCH_OBJECT_STEP);
 
 // Runs recorded before this patch staged the first two objects together.
 const FIRST_ALONE_PATCH = 'batch-first-object-staged-alone';

@@ -16,10 +16,10 @@ import {
   log,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { Activities } from '../activities';
+import type { BatchActivities } from './activities';
 import type { ObjectLoadResult, RunStatus } from '../contracts/batch';
 import { loadObjects } from './workflow-objects';
-import { BATCH_STEP } from '../workflows/activity-policies';
+import { BATCH_STEP } from '../contracts/activity-policies';
 import {
   KioskDateFrom,
   KioskDateTo,
@@ -123,7 +123,7 @@ const TemporalScheduledStartTime = defineSearchAttributeKey(
   SearchAttributeType.DATETIME,
 );
 
-const quick = proxyActivities<Activities>(BATCH_STEP);
+const quick = proxyActivities<BatchActivities>(BATCH_STEP);
 
 const DEFAULT_PAGE_SIZE = 100;
 const DEFAULT_PAGES_PER_RUN = 2;

@@ -16,7 +16,7 @@ import {
   type RejectRow,
 } from '../replay/reject-store';
 import { judgeAgain } from '../replay/activities';
-import { exhibitionIdsBySite } from '../stream/store';
+import { exhibitionIdsBySite } from '../catalogue/exhibitions';
 import { escapeRaw, hexView } from '../domain/raw-view';
 import { REASON_DESCRIPTIONS, isReasonCode } from '../domain/reasons';
 import { loadConfig } from '../infra/config';

@@ -13,8 +13,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { STREAM_LOAD_RETRY, STREAM_REREAD, STREAM_TOPIC } from '../workflows/activity-policies';
+import type { StreamActivities } from './load';
+import type { StreamRereadActivities } from './reread';
+import type { StreamTopicActivities } from './topic';
+import { STREAM_LOAD_RETRY, STREAM_REREAD, STREAM_TOPIC } from '../contracts/activity-policies';
 import { KioskRowsLoaded, KioskRowsRead, KioskRowsRejected } from '../contracts/search-attributes';
 import {
   MAX_CARRIED_BYTES,
@@ -139,13 +141,13 @@ export async function streamPartition(input: StreamWorkflowInput, ...blockData: 
   let loading = 0;
   let signalsReceived = 0;
 
-  const { loadStreamMessages, loadStreamBlocks } = proxyActivities<Activities>({
+  const { loadStreamMessages, loadStreamBlocks } = proxyActivities<StreamActivities>({
     startToCloseTimeout: settings.loadTimeoutMs,
     retry: STREAM_LOAD_RETRY,
   });
-  const { readUnstoredMessages } = proxyActivities<Activities>(STREAM_REREAD);
+  const { readUnstoredMessages } = proxyActivities<StreamRereadActivities>(STREAM_REREAD);
   const { resolveStreamIncarnation, closeStreamRun, readPartitionLogEnd } =
-    proxyActivities<Activities>(STREAM_TOPIC);
+    proxyActivities<StreamTopicActivities>(STREAM_TOPIC);
   const topicAware = patched(TOPIC_PATCH);
   const ageOnEveryTask = patched(AGE_PATCH);
 
