@@ -3,7 +3,6 @@
 // (the final tables in one transaction, batch-load.ts). Each step reads only the staging of the one before,
 // so each is retried on its own and a failed load never reads S3 again. Each is safe to retry.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { parseExhibitionMetadata, type ExhibitionMetadata } from '../domain/exhibition';
 import { LineSplitter, type LineVisitor } from '../domain/csv-lines';
 import { HistoryFileJudge } from '../domain/history-row';
@@ -26,7 +25,8 @@ import {
 import type { ActivityDeps } from '../infra/activity-deps';
 import { beatEvery, whileBeating } from '../infra/heartbeat';
 import { closeRun, openRun } from '../ledger/pipeline-run';
-import { loadObject, STAGING_LOST, type StagedCounts } from './load';
+import { loadObject, type StagedCounts } from './load';
+import { sourceMissing, stagingLost } from '../contracts/failures';
 import { knownSites, upsertExhibitions } from '../catalogue/exhibitions';
 import { EXHIBITION_OBJECT, HISTORY_OBJECT, openObjectStore, SourceMissingError } from './object-store';
 import type {
@@ -42,15 +42,8 @@ import type {
 // Objects examined per listing call to the store (S3 returns at most 1,000 keys per request).
 const LIST_BATCH = 1000;
 
-/** The step before must run again: its staging table is gone (a failed run's cleanup, a crash). */
-function stagingLost(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: STAGING_LOST, message, nonRetryable: true });
-}
-
 function nonRetryable(err: unknown): never {
-  if (err instanceof SourceMissingError) {
-    throw ApplicationFailure.create({ type: 'SourceMissing', message: err.message, nonRetryable: true });
-  }
+  if (err instanceof SourceMissingError) throw sourceMissing(err.message);
   throw err;
 }
 
@@ -151,11 +144,7 @@ export function createBatchActivities(deps: ActivityDeps) {
       const found = new Set(all.flatMap((o) => [o.name, o.uri]));
       const missing = input.keys.filter((k) => !found.has(k));
       if (missing.length > 0) {
-        throw ApplicationFailure.create({
-          type: 'SourceMissing',
-          message: `not found in ${store.sourceUri}: ${missing.join(', ')}`,
-          nonRetryable: true,
-        });
+        throw sourceMissing(`not found in ${store.sourceUri}: ${missing.join(', ')}`);
       }
     },
 
