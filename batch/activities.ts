@@ -4,6 +4,7 @@
 // so each is retried on its own and a failed load never reads S3 again. Each is safe to retry.
 import { Context } from '@temporalio/activity';
 import { parseExhibitionMetadata, type ExhibitionMetadata } from '../domain/exhibition';
+import { inWindow } from '../domain/date-window';
 import { LineSplitter, type LineVisitor } from '../domain/csv-lines';
 import { HistoryFileJudge } from '../domain/history-row';
 import { missingTables, withPgClient } from '../infra/db';
@@ -47,17 +48,10 @@ function nonRetryable(err: unknown): never {
   throw err;
 }
 
-/** Landed within [from, to] (inclusive days, UTC ISO dates or timestamps) and at or before `landedBy`. */
+/** Landed within the window from..to (domain/date-window.ts) and at or before `landedBy`. */
 function landedWithin(o: StoredObject, from?: string, to?: string, landedBy?: string): boolean {
   const at = Date.parse(o.lastModified);
-  if (from !== undefined && at < Date.parse(from)) return false;
-  if (
-    to !== undefined &&
-    at >= Date.parse(to.length === 10 ? `${to}T23:59:59.999Z` : to) + (to.length === 10 ? 1 : 0)
-  ) {
-    return false;
-  }
-  return landedBy === undefined || at <= Date.parse(landedBy);
+  return inWindow(at, from, to) && (landedBy === undefined || at <= Date.parse(landedBy));
 }
 
 function inScope(o: StoredObject, input: ListPageInput): boolean {

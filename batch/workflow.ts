@@ -18,6 +18,7 @@ import {
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { BatchActivities } from './activities';
 import type { ObjectLoadResult, RunStatus } from '../contracts/batch';
+import { boundStart } from '../domain/date-window';
 import { loadObjects } from './workflow-objects';
 import { BATCH_STEP } from '../contracts/activity-policies';
 import {
@@ -138,10 +139,6 @@ function scheduledActionTime(input: BatchInput): string | undefined {
   return at.toISOString();
 }
 
-function toDate(value: string | undefined): Date | undefined {
-  return value === undefined ? undefined : new Date(value.length === 10 ? `${value}T00:00:00Z` : value);
-}
-
 const zeroTotals = (): RunningTotals => ({
   objects: 0,
   skipped: 0,
@@ -179,8 +176,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     upsertSearchAttributes([
       { key: KioskPipeline, value: 'batch' },
       { key: KioskSource, value: input.source },
-      ...(input.from !== undefined ? [{ key: KioskDateFrom, value: toDate(input.from)! }] : []),
-      ...(to !== undefined ? [{ key: KioskDateTo, value: toDate(to)! }] : []),
+      ...(input.from !== undefined ? [{ key: KioskDateFrom, value: boundStart(input.from) }] : []),
+      ...(to !== undefined ? [{ key: KioskDateTo, value: boundStart(to) }] : []),
     ]);
     await quick.startRun({ runId: ledgerRunId, workflowId, source: input.source });
   }
