@@ -14,6 +14,7 @@ import {
   JUDGED_COLUMNS,
   JUDGED_DDL,
   judgedRow,
+  OBJECT_WORK_MEM,
   PRESSES_SQL,
   RAW_COLUMNS,
   RAW_DDL,
@@ -242,8 +243,7 @@ export function createBatchActivities(deps: ActivityDeps) {
         withPgClient(deps.config.databaseUrl, async (client) => {
           const missing = await missingTables(client, [judged]);
           if (missing.length > 0) throw stagingLost(`${judged} is missing`);
-          // The join and the sort that marks each key's first line hold a whole object: in memory, not on disk.
-          await client.query(`set work_mem = '64MB'`);
+          await client.query(OBJECT_WORK_MEM);
           await client.query(PRESSES_SQL(presses, judged));
           const n = await client.query<{ n: number }>(`select count(*)::int as n from ${presses}`);
           return { presses: n.rows[0]?.n ?? 0 };

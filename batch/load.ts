@@ -16,12 +16,9 @@ import { recordStoredRows } from '../infra/metrics';
 import { addToRunSet } from '../ledger/pipeline-run';
 import type { BatchObject, ObjectLoadResult } from '../contracts/batch';
 import { rawUnknown, stagingLost } from '../contracts/failures';
-import { PRESSES_FIRST_COLUMN, stagedTables } from './staging';
+import { OBJECT_WORK_MEM, PRESSES_FIRST_COLUMN, stagedTables } from './staging';
 import { INTERACTION_KINDS, KIND_SHAPE } from './interaction-kinds';
 import { BATCH_WRITE_LOCK, ensureMonths, monthsAround } from './partitions';
-
-// Joins and sorts over a whole object; past the default 4 MB those spill to disk.
-const SET_WORK_MEM = `set local work_mem = '64MB'`;
 
 /** What the chain's earlier steps reported, to check the staged tables against. */
 export interface StagedCounts {
@@ -34,7 +31,7 @@ export interface StagedCounts {
 async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
   await client.query('begin');
   try {
-    await client.query(SET_WORK_MEM);
+    await client.query(OBJECT_WORK_MEM);
     const result = await fn();
     await client.query('commit');
     return result;
