@@ -2,72 +2,75 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-// Each folder's layer and the folders it may import from. A folder never imports from one above it: that keeps
-// the workflow bundle free of I/O, activities free of orchestration, and the bridge free of the command line.
-const FOLDERS = [
+// The layers, lowest first: each folder (or top-level file) may import only from those before it, never from
+// one after it. That keeps the workflow bundle free of I/O, the pipelines free of the composition roots
+// (activities/ and workflows/ assemble them for worker.ts), and the bridge free of the pipelines and the CLI.
+export const FOLDERS = [
   'domain',
+  'migrations',
   'contracts',
   'infra',
+  'ops',
+  'report',
   'kafka',
+  'bridge',
   'simulator',
   'ledger',
-  'activities',
+  'catalogue',
   'batch',
   'stream',
   'replay',
+  'activities',
   'workflows',
-  'bridge',
-  'ops',
-  'report',
-  'cli',
-  'migrations',
   'worker',
+  'cli',
   'client',
 ];
-const MAY_IMPORT = {
-  domain: [],
-  contracts: ['domain'],
-  infra: ['domain', 'contracts'],
-  kafka: ['domain', 'contracts', 'infra'],
-  simulator: ['domain', 'contracts', 'infra', 'kafka'],
-  ledger: ['domain', 'contracts', 'infra'],
-  activities: ['domain', 'contracts', 'infra', 'kafka', 'ledger', 'batch', 'stream', 'replay'],
-  batch: ['domain', 'contracts', 'infra', 'kafka', 'ledger', 'activities'],
-  stream: ['domain', 'contracts', 'infra', 'kafka', 'ledger', 'activities'],
-  replay: ['domain', 'contracts', 'infra', 'kafka', 'ledger', 'activities', 'stream', 'batch'],
-  ops: ['domain', 'contracts', 'infra'],
-  report: ['domain', 'contracts', 'infra'],
-  bridge: ['domain', 'contracts', 'infra', 'kafka', 'ops'],
-  migrations: ['domain'],
-};
+const MAY_IMPORT = Object.fromEntries(FOLDERS.map((folder, i) => [folder, FOLDERS.slice(0, i)]));
 const upTo = (folders) => `^(\\.\\./)+(${folders.join('|')})(/|$)`;
+const WORKFLOW_FILES = ['**/workflow*.ts', 'workflows/**/*.ts'];
 
+// Workflow files obey the layer rule too. Below workflows/, only workflow code imports workflow modules (the
+// sandbox below limits it further); above it, worker.ts, the CLI and client.ts start workflows by their type.
 function layerRules() {
-  return Object.entries(MAY_IMPORT).map(([folder, allowed]) => ({
-    files: [`${folder}/**/*.ts`],
-    ignores: ['**/workflow*.ts'],
-    rules: {
+  return FOLDERS.flatMap((folder) => {
+    const forbidden = FOLDERS.filter((f) => f !== folder && !MAY_IMPORT[folder].includes(f));
+    if (forbidden.length === 0) return [];
+    const allowed = MAY_IMPORT[folder].join(', ') || 'itself';
+    const layer = {
+      regex: upTo(forbidden),
+      message: `${folder}/ may import only from ${allowed} (eslint.config.mjs: FOLDERS, MAY_IMPORT).`,
+    };
+    // A top-level file (worker.ts, client.ts) imports folders with ./ rather than ../.
+    const rootFile = {
+      regex: `^\\./(${forbidden.join('|')})(/|$)`,
+      message: `${folder}.ts may import only from ${allowed} (eslint.config.mjs: FOLDERS, MAY_IMPORT).`,
+    };
+    const onlyWorkflowCode = {
+      regex: '^\\.{1,2}/(.*/)?(workflow[^/]*|workflows)(/.*)?$',
+      message: 'Only workflow code imports workflow modules; share shapes through contracts/.',
+    };
+    const startsWorkflows = FOLDERS.indexOf(folder) > FOLDERS.indexOf('workflows');
+    const restrict = (patterns) => ({
       'no-restricted-imports': [
         'error',
-        {
-          patterns: [
-            {
-              regex: upTo(FOLDERS.filter((f) => f !== folder && !allowed.includes(f))),
-              message: `${folder}/ may import only from ${allowed.join(', ') || 'itself'} (eslint.config.mjs: MAY_IMPORT).`,
-            },
-            {
-              regex: '^\\.{1,2}/(.*/)?(workflow[^/]*|workflows)(/.*)?$',
-              message: 'Only workflow code imports workflow modules; share shapes through contracts/.',
-            },
-          ],
-        },
+        { patterns: startsWorkflows ? patterns : [...patterns, onlyWorkflowCode] },
       ],
-    },
-  }));
+    });
+    return [
+      { files: [`${folder}/**/*.ts`], ignores: WORKFLOW_FILES, rules: restrict([layer]) },
+      { files: [`${folder}.ts`], rules: restrict([rootFile]) },
+      {
+        files: [`${folder}/**/workflow*.ts`, ...(folder === 'workflows' ? ['workflows/**/*.ts'] : [])],
+        rules: { 'no-restricted-imports': ['error', { patterns: [layer] }] },
+      },
+    ];
+  });
 }
 
-// Workflow code is replayed: no Node builtins, no I/O modules, no wall clock or randomness of its own. It takes
-// values from contracts/, domain/ and other workflow modules, and only types from activities.
+// Workflow code is replayed: no Node builtins, no I/O modules, no wall clock or randomness of its own. Besides
+// the layer rule, it takes values only from contracts/, domain/ and other workflow modules, and only types
+// from activities.
 function workflowSandbox() {
   const io = {
     group: ['node:*', 'fs', 'path', 'crypto', 'os', 'child_process', 'net', 'http', 'https'],
@@ -89,7 +92,6 @@ function workflowSandbox() {
     {
       files: ['workflows/**/*.ts'],
       rules: {
-        'no-restricted-imports': 'off',
         '@typescript-eslint/no-restricted-imports': [
           'error',
           { patterns: [io, libraries, belowWorkflows, pipelineActivities] },
@@ -100,7 +102,6 @@ function workflowSandbox() {
       files: ['**/workflow*.ts'],
       ignores: ['workflows/**', 'node_modules/**'],
       rules: {
-        'no-restricted-imports': 'off',
         '@typescript-eslint/no-restricted-imports': [
           'error',
           {

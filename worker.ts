@@ -1,7 +1,7 @@
 // The Temporal worker: serves every workflow and activity on the project's task queue.
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { closeActivityDeps, createActivityDeps } from './activities/deps';
+import { closeActivityDeps, createActivityDeps } from './infra/activity-deps';
 import { ConfigError, loadConfig, type Config } from './infra/config';
 import { dataConverter } from './infra/payload-codec';
 import { dependencyNamingInterceptor } from './infra/dependency-errors';

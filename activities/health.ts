@@ -1,5 +1,5 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { ActivityDeps } from './deps';
+import type { ActivityDeps } from '../infra/activity-deps';
 
 export interface DependencyReport {
   database: string;
@@ -34,3 +34,5 @@ export function createHealthActivities(deps: ActivityDeps) {
     },
   };
 }
+
+export type HealthActivities = ReturnType<typeof createHealthActivities>;

@@ -1,5 +1,6 @@
-// Every activity the worker registers, built over injected dependencies.
-import type { ActivityDeps } from './deps';
+// Every activity the worker registers, built over injected dependencies: the composition root above the
+// pipelines (batch, stream, replay), beside workflows/index.ts, the workflow bundle's.
+import type { ActivityDeps } from '../infra/activity-deps';
 import { createBatchActivities } from '../batch/activities';
 import { createHealthActivities } from './health';
 import { createReplayActivities } from '../replay/activities';

@@ -3,8 +3,8 @@
 // (the final tables in one transaction, load.ts). Each step reads only the staging of the one before,
 // so each is retried on its own and a failed load never reads S3 again. Each is safe to retry.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { parseExhibitionMetadata, type ExhibitionMetadata } from '../domain/exhibition';
+import { inWindow } from '../domain/date-window';
 import { LineSplitter, type LineVisitor } from '../domain/csv-lines';
 import { HistoryFileJudge } from '../domain/history-row';
 import { missingTables, withPgClient } from '../infra/db';
@@ -14,6 +14,7 @@ import {
   JUDGED_COLUMNS,
   JUDGED_DDL,
   judgedRow,
+  OBJECT_WORK_MEM,
   PRESSES_SQL,
   RAW_COLUMNS,
   RAW_DDL,
@@ -23,11 +24,12 @@ import {
   stagingPrefix,
   stagingTableName,
 } from './staging';
-import type { ActivityDeps } from '../activities/deps';
-import { beatEvery, whileBeating } from '../activities/heartbeat';
+import type { ActivityDeps } from '../infra/activity-deps';
+import { beatEvery, whileBeating } from '../infra/heartbeat';
 import { closeRun, openRun } from '../ledger/pipeline-run';
-import { loadObject, STAGING_LOST, type StagedCounts } from './load';
-import { knownSites, upsertExhibitions } from './exhibition-store';
+import { loadObject, type StagedCounts } from './load';
+import { sourceMissing, stagingLost } from '../contracts/failures';
+import { knownSites, upsertExhibitions } from '../catalogue/exhibitions';
 import { EXHIBITION_OBJECT, HISTORY_OBJECT, openObjectStore, SourceMissingError } from './object-store';
 import type {
   BatchObject,
@@ -42,29 +44,15 @@ import type {
 // Objects examined per listing call to the store (S3 returns at most 1,000 keys per request).
 const LIST_BATCH = 1000;
 
-/** The step before must run again: its staging table is gone (a failed run's cleanup, a crash). */
-function stagingLost(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: STAGING_LOST, message, nonRetryable: true });
-}
-
 function nonRetryable(err: unknown): never {
-  if (err instanceof SourceMissingError) {
-    throw ApplicationFailure.create({ type: 'SourceMissing', message: err.message, nonRetryable: true });
-  }
+  if (err instanceof SourceMissingError) throw sourceMissing(err.message);
   throw err;
 }
 
-/** Landed within [from, to] (inclusive days, UTC ISO dates or timestamps) and at or before `landedBy`. */
+/** Landed within the window from..to (domain/date-window.ts) and at or before `landedBy`. */
 function landedWithin(o: StoredObject, from?: string, to?: string, landedBy?: string): boolean {
   const at = Date.parse(o.lastModified);
-  if (from !== undefined && at < Date.parse(from)) return false;
-  if (
-    to !== undefined &&
-    at >= Date.parse(to.length === 10 ? `${to}T23:59:59.999Z` : to) + (to.length === 10 ? 1 : 0)
-  ) {
-    return false;
-  }
-  return landedBy === undefined || at <= Date.parse(landedBy);
+  return inWindow(at, from, to) && (landedBy === undefined || at <= Date.parse(landedBy));
 }
 
 function inScope(o: StoredObject, input: ListPageInput): boolean {
@@ -151,11 +139,7 @@ export function createBatchActivities(deps: ActivityDeps) {
       const found = new Set(all.flatMap((o) => [o.name, o.uri]));
       const missing = input.keys.filter((k) => !found.has(k));
       if (missing.length > 0) {
-        throw ApplicationFailure.create({
-          type: 'SourceMissing',
-          message: `not found in ${store.sourceUri}: ${missing.join(', ')}`,
-          nonRetryable: true,
-        });
+        throw sourceMissing(`not found in ${store.sourceUri}: ${missing.join(', ')}`);
       }
     },
 
@@ -259,8 +243,7 @@ export function createBatchActivities(deps: ActivityDeps) {
         withPgClient(deps.config.databaseUrl, async (client) => {
           const missing = await missingTables(client, [judged]);
           if (missing.length > 0) throw stagingLost(`${judged} is missing`);
-          // The join and the sort that marks each key's first line hold a whole object: in memory, not on disk.
-          await client.query(`set work_mem = '64MB'`);
+          await client.query(OBJECT_WORK_MEM);
           await client.query(PRESSES_SQL(presses, judged));
           const n = await client.query<{ n: number }>(`select count(*)::int as n from ${presses}`);
           return { presses: n.rows[0]?.n ?? 0 };
@@ -292,3 +275,5 @@ export function createBatchActivities(deps: ActivityDeps) {
     },
   };
 }
+
+export type BatchActivities = ReturnType<typeof createBatchActivities>;

@@ -10,18 +10,15 @@
 // reject, raw kept exactly). A key no other object has costs one index probe. The result is the same
 // whatever the order of runs and reprocesses: one clean run's tables.
 // Loads take one transaction-level advisory lock, so another run's load waits for one object at most.
-import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { missingTables } from '../infra/db';
 import { recordStoredRows } from '../infra/metrics';
 import { addToRunSet } from '../ledger/pipeline-run';
 import type { BatchObject, ObjectLoadResult } from '../contracts/batch';
-import { PRESSES_FIRST_COLUMN, stagedTables } from './staging';
+import { rawUnknown, stagingLost } from '../contracts/failures';
+import { OBJECT_WORK_MEM, PRESSES_FIRST_COLUMN, stagedTables } from './staging';
 import { INTERACTION_KINDS, KIND_SHAPE } from './interaction-kinds';
 import { BATCH_WRITE_LOCK, ensureMonths, monthsAround } from './partitions';
-
-// Joins and sorts over a whole object; past the default 4 MB those spill to disk.
-const SET_WORK_MEM = `set local work_mem = '64MB'`;
 
 /** What the chain's earlier steps reported, to check the staged tables against. */
 export interface StagedCounts {
@@ -31,13 +28,10 @@ export interface StagedCounts {
   header: boolean;
 }
 
-/** Thrown when the staged tables are gone or emptied (a crash): the chain must run again from extract. */
-export const STAGING_LOST = 'StagingLost';
-
 async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
   await client.query('begin');
   try {
-    await client.query(SET_WORK_MEM);
+    await client.query(OBJECT_WORK_MEM);
     const result = await fn();
     await client.query('commit');
     return result;
@@ -53,8 +47,7 @@ const count = async (client: pg.ClientBase, sql: string, params: unknown[] = [])
 /** Refuses (StagingLost) unless the staged tables hold exactly what the steps before reported. */
 async function checkStaged(client: pg.ClientBase, stem: string, staged: StagedCounts): Promise<void> {
   const t = stagedTables(stem);
-  const lost = (why: string) =>
-    ApplicationFailure.create({ type: STAGING_LOST, message: `${stem}: ${why}`, nonRetryable: true });
+  const lost = (why: string) => stagingLost(`${stem}: ${why}`);
   const missing = await missingTables(client, [t.raw, t.judged, t.presses]);
   if (missing.length > 0) throw lost(`staged table ${missing.join(', ')} is missing`);
   const columns = await client.query(
@@ -178,13 +171,10 @@ async function contestHolders(client: pg.ClientBase, uri: string, presses: strin
        and b.source_line = c.holder_line and b.raw is not null) limit 1`,
   );
   if (unknownRaw.rows.length > 0) {
-    throw ApplicationFailure.create({
-      type: 'RawUnknown',
-      nonRetryable: true,
-      message:
-        `${uri} takes a press that ${unknownRaw.rows[0]!.o} holds, loaded before its raw lines were kept ` +
+    throw rawUnknown(
+      `${uri} takes a press that ${unknownRaw.rows[0]!.o} holds, loaded before its raw lines were kept ` +
         `(migration 20261130000200): reprocess ${unknownRaw.rows[0]!.o} first`,
-    });
+    );
   }
   for (const kind of INTERACTION_KINDS) {
     const { parent, code } = KIND_SHAPE[kind];

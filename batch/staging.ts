@@ -7,6 +7,10 @@ import type { Verdict } from '../domain/interaction';
 
 export const STAGING_SCHEMA = 'batch_staging';
 
+// Transform's marking of each key's first line and the load's contest join and sort a whole object; past
+// PostgreSQL's default 4 MB they spill to disk. Set on the step's own connection, which ends with the step.
+export const OBJECT_WORK_MEM = `set work_mem = '64MB'`;
+
 const digest = (text: string, length: number) =>
   createHash('sha256').update(text).digest('hex').slice(0, length);
 

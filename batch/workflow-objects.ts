@@ -3,12 +3,13 @@
 // rows. The first object goes through the first three steps alone, then up to `maxParallel` at once; loads
 // run one by one in key order. The batch workflow owns paging, the ledger and cleanup; this module owns the
 // per-object chain.
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { patched, proxyActivities } from '@temporalio/workflow';
+import type { BatchActivities } from './activities';
 import type { BatchObject, ObjectLoadResult } from '../contracts/batch';
-import { BATCH_OBJECT_STEP } from '../workflows/activity-policies';
+import { BATCH_OBJECT_STEP } from '../contracts/activity-policies';
+import { activityFailedWith, FailureType } from '../contracts/failures';
 
-const bulk = proxyActivities<Activities>(BATCH_OBJECT_STEP);
+const bulk = proxyActivities<BatchActivities>(BATCH_OBJECT_STEP);
 
 // Runs recorded before this patch staged the first two objects together.
 const FIRST_ALONE_PATCH = 'batch-first-object-staged-alone';
@@ -30,14 +31,6 @@ async function stage(runId: string, object: BatchObject): Promise<Staged> {
   return { stem, lines, header };
 }
 
-function stagingLost(err: unknown): boolean {
-  return (
-    err instanceof ActivityFailure &&
-    err.cause instanceof ApplicationFailure &&
-    err.cause.type === 'StagingLost'
-  );
-}
-
 /** Loads one staged object; redoes its chain when its staging was lost. */
 async function load(runId: string, object: BatchObject, staging: Promise<Staged>): Promise<ObjectLoadResult> {
   for (let attempt = 1; ; attempt++) {
@@ -45,7 +38,7 @@ async function load(runId: string, object: BatchObject, staging: Promise<Staged>
       const { stem, lines, header } = await staging;
       return await bulk.loadObject({ runId, object, stem, staged: { lines, header } });
     } catch (err) {
-      if (!stagingLost(err) || attempt >= CHAIN_ATTEMPTS) throw err;
+      if (!activityFailedWith(err, FailureType.StagingLost) || attempt >= CHAIN_ATTEMPTS) throw err;
       staging = stage(runId, object);
     }
   }

@@ -16,10 +16,11 @@ import {
   log,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { Activities } from '../activities';
+import type { BatchActivities } from './activities';
 import type { ObjectLoadResult, RunStatus } from '../contracts/batch';
+import { boundStart } from '../domain/date-window';
 import { loadObjects } from './workflow-objects';
-import { BATCH_STEP } from '../workflows/activity-policies';
+import { BATCH_STEP } from '../contracts/activity-policies';
 import {
   KioskDateFrom,
   KioskDateTo,
@@ -123,7 +124,7 @@ const TemporalScheduledStartTime = defineSearchAttributeKey(
   SearchAttributeType.DATETIME,
 );
 
-const quick = proxyActivities<Activities>(BATCH_STEP);
+const quick = proxyActivities<BatchActivities>(BATCH_STEP);
 
 const DEFAULT_PAGE_SIZE = 100;
 const DEFAULT_PAGES_PER_RUN = 2;
@@ -136,10 +137,6 @@ function scheduledActionTime(input: BatchInput): string | undefined {
     workflowInfo().typedSearchAttributes.get(TemporalScheduledStartTime) ??
     new Date(workflowInfo().startTime);
   return at.toISOString();
-}
-
-function toDate(value: string | undefined): Date | undefined {
-  return value === undefined ? undefined : new Date(value.length === 10 ? `${value}T00:00:00Z` : value);
 }
 
 const zeroTotals = (): RunningTotals => ({
@@ -179,8 +176,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     upsertSearchAttributes([
       { key: KioskPipeline, value: 'batch' },
       { key: KioskSource, value: input.source },
-      ...(input.from !== undefined ? [{ key: KioskDateFrom, value: toDate(input.from)! }] : []),
-      ...(to !== undefined ? [{ key: KioskDateTo, value: toDate(to)! }] : []),
+      ...(input.from !== undefined ? [{ key: KioskDateFrom, value: boundStart(input.from) }] : []),
+      ...(to !== undefined ? [{ key: KioskDateTo, value: boundStart(to) }] : []),
     ]);
     await quick.startRun({ runId: ledgerRunId, workflowId, source: input.source });
   }

@@ -16,7 +16,7 @@ import pg from 'pg';
 import type { ExhibitionMetadata } from '../domain/exhibition';
 import { readLines } from '../domain/csv-lines';
 import { HistoryFileJudge } from '../domain/history-row';
-import { upsertExhibitions } from '../batch/exhibition-store';
+import { upsertExhibitions } from '../catalogue/exhibitions';
 import { ensureMonths } from '../batch/partitions';
 import { copyCell } from '../infra/copy-in';
 import { createKnex } from '../infra/db';

@@ -2,7 +2,7 @@
 // batches straight to the stream's load code (the same validation, the same SQL, the same flush-sized chunks
 // the workflow would hand to its activity), and commits the offsets after each load. No Temporal, and no record
 // blocks: their packing is the price of going through Temporal.
-import { createActivityDeps, closeActivityDeps } from '../activities/deps';
+import { createActivityDeps, closeActivityDeps } from '../infra/activity-deps';
 import { storeStreamMessages } from '../stream/load';
 import { connectPartitionConsumer } from '../kafka/consumer';
 import { consumerOptions, type BridgeSettings } from '../bridge/settings';

@@ -9,6 +9,7 @@ import { batchProgressQuery, batchWorkflow, type BatchInput, type BatchSummary }
 import { connectOrExplain, requireWorker, webUiLink } from './temporal-preflight';
 import { registerBatchRunCommands } from './batch-runs';
 import { UsageError } from './exit';
+import { parseWindowBound, WINDOW_BOUND_FORMAT, windowIsBackwards } from '../domain/date-window';
 
 interface BatchFlags {
   source?: string;
@@ -21,11 +22,10 @@ interface BatchFlags {
   parallel?: number;
 }
 
-export function parseWindowBound(value: string): string {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`))) return value;
-  if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value)))
-    return new Date(value).toISOString();
-  throw new InvalidArgumentError('expected a date YYYY-MM-DD or an ISO timestamp');
+export function windowBoundArg(value: string): string {
+  const bound = parseWindowBound(value);
+  if (bound === undefined) throw new InvalidArgumentError(`expected ${WINDOW_BOUND_FORMAT}`);
+  return bound;
 }
 
 function parsePositive(value: string): number {
@@ -121,7 +121,7 @@ export async function startBatch(
 
 async function runCommand(kind: 'batch' | 'reprocess', flags: BatchFlags): Promise<void> {
   const cfg = loadConfig();
-  if (flags.from && flags.to && Date.parse(flags.from) > Date.parse(flags.to)) {
+  if (flags.from && flags.to && windowIsBackwards(flags.from, flags.to)) {
     throw new UsageError(`--from ${flags.from} is after --to ${flags.to}`);
   }
   if (kind === 'reprocess' && !flags.all && !flags.key?.length && !flags.from && !flags.to) {
@@ -187,13 +187,9 @@ function withCommonOptions(cmd: Command): Command {
     .option(
       '--from <date>',
       'only objects that landed on or after this date (YYYY-MM-DD or ISO time)',
-      parseWindowBound,
+      windowBoundArg,
     )
-    .option(
-      '--to <date>',
-      'only objects that landed on or before this date (inclusive day)',
-      parseWindowBound,
-    )
+    .option('--to <date>', 'only objects that landed on or before this date (inclusive day)', windowBoundArg)
     .option('--wait', 'wait for the run, showing progress, and print its summary')
     .option('--json', 'print the result as one JSON object')
     .addOption(new Option('--parallel <n>', 'objects extracted at once').argParser(parsePositive));

@@ -16,13 +16,14 @@ import {
   type RejectRow,
 } from '../replay/reject-store';
 import { judgeAgain } from '../replay/activities';
-import { exhibitionIdsBySite } from '../stream/store';
+import { exhibitionIdsBySite } from '../catalogue/exhibitions';
 import { escapeRaw, hexView } from '../domain/raw-view';
 import { REASON_DESCRIPTIONS, isReasonCode } from '../domain/reasons';
 import { loadConfig } from '../infra/config';
 import { createKnex } from '../infra/db';
 import { checkDatabase, describeDatabaseError } from '../report/database';
-import { isIsoDate, parseDateRange } from '../report/range';
+import { parseDateRange } from '../report/range';
+import { isIsoDate } from '../domain/date-window';
 import { KioskPipeline } from '../contracts/search-attributes';
 import { describeFilter, rejectReplay, replayProgressQuery, type ReplaySummary } from '../replay/workflow';
 import { connectOrExplain, requireWorker, webUiLink } from './temporal-preflight';

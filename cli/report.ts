@@ -4,7 +4,8 @@ import { loadConfig } from '../infra/config';
 import { createKnex } from '../infra/db';
 import { loadReportData } from '../report/data';
 import { checkDatabase, describeDatabaseError } from '../report/database';
-import { parseDateRange, isIsoDate } from '../report/range';
+import { parseDateRange } from '../report/range';
+import { isIsoDate } from '../domain/date-window';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../report/render';
 import { OUT_HELP, openOutput, parseS3Target, writeChunk } from './output';
 

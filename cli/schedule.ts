@@ -10,7 +10,8 @@ import {
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../infra/config';
 import { batchWorkflow } from '../batch/workflow';
-import { defaultSource, parseWindowBound } from './batch';
+import { defaultSource, windowBoundArg } from './batch';
+import { boundLastSecond, boundStart } from '../domain/date-window';
 import { connectOrExplain } from './temporal-preflight';
 import { UsageError } from './exit';
 
@@ -155,12 +156,12 @@ export function registerScheduleCommands(program: Command): void {
       'run every action the schedule would have taken between two times, one after another; each loads ' +
         'what had landed by its own action time',
     )
-    .requiredOption('--from <date>', 'start (YYYY-MM-DD or ISO time)', parseWindowBound)
-    .requiredOption('--to <date>', 'end (YYYY-MM-DD or ISO time)', parseWindowBound)
+    .requiredOption('--from <date>', 'start (YYYY-MM-DD or ISO time)', windowBoundArg)
+    .requiredOption('--to <date>', 'end (YYYY-MM-DD or ISO time)', windowBoundArg)
     .action((flags: { id: string; from: string; to: string }) =>
       withClient(async (client) => {
-        const start = new Date(flags.from.length === 10 ? `${flags.from}T00:00:00Z` : flags.from);
-        const end = new Date(flags.to.length === 10 ? `${flags.to}T23:59:59Z` : flags.to);
+        const start = boundStart(flags.from);
+        const end = boundLastSecond(flags.to);
         if (start >= end) throw new UsageError('--from must be before --to');
         // BUFFER_ALL: the default (SKIP) would drop every run but the first.
         await client.schedule

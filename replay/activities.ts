@@ -4,8 +4,8 @@
 // attempt has no rejects left to move, and the source key is unique, so nothing is admitted twice.
 import { Context } from '@temporalio/activity';
 import { validateStreamValue } from '../domain/validation';
-import type { ActivityDeps } from '../activities/deps';
-import { whileBeating } from '../activities/heartbeat';
+import type { ActivityDeps } from '../infra/activity-deps';
+import { whileBeating } from '../infra/heartbeat';
 import {
   batchObjectsOfRejects,
   countLoadedRows,
@@ -15,7 +15,7 @@ import {
   type RejectRow,
 } from './reject-store';
 import { addToRunSet, openRun, runCounts, setRunCounts } from '../ledger/pipeline-run';
-import { exhibitionIdsBySite } from '../stream/store';
+import { exhibitionIdsBySite } from '../catalogue/exhibitions';
 
 // Verdicts of storage, not of the rules: the value was cut short (OVERSIZE), or the database refused it
 // (AT_OUT_OF_RANGE, UNSTORABLE). Re-judging cannot make such a value storable, so it is never moved.

@@ -11,11 +11,15 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { ReplayActivities } from './activities';
+import type { BatchActivities } from '../batch/activities';
 import type { RejectFilter } from './reject-store';
-import { REPLAY_PAGE, REPLAY_PAGE_BEATING } from '../workflows/activity-policies';
+import { REPLAY_PAGE, REPLAY_PAGE_BEATING } from '../contracts/activity-policies';
 import { batchWorkflow } from '../batch/workflow';
 import { KioskPipeline, KioskRowsLoaded } from '../contracts/search-attributes';
+
+/** The replay closes its ledger row with the batch's `finishRun`. */
+export type ReplayWorkflowActivities = ReplayActivities & Pick<BatchActivities, 'finishRun'>;
 
 export interface ReplayInput {
   filter: RejectFilter;
@@ -52,8 +56,9 @@ export const replayProgressQuery = defineQuery<ReplayProgress>('replayProgress')
 
 const PAGES_PER_RUN = 200;
 
-const act = proxyActivities<Activities>(REPLAY_PAGE);
-const pageAct = proxyActivities<Activities>(REPLAY_PAGE_BEATING);
+// A replay closes its ledger row with the batch's finishRun.
+const act = proxyActivities<ReplayWorkflowActivities>(REPLAY_PAGE);
+const pageAct = proxyActivities<ReplayActivities>(REPLAY_PAGE_BEATING);
 
 export function describeFilter(f: RejectFilter): string {
   const parts = [`reason ${f.reason ?? 'any'}`, `rejected ${f.from ?? '…'} .. ${f.to ?? '…'}`];

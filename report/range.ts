@@ -1,5 +1,6 @@
 // The report's date filter: inclusive calendar dates on the Europe/London clock, either end optional.
 // Validated here, once, so the SQL only ever sees well-formed ISO dates.
+import { isIsoDate } from '../domain/date-window';
 
 export interface DateRange {
   /** First London date included, YYYY-MM-DD; undefined means from the beginning. */
@@ -10,17 +11,6 @@ export interface DateRange {
 
 export class DateRangeError extends Error {
   override name = 'DateRangeError';
-}
-
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** A real calendar date in YYYY-MM-DD form (rejects 2023-02-30, which Date would roll over to March). */
-export function isIsoDate(value: string): boolean {
-  const m = ISO_DATE.exec(value);
-  if (m === null) return false;
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const d = new Date(Date.UTC(year, month - 1, day));
-  return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
 }
 
 /** Empty strings count as "not given", so a cleared form field and an absent flag mean the same. */

@@ -6,10 +6,10 @@ import { validateStreamValue, type ReasonCode } from '../domain/validation';
 import { streamSource, type StreamMessage, type TakenBlock } from '../contracts/stream';
 import { decodeRecordBlock, takenRecords, type RawMessage } from '../contracts/record-block';
 import { recordStoredRows } from '../infra/metrics';
-import type { ActivityDeps } from '../activities/deps';
+import type { ActivityDeps } from '../infra/activity-deps';
+import { exhibitionIdsBySite } from '../catalogue/exhibitions';
 import {
   ensureStreamRun,
-  exhibitionIdsBySite,
   insertStreamRows,
   isDataError,
   storedOffsets,

@@ -5,7 +5,7 @@
 import { readPartitionRange } from '../kafka/range-reader';
 import { toStreamMessage } from '../contracts/stream-chunks';
 import type { StreamMessage } from '../contracts/stream';
-import type { ActivityDeps } from '../activities/deps';
+import type { ActivityDeps } from '../infra/activity-deps';
 import { lastStoredOffset } from './store';
 
 export interface RereadInput {
@@ -45,3 +45,5 @@ export function createStreamRereadActivities(deps: ActivityDeps) {
     },
   };
 }
+
+export type StreamRereadActivities = ReturnType<typeof createStreamRereadActivities>;

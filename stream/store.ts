@@ -54,15 +54,6 @@ export async function ensureStreamRun(trx: Knex.Transaction, run: StreamRun): Pr
   });
 }
 
-/** Exhibition id by site, read in the load's own transaction so validation and foreign keys agree. */
-export async function exhibitionIdsBySite(trx: Knex.Transaction): Promise<Map<number, number>> {
-  const rows = await trx('exhibition').select<{ site: number; exhibition_id: number }[]>(
-    'site',
-    'exhibition_id',
-  );
-  return new Map(rows.map((r) => [r.site, r.exhibition_id]));
-}
-
 /**
  * Offsets in [from, to] that any of the three tables already holds: a retried activity or a redelivery that
  * got past the workflow (a new chain after a terminate) must neither insert nor count them again. The range

@@ -3,7 +3,7 @@
 // the old ones' unique keys) and close the ledger row of a chain whose incarnation is gone.
 import { readLogEnd } from '../kafka/offsets';
 import { supersedeRun } from '../ledger/pipeline-run';
-import type { ActivityDeps } from '../activities/deps';
+import type { ActivityDeps } from '../infra/activity-deps';
 
 export interface IncarnationInput {
   topic: string;
@@ -51,3 +51,5 @@ export function createStreamTopicActivities(deps: ActivityDeps) {
       supersedeRun(deps.knex, ledgerRunId, note),
   };
 }
+
+export type StreamTopicActivities = ReturnType<typeof createStreamTopicActivities>;

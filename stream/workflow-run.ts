@@ -17,9 +17,9 @@ import {
   type StreamState,
   type StreamWorkflowInput,
 } from '../contracts/stream';
-import type { createStreamActivities } from './load';
-import type { createStreamRereadActivities } from './reread';
-import type { createStreamTopicActivities } from './topic';
+import type { StreamActivities } from './load';
+import type { StreamRereadActivities } from './reread';
+import type { StreamTopicActivities } from './topic';
 import {
   acceptArrival,
   flushOffsets,
@@ -41,9 +41,7 @@ import {
 } from './workflow-takeover';
 
 /** The activities a run calls, as the workflow's proxies. */
-export type RunActivities = ReturnType<typeof createStreamActivities> &
-  ReturnType<typeof createStreamRereadActivities> &
-  ReturnType<typeof createStreamTopicActivities>;
+export type RunActivities = StreamActivities & StreamRereadActivities & StreamTopicActivities;
 
 // Before continuing as new with a history of many events, wait for this long without a signal (see untilQuiet),
 // but no longer than the max.

@@ -9,8 +9,10 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { STREAM_LOAD_RETRY, STREAM_REREAD, STREAM_TOPIC } from '../workflows/activity-policies';
+import type { StreamActivities } from './load';
+import type { StreamRereadActivities } from './reread';
+import type { StreamTopicActivities } from './topic';
+import { STREAM_LOAD_RETRY, STREAM_REREAD, STREAM_TOPIC } from '../contracts/activity-policies';
 import {
   messagesSignal,
   resolveSettings,
@@ -24,13 +26,13 @@ import { PartitionRun } from './workflow-run';
 /** `blockData`: the bytes of input.pendingBlocks, in order. */
 export async function streamPartition(input: StreamWorkflowInput, ...blockData: Uint8Array[]): Promise<void> {
   const settings = resolveSettings(input.settings);
-  const { loadStreamMessages, loadStreamBlocks } = proxyActivities<Activities>({
+  const { loadStreamMessages, loadStreamBlocks } = proxyActivities<StreamActivities>({
     startToCloseTimeout: settings.loadTimeoutMs,
     retry: STREAM_LOAD_RETRY,
   });
-  const { readUnstoredMessages } = proxyActivities<Activities>(STREAM_REREAD);
+  const { readUnstoredMessages } = proxyActivities<StreamRereadActivities>(STREAM_REREAD);
   const { resolveStreamIncarnation, closeStreamRun, readPartitionLogEnd } =
-    proxyActivities<Activities>(STREAM_TOPIC);
+    proxyActivities<StreamTopicActivities>(STREAM_TOPIC);
   const run = new PartitionRun(input, blockData, settings, {
     loadStreamMessages,
     loadStreamBlocks,

@@ -1,4 +1,5 @@
-// The workflow bundle's entry point: every workflow type the worker serves.
+// The workflow bundle's entry point: every workflow type the worker serves (the composition root above the
+// pipelines, beside activities/index.ts).
 import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { streamPartition } from '../stream/workflow';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { createActivities } from '../../activities';
 import { stagedTables } from '../../batch/staging';
-import { closeActivityDeps, createActivityDeps } from '../../activities/deps';
+import { closeActivityDeps, createActivityDeps } from '../../infra/activity-deps';
 import { createWorker } from '../../worker';
 import { createBucketWith, deleteBucket, runBatch } from '../support/batch';
 import { createDatabase, dropDatabase, isolatedConfig, SHARED_DATA } from '../support/isolated-env';

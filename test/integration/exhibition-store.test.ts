@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
-import { upsertExhibitions } from '../../batch/exhibition-store';
+import { upsertExhibitions } from '../../catalogue/exhibitions';
 import type { ExhibitionMetadata } from '../../domain/exhibition';
 import { createKnex } from '../../infra/db';
 import { createDatabase, dropDatabase, isolatedConfig } from '../support/isolated-env';

@@ -10,7 +10,7 @@ import { ensureMonths } from '../../batch/partitions';
 import { loadReportData } from '../../report/data';
 import { requestsByExhibitionHour } from '../../report/queries';
 import { parseDateRange } from '../../report/range';
-import { closeActivityDeps, createActivityDeps, type ActivityDeps } from '../../activities/deps';
+import { closeActivityDeps, createActivityDeps, type ActivityDeps } from '../../infra/activity-deps';
 import { createStreamActivities } from '../../stream/load';
 import { readReplayValues } from '../../simulator/kiosk-publishing';
 import { createBucketWith, deleteBucket, runBatch } from '../support/batch';

@@ -3,7 +3,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
-import { closeActivityDeps, createActivityDeps, type ActivityDeps } from '../../activities/deps';
+import { closeActivityDeps, createActivityDeps, type ActivityDeps } from '../../infra/activity-deps';
 import { createReplayActivities, type ReplayPageResult } from '../../replay/activities';
 import { createKnex } from '../../infra/db';
 import { seedRealExhibitions } from '../support/exhibitions';

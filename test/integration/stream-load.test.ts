@@ -2,7 +2,7 @@
 // overlapping batches and two attempts running at once, with the ledger counting each message once.
 import assert from 'node:assert/strict';
 import { createStreamActivities, type LoadStreamInput } from '../../stream/load';
-import { createActivityDeps, closeActivityDeps, type ActivityDeps } from '../../activities/deps';
+import { createActivityDeps, closeActivityDeps, type ActivityDeps } from '../../infra/activity-deps';
 import { KioskTraffic } from '../../simulator/kiosk-traffic';
 import { createKnex } from '../../infra/db';
 import type { StreamMessage } from '../../contracts/stream';

@@ -4,7 +4,7 @@
 // partition, loudly, until an operator resumes it.
 import assert from 'node:assert/strict';
 import { createActivities } from '../../activities';
-import { closeActivityDeps, createActivityDeps } from '../../activities/deps';
+import { closeActivityDeps, createActivityDeps } from '../../infra/activity-deps';
 import { startBridge, type RunningBridge } from '../../bridge/bridge';
 import { connectPublisher, type Publisher } from '../../kafka/publisher';
 import { readTopicId } from '../../kafka/topic-id';

@@ -3,7 +3,7 @@
 // suite's own database) is found by splitting the batch and stored as an UNSTORABLE reject. Errors that are
 // not about the data are still thrown, so the activity's retry waits for the database to come back.
 import assert from 'node:assert/strict';
-import { createActivityDeps, closeActivityDeps } from '../../activities/deps';
+import { createActivityDeps, closeActivityDeps } from '../../infra/activity-deps';
 import { createStreamActivities, type LoadStreamInput } from '../../stream/load';
 import type { Publisher } from '../../kafka/publisher';
 import {

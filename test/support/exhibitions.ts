@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { upsertExhibitions } from '../../batch/exhibition-store';
+import { upsertExhibitions } from '../../catalogue/exhibitions';
 import { parseExhibitionMetadata, type ExhibitionMetadata } from '../../domain/exhibition';
 import { SHARED_DATA } from './isolated-env';
 

@@ -4,23 +4,18 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import fs from 'node:fs';
-import type { createBatchActivities } from '../../batch/activities';
+import type { BatchActivities } from '../../batch/activities';
 import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
-import type { createReplayActivities } from '../../replay/activities';
-import type { createStreamActivities } from '../../stream/load';
-import type { createStreamRereadActivities } from '../../stream/reread';
-import type { createStreamTopicActivities } from '../../stream/topic';
+import type { ReplayWorkflowActivities } from '../../replay/workflow';
+import type { RunActivities } from '../../stream/workflow-run';
 import { uniqueSuffix } from './isolated-env';
 import { temporalCliPath } from './stack-cache';
 import { workflowBundle } from './test-worker';
 
-/** Each pipeline's activities, as its factories build them: what its mocks must match. */
-export type BatchActivities = ReturnType<typeof createBatchActivities>;
-export type StreamActivities = ReturnType<typeof createStreamActivities> &
-  ReturnType<typeof createStreamRereadActivities> &
-  ReturnType<typeof createStreamTopicActivities>;
-/** The replay closes its ledger row with the batch's `finishRun`. */
-export type ReplayActivities = ReturnType<typeof createReplayActivities> & Pick<BatchActivities, 'finishRun'>;
+/** Each pipeline's workflow activities, as the pipeline types them: what its mocks must match. */
+export type { BatchActivities };
+export type StreamActivities = RunActivities;
+export type ReplayActivities = ReplayWorkflowActivities;
 
 type Depth = [never, 0, 1, 2, 3, 4];
 

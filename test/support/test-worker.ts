@@ -2,7 +2,7 @@
 // test process (bundling costs seconds; many suites start workers).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { ActivityDeps } from '../../activities/deps';
+import type { ActivityDeps } from '../../infra/activity-deps';
 import type { Config } from '../../infra/config';
 import { createWorker } from '../../worker';
 

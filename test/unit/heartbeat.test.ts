@@ -3,7 +3,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { beatEvery } from '../../activities/heartbeat';
+import { beatEvery } from '../../infra/heartbeat';
 
 describe('activity heartbeats on a timer', () => {
   it('beats with the latest details while the work is waiting, not only when it makes progress', async () => {

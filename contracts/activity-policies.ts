@@ -2,7 +2,8 @@
 // import these instead of writing their own, so an on-call engineer reads here how long a step may take and
 // how long a dead dependency is waited for before a run fails (with the dependency's name in its message:
 // infra/dependency-errors.ts). Changing a value changes no workflow command: histories still replay.
-import { ActivityCancellationType, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, type RetryPolicy } from '@temporalio/common';
+import { FailureType } from './failures';
 
 /**
  * Batch steps: infrastructure faults are retried with backoff from 1 s to 30 s, 12 attempts, so a dependency
@@ -15,7 +16,7 @@ export const BATCH_RETRY: RetryPolicy = {
   backoffCoefficient: 2,
   maximumInterval: '30 seconds',
   maximumAttempts: 12,
-  nonRetryableErrorTypes: ['SourceMissing'],
+  nonRetryableErrorTypes: [FailureType.SourceMissing],
 };
 
 /** The batch's short steps (ledger, metadata, a page of listing, cleanup): seconds of work, 2 minutes' room. */

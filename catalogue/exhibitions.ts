@@ -1,5 +1,5 @@
 // The exhibition catalogue in PostgreSQL: upserts metadata (floors and departments included) and answers
-// which sites are known, the set validation checks UNKNOWN_SITE against.
+// which sites are known, the set validation checks UNKNOWN_SITE against, in batch, stream and replay alike.
 // Every run upserts the whole catalogue, so it inserts only new rows and updates only changed ones: an
 // INSERT .. ON CONFLICT evaluates the identity default first, and would use up the smallint sequences
 // (32,767 values) a few at a time on every run.
@@ -62,4 +62,13 @@ export async function upsertExhibitions(
 export async function knownSites(knex: Knex): Promise<Set<number>> {
   const rows = await knex('exhibition').select<{ site: number }[]>('site');
   return new Set(rows.map((r) => r.site));
+}
+
+/** Exhibition id by site, read in the caller's transaction so validation and foreign keys agree. */
+export async function exhibitionIdsBySite(trx: Knex.Transaction): Promise<Map<number, number>> {
+  const rows = await trx('exhibition').select<{ site: number; exhibition_id: number }[]>(
+    'site',
+    'exhibition_id',
+  );
+  return new Map(rows.map((r) => [r.site, r.exhibition_id]));
 }

@@ -1,9 +1,9 @@
 // What activities need from the outside world, built once per worker and injected (tests build their own).
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Knex } from 'knex';
-import type { Config } from '../infra/config';
-import { createKnex } from '../infra/db';
-import { createS3Client } from '../infra/s3';
+import type { Config } from './config';
+import { createKnex } from './db';
+import { createS3Client } from './s3';
 
 export interface ActivityDeps {
   config: Config;
