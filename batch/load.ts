@@ -106,6 +106,44 @@ async function summarizeObject(
 /** The collation object keys are compared in: bytewise, as S3 orders keys, whatever the database's locale. */
 const C = 'collate "C"';
 
+type StagedTables = ReturnType<typeof stagedTables>;
+
+/** The temp tables one load's transaction works in, by name; they are dropped at its end. */
+interface LoadTables {
+  /** The keys of the presses this object's earlier version registered, which are judged again. */
+  freed: string;
+  /** The press that holds each freed key now, where it was a DUPLICATE reject. */
+  promoted: string;
+  /** The first line of each of this object's keys against the key's holder in another object. */
+  contest: string;
+  /** This object's lines that are DUPLICATE. */
+  lostHere: string;
+  /** Rows of other objects that changed sides (+1 accepted, -1 rejected), for their objects' counts. */
+  flipped: string;
+}
+
+/** Makes every temp table of the load, empty, so that each step is given the ones it reads and writes. */
+async function createLoadTables(client: pg.ClientBase): Promise<LoadTables> {
+  const t: LoadTables = {
+    freed: 'freed',
+    promoted: 'promoted',
+    contest: 'contest',
+    lostHere: 'lost_here',
+    flipped: 'flipped',
+  };
+  await client.query(`create temp table ${t.flipped} (source_object text, delta integer) on commit drop`);
+  await client.query(`create temp table ${t.freed} (
+      kind smallint, exhibition_id smallint, event_at timestamptz, value smallint) on commit drop`);
+  await client.query(`create temp table ${t.promoted} (
+      kind smallint, exhibition_id smallint, event_at timestamptz, value smallint,
+      source_object text, source_line integer) on commit drop`);
+  await client.query(`create temp table ${t.contest} (
+      kind smallint, exhibition_id smallint, event_at timestamptz, value smallint, line integer,
+      holder_object text, holder_line integer, we_win boolean) on commit drop`);
+  await client.query(`create temp table ${t.lostHere} (line integer) on commit drop`);
+  return t;
+}
+
 /**
  * The keys in `freed` had presses in this object's earlier version: the lowest remaining press of each is its
  * holder now. Where that press is a DUPLICATE reject (the earlier version held the key), it is accepted
@@ -113,56 +151,62 @@ const C = 'collate "C"';
  * as it is: if the earlier version held it, this one (the same, lower, object key) takes it back; if not, the
  * lowest remaining press is the accepted holder already.
  */
-async function promoteFreed(client: pg.ClientBase, presses: string): Promise<void> {
-  if ((await count(client, 'select count(*)::int as n from freed')) === 0) return;
-  await client.query('analyze freed');
+async function promoteFreed(
+  client: pg.ClientBase,
+  { presses }: Pick<StagedTables, 'presses'>,
+  { freed, promoted, flipped }: Pick<LoadTables, 'freed' | 'promoted' | 'flipped'>,
+): Promise<void> {
+  if ((await count(client, `select count(*)::int as n from ${freed}`)) === 0) return;
+  await client.query(`analyze ${freed}`);
   await client.query(
-    `create temp table promoted on commit drop as
+    `insert into ${promoted}
      select * from (
        select distinct on (b.kind, b.exhibition_id, b.event_at, b.value)
          b.kind, b.exhibition_id, b.event_at, b.value, b.source_object, b.source_line
-       from (select distinct kind, exhibition_id, event_at, value from freed) f
+       from (select distinct kind, exhibition_id, event_at, value from ${freed}) f
        join batch_press b using (kind, exhibition_id, event_at, value)
        order by b.kind, b.exhibition_id, b.event_at, b.value, b.source_object ${C}, b.source_line) w
      where not exists (select 1 from ${presses} m where m.kind = w.kind and m.exhibition_id = w.exhibition_id
                       and m.event_at = w.event_at and m.value = w.value)`,
   );
-  await client.query('analyze promoted');
+  await client.query(`analyze ${promoted}`);
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
     await client.query(`
       with gone as (
-        delete from rejected_interaction r using promoted p
+        delete from rejected_interaction r using ${promoted} p
         where p.kind = ${code} and r.source_object = p.source_object and r.source_line = p.source_line
         returning r.source_object, r.source_line, r.run_id),
       accepted as (
         insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
         select p.exhibition_id, p.value, p.event_at, g.run_id, g.source_object, g.source_line
-        from gone g join promoted p using (source_object, source_line))
-      insert into flipped select source_object, 1 from gone`);
+        from gone g join ${promoted} p using (source_object, source_line))
+      insert into ${flipped} select source_object, 1 from gone`);
   }
 }
 
 /**
  * The first line of each of this object's keys against the key's current holder in another object: the
- * lower object key wins. Holders that lose are demoted (a DUPLICATE reject with their raw bytes).
- * Leaves the temp table `contest`, whose rows with `we_win` false are this object's lines that lost.
+ * lower object key wins. Holders that lose are demoted (a DUPLICATE reject with their raw bytes). Fills
+ * `contest`, whose rows with `we_win` false are this object's lines that lost.
  */
-async function contestHolders(client: pg.ClientBase, uri: string, presses: string): Promise<void> {
+async function contestHolders(
+  client: pg.ClientBase,
+  uri: string,
+  { presses }: Pick<StagedTables, 'presses'>,
+  { contest, flipped }: Pick<LoadTables, 'contest' | 'flipped'>,
+): Promise<void> {
   // The object's instants bound the months a holder can be in: given as values, so the plan reads only
   // those months' partitions, however long the history.
   const bounds = await client.query<{ lo: Date | null; hi: Date | null }>(
     `select min(event_at) as lo, max(event_at) as hi from ${presses}`,
   );
   const { lo, hi } = bounds.rows[0]!;
-  await client.query(`create temp table contest (
-      kind smallint, exhibition_id smallint, event_at timestamptz, value smallint, line integer,
-      holder_object text, holder_line integer, we_win boolean) on commit drop`);
   if (lo === null || hi === null) return;
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
     await client.query(
-      `insert into contest
+      `insert into ${contest}
        select m.kind, m.exhibition_id, m.event_at, m.value, m.line, t.source_object, t.source_line,
          t.source_object ${C} > $1 ${C}
        from ${presses} m join ${parent} t on t.exhibition_id = m.exhibition_id and t.event_at = m.event_at
@@ -171,9 +215,9 @@ async function contestHolders(client: pg.ClientBase, uri: string, presses: strin
       [uri, lo, hi],
     );
   }
-  await client.query('analyze contest');
+  await client.query(`analyze ${contest}`);
   const unknownRaw = await client.query<{ o: string }>(
-    `select c.holder_object as o from contest c
+    `select c.holder_object as o from ${contest} c
      where c.we_win and not exists (select 1 from batch_press b where b.source_object = c.holder_object
        and b.source_line = c.holder_line and b.raw is not null) limit 1`,
   );
@@ -190,7 +234,7 @@ async function contestHolders(client: pg.ClientBase, uri: string, presses: strin
     const { parent, code } = KIND_SHAPE[kind];
     await client.query(
       `with lost as (
-         delete from ${parent} t using contest c
+         delete from ${parent} t using ${contest} c
          where c.we_win and c.kind = ${code} and t.source_object = c.holder_object
            and t.source_line = c.holder_line and t.event_at = c.event_at and t.event_at between $1 and $2
          returning t.source_object, t.source_line, t.run_id),
@@ -198,7 +242,7 @@ async function contestHolders(client: pg.ClientBase, uri: string, presses: strin
          insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
          select b.raw, array['DUPLICATE'], l.run_id, l.source_object, l.source_line
          from lost l join batch_press b using (source_object, source_line))
-       insert into flipped select source_object, -1 from lost`,
+       insert into ${flipped} select source_object, -1 from lost`,
       [lo, hi],
     );
   }
@@ -242,12 +286,11 @@ export async function loadObject(
     await checkStaged(client, stem, staged);
     // What this object's earlier version registered is forgotten, and its keys judged again (before this
     // version's presses are registered: they are judged against the holders that remain).
-    await client.query('create temp table flipped (source_object text, delta integer) on commit drop');
+    const tmp = await createLoadTables(client);
     await client.query(
-      `create temp table freed on commit drop as
-       with gone as (delete from batch_press where source_object = $1
+      `with gone as (delete from batch_press where source_object = $1
                      returning kind, exhibition_id, event_at, value)
-       select * from gone`,
+       insert into ${tmp.freed} select * from gone`,
       [uri],
     );
     for (const table of [
@@ -258,18 +301,18 @@ export async function loadObject(
     ]) {
       await client.query(`delete from ${table} where source_object = $1`, [uri]);
     }
-    await promoteFreed(client, t.presses);
-    await contestHolders(client, uri, t.presses);
+    await promoteFreed(client, t, tmp);
+    await contestHolders(client, uri, t, tmp);
     // This object's lines that are DUPLICATE: not the first of their key here, or beaten by another object.
-    await client.query(`create temp table lost_here on commit drop as
-      select line from ${t.presses} where not first union all select line from contest where not we_win`);
+    await client.query(`insert into ${tmp.lostHere}
+      select line from ${t.presses} where not first union all select line from ${tmp.contest} where not we_win`);
     for (const kind of INTERACTION_KINDS) {
       const { parent, value, code } = KIND_SHAPE[kind];
       await client.query(
         `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
          select exhibition_id, value, event_at, $1, $2, line from ${t.presses} m
          where m.first and m.kind = ${code}
-           and not exists (select 1 from contest c where c.line = m.line and not c.we_win)
+           and not exists (select 1 from ${tmp.contest} c where c.line = m.line and not c.we_win)
          order by event_at`,
         [runId, uri],
       );
@@ -285,15 +328,15 @@ export async function loadObject(
        select r.raw, j.reasons, $1, $2, j.line, r.raw_length from ${t.judged} j join ${t.raw} r using (line)
        where j.kind is null
        union all
-       select r.raw, array['DUPLICATE'], $1, $2, l.line, null from lost_here l join ${t.raw} r using (line)`,
+       select r.raw, array['DUPLICATE'], $1, $2, l.line, null from ${tmp.lostHere} l join ${t.raw} r using (line)`,
       [runId, uri],
     );
     await client.query(
       `update source_object s set loaded_count = s.loaded_count + d.n, rejected_count = s.rejected_count - d.n
-       from (select source_object, sum(delta)::int as n from flipped group by 1) d
+       from (select source_object, sum(delta)::int as n from ${tmp.flipped} group by 1) d
        where s.source_object = d.source_object`,
     );
-    const flipped = await count(client, 'select count(*)::int as n from flipped');
+    const flipped = await count(client, `select count(*)::int as n from ${tmp.flipped}`);
     const summary = await summarizeObject(client, uri);
     const expected = staged.lines - (staged.header ? 1 : 0);
     if (summary.read !== expected) {
