@@ -144,6 +144,52 @@ async function createLoadTables(client: pg.ClientBase): Promise<LoadTables> {
   return t;
 }
 
+/** Whether this run already committed this version of the object (the load is then a retry after it). */
+async function loadedByThisRun(client: pg.ClientBase, runId: string, object: BatchObject): Promise<boolean> {
+  const done = await client.query<{ run_id: string; etag: string }>(
+    'select run_id, etag from source_object where source_object = $1',
+    [object.uri],
+  );
+  return done.rows[0]?.run_id === runId && done.rows[0].etag === object.etag;
+}
+
+/** The month partitions the object's rows need, each made in a short transaction of its own. */
+async function ensureObjectMonths(
+  client: pg.ClientBase,
+  { presses }: Pick<StagedTables, 'presses'>,
+): Promise<void> {
+  const months = await client.query<{ m: string }>(
+    `select distinct to_char(date_trunc('month', event_at at time zone 'UTC'), 'YYYY-MM-DD') as m
+     from ${presses}`,
+  );
+  await ensureMonths(client, [...months.rows.map((r) => r.m), ...monthsAround(new Date())]);
+}
+
+/**
+ * Forgets what this object's earlier version loaded: its registered presses (their keys go to `freed`, to be
+ * judged again before this version's presses are registered), rows, rejects and object record.
+ */
+async function forgetEarlierVersion(
+  client: pg.ClientBase,
+  uri: string,
+  { freed }: Pick<LoadTables, 'freed'>,
+): Promise<void> {
+  await client.query(
+    `with gone as (delete from batch_press where source_object = $1
+                   returning kind, exhibition_id, event_at, value)
+     insert into ${freed} select * from gone`,
+    [uri],
+  );
+  for (const table of [
+    'rating_interaction',
+    'request_interaction',
+    'rejected_interaction',
+    'source_object',
+  ]) {
+    await client.query(`delete from ${table} where source_object = $1`, [uri]);
+  }
+}
+
 /**
  * The keys in `freed` had presses in this object's earlier version: the lowest remaining press of each is its
  * holder now. Where that press is a DUPLICATE reject (the earlier version held the key), it is accepted
@@ -248,6 +294,125 @@ async function contestHolders(
   }
 }
 
+/** This object's lines that are DUPLICATE: not the first of their key here, or beaten by another object. */
+async function collectLostHere(
+  client: pg.ClientBase,
+  { presses }: Pick<StagedTables, 'presses'>,
+  { contest, lostHere }: Pick<LoadTables, 'contest' | 'lostHere'>,
+): Promise<void> {
+  await client.query(`insert into ${lostHere}
+    select line from ${presses} where not first union all select line from ${contest} where not we_win`);
+}
+
+/** This object's accepted rows: the first line of each key, unless another object's line beat it. */
+async function insertAccepted(
+  client: pg.ClientBase,
+  runId: string,
+  uri: string,
+  { presses }: Pick<StagedTables, 'presses'>,
+  { contest }: Pick<LoadTables, 'contest'>,
+): Promise<void> {
+  for (const kind of INTERACTION_KINDS) {
+    const { parent, value, code } = KIND_SHAPE[kind];
+    await client.query(
+      `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
+       select exhibition_id, value, event_at, $1, $2, line from ${presses} m
+       where m.first and m.kind = ${code}
+         and not exists (select 1 from ${contest} c where c.line = m.line and not c.we_win)
+       order by event_at`,
+      [runId, uri],
+    );
+  }
+}
+
+/** Every valid line of this object into batch_press, with its key and raw bytes. */
+async function registerPresses(
+  client: pg.ClientBase,
+  uri: string,
+  { presses, raw }: Pick<StagedTables, 'presses' | 'raw'>,
+): Promise<void> {
+  await client.query(
+    `insert into batch_press (kind, exhibition_id, event_at, value, source_object, source_line, raw)
+     select p.kind, p.exhibition_id, p.event_at, p.value, $1, p.line, r.raw
+     from ${presses} p join ${raw} r using (line)`,
+    [uri],
+  );
+}
+
+/** This object's rejects, raw bytes kept: the lines validate rejected, then its DUPLICATE lines. */
+async function insertRejects(
+  client: pg.ClientBase,
+  runId: string,
+  uri: string,
+  { judged, raw }: Pick<StagedTables, 'judged' | 'raw'>,
+  { lostHere }: Pick<LoadTables, 'lostHere'>,
+): Promise<void> {
+  await client.query(
+    `insert into rejected_interaction (raw, reasons, run_id, source_object, source_line, raw_length)
+     select r.raw, j.reasons, $1, $2, j.line, r.raw_length from ${judged} j join ${raw} r using (line)
+     where j.kind is null
+     union all
+     select r.raw, array['DUPLICATE'], $1, $2, l.line, null from ${lostHere} l join ${raw} r using (line)`,
+    [runId, uri],
+  );
+}
+
+/** The counts of the other objects whose rows changed sides; returns how many rows did. */
+async function applyFlippedCounts(
+  client: pg.ClientBase,
+  { flipped }: Pick<LoadTables, 'flipped'>,
+): Promise<number> {
+  await client.query(
+    `update source_object s set loaded_count = s.loaded_count + d.n, rejected_count = s.rejected_count - d.n
+     from (select source_object, sum(delta)::int as n from ${flipped} group by 1) d
+     where s.source_object = d.source_object`,
+  );
+  return count(client, `select count(*)::int as n from ${flipped}`);
+}
+
+/** This object's counts, refused unless every data line extract read is in exactly one final table. */
+async function checkNothingLost(
+  client: pg.ClientBase,
+  uri: string,
+  staged: StagedCounts,
+): Promise<Omit<ObjectLoadResult, 'uri' | 'skipped'>> {
+  const summary = await summarizeObject(client, uri);
+  const expected = staged.lines - (staged.header ? 1 : 0);
+  if (summary.read !== expected) {
+    // Nothing may be lost between extract and the final tables; refuse to commit if anything was.
+    throw new Error(`object ${uri}: extract read ${expected} data lines but the load placed ${summary.read}`);
+  }
+  return summary;
+}
+
+/** Records the object (source_object) and adds its counts to the run's ledger. */
+async function recordObject(
+  client: pg.ClientBase,
+  runId: string,
+  object: BatchObject,
+  summary: Omit<ObjectLoadResult, 'uri' | 'skipped'>,
+): Promise<void> {
+  await client.query(
+    `insert into source_object (source_object, etag, size_bytes, run_id, read_count, loaded_count, rejected_count)
+       values ($1, $2, $3, $4, $5, $6, $7)`,
+    [object.uri, object.etag, object.size, runId, summary.read, summary.loaded, summary.rejected],
+  );
+  await client.query(
+    `update pipeline_run set ${addToRunSet({ read: '$2', loaded: '$3', rejected: '$4', rejectedByReason: '$5::jsonb' })}
+       where run_id = $1`,
+    [runId, summary.read, summary.loaded, summary.rejected, JSON.stringify(summary.rejectedByReason)],
+  );
+}
+
+/** This object's rejects by reason set, for the stored-rows metric once the load has committed. */
+async function rejectsByReasons(client: pg.ClientBase, uri: string): Promise<[string[], number][]> {
+  const groups = await client.query<{ reasons: string[]; n: number }>(
+    'select reasons, count(*)::int as n from rejected_interaction where source_object = $1 group by reasons',
+    [uri],
+  );
+  return groups.rows.map((g) => [g.reasons, g.n]);
+}
+
 /**
  * Load: see the top of this file. Safe to repeat: a retry after its commit finds the object loaded by this
  * run and reports it; otherwise it replaces whatever the object loaded before.
@@ -261,21 +426,12 @@ export async function loadObject(
 ): Promise<ObjectLoadResult & { flipped: number }> {
   const uri = object.uri;
   const t = stagedTables(stem);
-  const done = await client.query<{ run_id: string; etag: string }>(
-    'select run_id, etag from source_object where source_object = $1',
-    [uri],
-  );
-  if (done.rows[0]?.run_id === runId && done.rows[0].etag === object.etag) {
+  if (await loadedByThisRun(client, runId, object)) {
     await dropStaging(client, stem);
     return { uri, skipped: false, flipped: 0, ...(await summarizeObject(client, uri)) };
   }
   await checkStaged(client, stem, staged);
-  // Months first, each in a short transaction of its own (batch/partitions.ts).
-  const months = await client.query<{ m: string }>(
-    `select distinct to_char(date_trunc('month', event_at at time zone 'UTC'), 'YYYY-MM-DD') as m
-     from ${t.presses}`,
-  );
-  await ensureMonths(client, [...months.rows.map((r) => r.m), ...monthsAround(new Date())]);
+  await ensureObjectMonths(client, t);
 
   // What this attempt committed, counted after the commit (a retry that finds its own result counts nothing).
   let committed: { loaded: number; rejects: [string[], number][] } | undefined;
@@ -284,82 +440,20 @@ export async function loadObject(
     // Checked again under the lock: another run may have loaded this version meanwhile (its rows then
     // make way for this run's, which are the same).
     await checkStaged(client, stem, staged);
-    // What this object's earlier version registered is forgotten, and its keys judged again (before this
-    // version's presses are registered: they are judged against the holders that remain).
     const tmp = await createLoadTables(client);
-    await client.query(
-      `with gone as (delete from batch_press where source_object = $1
-                     returning kind, exhibition_id, event_at, value)
-       insert into ${tmp.freed} select * from gone`,
-      [uri],
-    );
-    for (const table of [
-      'rating_interaction',
-      'request_interaction',
-      'rejected_interaction',
-      'source_object',
-    ]) {
-      await client.query(`delete from ${table} where source_object = $1`, [uri]);
-    }
+    // The earlier version's keys are judged again before this version's presses are registered: they are
+    // judged against the holders that remain.
+    await forgetEarlierVersion(client, uri, tmp);
     await promoteFreed(client, t, tmp);
     await contestHolders(client, uri, t, tmp);
-    // This object's lines that are DUPLICATE: not the first of their key here, or beaten by another object.
-    await client.query(`insert into ${tmp.lostHere}
-      select line from ${t.presses} where not first union all select line from ${tmp.contest} where not we_win`);
-    for (const kind of INTERACTION_KINDS) {
-      const { parent, value, code } = KIND_SHAPE[kind];
-      await client.query(
-        `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
-         select exhibition_id, value, event_at, $1, $2, line from ${t.presses} m
-         where m.first and m.kind = ${code}
-           and not exists (select 1 from ${tmp.contest} c where c.line = m.line and not c.we_win)
-         order by event_at`,
-        [runId, uri],
-      );
-    }
-    await client.query(
-      `insert into batch_press (kind, exhibition_id, event_at, value, source_object, source_line, raw)
-       select p.kind, p.exhibition_id, p.event_at, p.value, $1, p.line, r.raw
-       from ${t.presses} p join ${t.raw} r using (line)`,
-      [uri],
-    );
-    await client.query(
-      `insert into rejected_interaction (raw, reasons, run_id, source_object, source_line, raw_length)
-       select r.raw, j.reasons, $1, $2, j.line, r.raw_length from ${t.judged} j join ${t.raw} r using (line)
-       where j.kind is null
-       union all
-       select r.raw, array['DUPLICATE'], $1, $2, l.line, null from ${tmp.lostHere} l join ${t.raw} r using (line)`,
-      [runId, uri],
-    );
-    await client.query(
-      `update source_object s set loaded_count = s.loaded_count + d.n, rejected_count = s.rejected_count - d.n
-       from (select source_object, sum(delta)::int as n from ${tmp.flipped} group by 1) d
-       where s.source_object = d.source_object`,
-    );
-    const flipped = await count(client, `select count(*)::int as n from ${tmp.flipped}`);
-    const summary = await summarizeObject(client, uri);
-    const expected = staged.lines - (staged.header ? 1 : 0);
-    if (summary.read !== expected) {
-      // Nothing may be lost between extract and the final tables; refuse to commit if anything was.
-      throw new Error(
-        `object ${uri}: extract read ${expected} data lines but the load placed ${summary.read}`,
-      );
-    }
-    await client.query(
-      `insert into source_object (source_object, etag, size_bytes, run_id, read_count, loaded_count, rejected_count)
-         values ($1, $2, $3, $4, $5, $6, $7)`,
-      [uri, object.etag, object.size, runId, summary.read, summary.loaded, summary.rejected],
-    );
-    await client.query(
-      `update pipeline_run set ${addToRunSet({ read: '$2', loaded: '$3', rejected: '$4', rejectedByReason: '$5::jsonb' })}
-         where run_id = $1`,
-      [runId, summary.read, summary.loaded, summary.rejected, JSON.stringify(summary.rejectedByReason)],
-    );
-    const groups = await client.query<{ reasons: string[]; n: number }>(
-      'select reasons, count(*)::int as n from rejected_interaction where source_object = $1 group by reasons',
-      [uri],
-    );
-    committed = { loaded: summary.loaded, rejects: groups.rows.map((g) => [g.reasons, g.n]) };
+    await collectLostHere(client, t, tmp);
+    await insertAccepted(client, runId, uri, t, tmp);
+    await registerPresses(client, uri, t);
+    await insertRejects(client, runId, uri, t, tmp);
+    const flipped = await applyFlippedCounts(client, tmp);
+    const summary = await checkNothingLost(client, uri, staged);
+    await recordObject(client, runId, object, summary);
+    committed = { loaded: summary.loaded, rejects: await rejectsByReasons(client, uri) };
     await dropStaging(client, stem);
     return { uri, skipped: false, flipped, ...summary };
   });
