@@ -99,6 +99,90 @@ async function summarizeObject(
 /** The collation object keys are compared in: bytewise, as S3 orders keys, whatever the database's locale. */
 const C = 'collate "C"';
 
+type StagedTables = ReturnType<typeof stagedTables>;
+
+/** The temp tables one load's transaction works in, by name; they are dropped at its end. */
+interface LoadTables {
+  /** The keys of the presses this object's earlier version registered, which are judged again. */
+  freed: string;
+  /** The press that holds each freed key now, where it was a DUPLICATE reject. */
+  promoted: string;
+  /** The first line of each of this object's keys against the key's holder in another object. */
+  contest: string;
+  /** This object's lines that are DUPLICATE. */
+  lostHere: string;
+  /** Rows of other objects that changed sides (+1 accepted, -1 rejected), for their objects' counts. */
+  flipped: string;
+}
+
+/** Makes every temp table of the load, empty, so that each step is given the ones it reads and writes. */
+async function createLoadTables(client: pg.ClientBase): Promise<LoadTables> {
+  const t: LoadTables = {
+    freed: 'freed',
+    promoted: 'promoted',
+    contest: 'contest',
+    lostHere: 'lost_here',
+    flipped: 'flipped',
+  };
+  await client.query(`create temp table ${t.flipped} (source_object text, delta integer) on commit drop`);
+  await client.query(`create temp table ${t.freed} (
+      kind smallint, exhibition_id smallint, event_at timestamptz, value smallint) on commit drop`);
+  await client.query(`create temp table ${t.promoted} (
+      kind smallint, exhibition_id smallint, event_at timestamptz, value smallint,
+      source_object text, source_line integer) on commit drop`);
+  await client.query(`create temp table ${t.contest} (
+      kind smallint, exhibition_id smallint, event_at timestamptz, value smallint, line integer,
+      holder_object text, holder_line integer, we_win boolean) on commit drop`);
+  await client.query(`create temp table ${t.lostHere} (line integer) on commit drop`);
+  return t;
+}
+
+/** Whether this run already committed this version of the object (the load is then a retry after it). */
+async function loadedByThisRun(client: pg.ClientBase, runId: string, object: BatchObject): Promise<boolean> {
+  const done = await client.query<{ run_id: string; etag: string }>(
+    'select run_id, etag from source_object where source_object = $1',
+    [object.uri],
+  );
+  return done.rows[0]?.run_id === runId && done.rows[0].etag === object.etag;
+}
+
+/** The month partitions the object's rows need, each made in a short transaction of its own. */
+async function ensureObjectMonths(
+  client: pg.ClientBase,
+  { presses }: Pick<StagedTables, 'presses'>,
+): Promise<void> {
+  const months = await client.query<{ m: string }>(
+    `select distinct to_char(date_trunc('month', event_at at time zone 'UTC'), 'YYYY-MM-DD') as m
+     from ${presses}`,
+  );
+  await ensureMonths(client, [...months.rows.map((r) => r.m), ...monthsAround(new Date())]);
+}
+
+/**
+ * Forgets what this object's earlier version loaded: its registered presses (their keys go to `freed`, to be
+ * judged again before this version's presses are registered), rows, rejects and object record.
+ */
+async function forgetEarlierVersion(
+  client: pg.ClientBase,
+  uri: string,
+  { freed }: Pick<LoadTables, 'freed'>,
+): Promise<void> {
+  await client.query(
+    `with gone as (delete from batch_press where source_object = $1
+                   returning kind, exhibition_id, event_at, value)
+     insert into ${freed} select * from gone`,
+    [uri],
+  );
+  for (const table of [
+    'rating_interaction',
+    'request_interaction',
+    'rejected_interaction',
+    'source_object',
+  ]) {
+    await client.query(`delete from ${table} where source_object = $1`, [uri]);
+  }
+}
+
 /**
  * The keys in `freed` had presses in this object's earlier version: the lowest remaining press of each is its
  * holder now. Where that press is a DUPLICATE reject (the earlier version held the key), it is accepted
@@ -106,56 +190,62 @@ const C = 'collate "C"';
  * as it is: if the earlier version held it, this one (the same, lower, object key) takes it back; if not, the
  * lowest remaining press is the accepted holder already.
  */
-async function promoteFreed(client: pg.ClientBase, presses: string): Promise<void> {
-  if ((await count(client, 'select count(*)::int as n from freed')) === 0) return;
-  await client.query('analyze freed');
+async function promoteFreed(
+  client: pg.ClientBase,
+  { presses }: Pick<StagedTables, 'presses'>,
+  { freed, promoted, flipped }: Pick<LoadTables, 'freed' | 'promoted' | 'flipped'>,
+): Promise<void> {
+  if ((await count(client, `select count(*)::int as n from ${freed}`)) === 0) return;
+  await client.query(`analyze ${freed}`);
   await client.query(
-    `create temp table promoted on commit drop as
+    `insert into ${promoted}
      select * from (
        select distinct on (b.kind, b.exhibition_id, b.event_at, b.value)
          b.kind, b.exhibition_id, b.event_at, b.value, b.source_object, b.source_line
-       from (select distinct kind, exhibition_id, event_at, value from freed) f
+       from (select distinct kind, exhibition_id, event_at, value from ${freed}) f
        join batch_press b using (kind, exhibition_id, event_at, value)
        order by b.kind, b.exhibition_id, b.event_at, b.value, b.source_object ${C}, b.source_line) w
      where not exists (select 1 from ${presses} m where m.kind = w.kind and m.exhibition_id = w.exhibition_id
                       and m.event_at = w.event_at and m.value = w.value)`,
   );
-  await client.query('analyze promoted');
+  await client.query(`analyze ${promoted}`);
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
     await client.query(`
       with gone as (
-        delete from rejected_interaction r using promoted p
+        delete from rejected_interaction r using ${promoted} p
         where p.kind = ${code} and r.source_object = p.source_object and r.source_line = p.source_line
         returning r.source_object, r.source_line, r.run_id),
       accepted as (
         insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
         select p.exhibition_id, p.value, p.event_at, g.run_id, g.source_object, g.source_line
-        from gone g join promoted p using (source_object, source_line))
-      insert into flipped select source_object, 1 from gone`);
+        from gone g join ${promoted} p using (source_object, source_line))
+      insert into ${flipped} select source_object, 1 from gone`);
   }
 }
 
 /**
  * The first line of each of this object's keys against the key's current holder in another object: the
- * lower object key wins. Holders that lose are demoted (a DUPLICATE reject with their raw bytes).
- * Leaves the temp table `contest`, whose rows with `we_win` false are this object's lines that lost.
+ * lower object key wins. Holders that lose are demoted (a DUPLICATE reject with their raw bytes). Fills
+ * `contest`, whose rows with `we_win` false are this object's lines that lost.
  */
-async function contestHolders(client: pg.ClientBase, uri: string, presses: string): Promise<void> {
+async function contestHolders(
+  client: pg.ClientBase,
+  uri: string,
+  { presses }: Pick<StagedTables, 'presses'>,
+  { contest, flipped }: Pick<LoadTables, 'contest' | 'flipped'>,
+): Promise<void> {
   // The object's instants bound the months a holder can be in: given as values, so the plan reads only
   // those months' partitions, however long the history.
   const bounds = await client.query<{ lo: Date | null; hi: Date | null }>(
     `select min(event_at) as lo, max(event_at) as hi from ${presses}`,
   );
   const { lo, hi } = bounds.rows[0]!;
-  await client.query(`create temp table contest (
-      kind smallint, exhibition_id smallint, event_at timestamptz, value smallint, line integer,
-      holder_object text, holder_line integer, we_win boolean) on commit drop`);
   if (lo === null || hi === null) return;
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
     await client.query(
-      `insert into contest
+      `insert into ${contest}
        select m.kind, m.exhibition_id, m.event_at, m.value, m.line, t.source_object, t.source_line,
          t.source_object ${C} > $1 ${C}
        from ${presses} m join ${parent} t on t.exhibition_id = m.exhibition_id and t.event_at = m.event_at
@@ -164,9 +254,9 @@ async function contestHolders(client: pg.ClientBase, uri: string, presses: strin
       [uri, lo, hi],
     );
   }
-  await client.query('analyze contest');
+  await client.query(`analyze ${contest}`);
   const unknownRaw = await client.query<{ o: string }>(
-    `select c.holder_object as o from contest c
+    `select c.holder_object as o from ${contest} c
      where c.we_win and not exists (select 1 from batch_press b where b.source_object = c.holder_object
        and b.source_line = c.holder_line and b.raw is not null) limit 1`,
   );
@@ -180,7 +270,7 @@ async function contestHolders(client: pg.ClientBase, uri: string, presses: strin
     const { parent, code } = KIND_SHAPE[kind];
     await client.query(
       `with lost as (
-         delete from ${parent} t using contest c
+         delete from ${parent} t using ${contest} c
          where c.we_win and c.kind = ${code} and t.source_object = c.holder_object
            and t.source_line = c.holder_line and t.event_at = c.event_at and t.event_at between $1 and $2
          returning t.source_object, t.source_line, t.run_id),
@@ -188,10 +278,129 @@ async function contestHolders(client: pg.ClientBase, uri: string, presses: strin
          insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
          select b.raw, array['DUPLICATE'], l.run_id, l.source_object, l.source_line
          from lost l join batch_press b using (source_object, source_line))
-       insert into flipped select source_object, -1 from lost`,
+       insert into ${flipped} select source_object, -1 from lost`,
       [lo, hi],
     );
   }
+}
+
+/** This object's lines that are DUPLICATE: not the first of their key here, or beaten by another object. */
+async function collectLostHere(
+  client: pg.ClientBase,
+  { presses }: Pick<StagedTables, 'presses'>,
+  { contest, lostHere }: Pick<LoadTables, 'contest' | 'lostHere'>,
+): Promise<void> {
+  await client.query(`insert into ${lostHere}
+    select line from ${presses} where not first union all select line from ${contest} where not we_win`);
+}
+
+/** This object's accepted rows: the first line of each key, unless another object's line beat it. */
+async function insertAccepted(
+  client: pg.ClientBase,
+  runId: string,
+  uri: string,
+  { presses }: Pick<StagedTables, 'presses'>,
+  { contest }: Pick<LoadTables, 'contest'>,
+): Promise<void> {
+  for (const kind of INTERACTION_KINDS) {
+    const { parent, value, code } = KIND_SHAPE[kind];
+    await client.query(
+      `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
+       select exhibition_id, value, event_at, $1, $2, line from ${presses} m
+       where m.first and m.kind = ${code}
+         and not exists (select 1 from ${contest} c where c.line = m.line and not c.we_win)
+       order by event_at`,
+      [runId, uri],
+    );
+  }
+}
+
+/** Every valid line of this object into batch_press, with its key and raw bytes. */
+async function registerPresses(
+  client: pg.ClientBase,
+  uri: string,
+  { presses, raw }: Pick<StagedTables, 'presses' | 'raw'>,
+): Promise<void> {
+  await client.query(
+    `insert into batch_press (kind, exhibition_id, event_at, value, source_object, source_line, raw)
+     select p.kind, p.exhibition_id, p.event_at, p.value, $1, p.line, r.raw
+     from ${presses} p join ${raw} r using (line)`,
+    [uri],
+  );
+}
+
+/** This object's rejects, raw bytes kept: the lines validate rejected, then its DUPLICATE lines. */
+async function insertRejects(
+  client: pg.ClientBase,
+  runId: string,
+  uri: string,
+  { judged, raw }: Pick<StagedTables, 'judged' | 'raw'>,
+  { lostHere }: Pick<LoadTables, 'lostHere'>,
+): Promise<void> {
+  await client.query(
+    `insert into rejected_interaction (raw, reasons, run_id, source_object, source_line, raw_length)
+     select r.raw, j.reasons, $1, $2, j.line, r.raw_length from ${judged} j join ${raw} r using (line)
+     where j.kind is null
+     union all
+     select r.raw, array['DUPLICATE'], $1, $2, l.line, null from ${lostHere} l join ${raw} r using (line)`,
+    [runId, uri],
+  );
+}
+
+/** The counts of the other objects whose rows changed sides; returns how many rows did. */
+async function applyFlippedCounts(
+  client: pg.ClientBase,
+  { flipped }: Pick<LoadTables, 'flipped'>,
+): Promise<number> {
+  await client.query(
+    `update source_object s set loaded_count = s.loaded_count + d.n, rejected_count = s.rejected_count - d.n
+     from (select source_object, sum(delta)::int as n from ${flipped} group by 1) d
+     where s.source_object = d.source_object`,
+  );
+  return count(client, `select count(*)::int as n from ${flipped}`);
+}
+
+/** This object's counts, refused unless every data line extract read is in exactly one final table. */
+async function checkNothingLost(
+  client: pg.ClientBase,
+  uri: string,
+  staged: StagedCounts,
+): Promise<Omit<ObjectLoadResult, 'uri' | 'skipped'>> {
+  const summary = await summarizeObject(client, uri);
+  const expected = staged.lines - (staged.header ? 1 : 0);
+  if (summary.read !== expected) {
+    // Nothing may be lost between extract and the final tables; refuse to commit if anything was.
+    throw new Error(`object ${uri}: extract read ${expected} data lines but the load placed ${summary.read}`);
+  }
+  return summary;
+}
+
+/** Records the object (source_object) and adds its counts to the run's ledger. */
+async function recordObject(
+  client: pg.ClientBase,
+  runId: string,
+  object: BatchObject,
+  summary: Omit<ObjectLoadResult, 'uri' | 'skipped'>,
+): Promise<void> {
+  await client.query(
+    `insert into source_object (source_object, etag, size_bytes, run_id, read_count, loaded_count, rejected_count)
+       values ($1, $2, $3, $4, $5, $6, $7)`,
+    [object.uri, object.etag, object.size, runId, summary.read, summary.loaded, summary.rejected],
+  );
+  await client.query(
+    `update pipeline_run set ${addToRunSet({ read: '$2', loaded: '$3', rejected: '$4', rejectedByReason: '$5::jsonb' })}
+       where run_id = $1`,
+    [runId, summary.read, summary.loaded, summary.rejected, JSON.stringify(summary.rejectedByReason)],
+  );
+}
+
+/** This object's rejects by reason set, for the stored-rows metric once the load has committed. */
+async function rejectsByReasons(client: pg.ClientBase, uri: string): Promise<[string[], number][]> {
+  const groups = await client.query<{ reasons: string[]; n: number }>(
+    'select reasons, count(*)::int as n from rejected_interaction where source_object = $1 group by reasons',
+    [uri],
+  );
+  return groups.rows.map((g) => [g.reasons, g.n]);
 }
 
 /**
@@ -207,21 +416,12 @@ export async function loadObject(
 ): Promise<ObjectLoadResult & { flipped: number }> {
   const uri = object.uri;
   const t = stagedTables(stem);
-  const done = await client.query<{ run_id: string; etag: string }>(
-    'select run_id, etag from source_object where source_object = $1',
-    [uri],
-  );
-  if (done.rows[0]?.run_id === runId && done.rows[0].etag === object.etag) {
+  if (await loadedByThisRun(client, runId, object)) {
     await dropStaging(client, stem);
     return { uri, skipped: false, flipped: 0, ...(await summarizeObject(client, uri)) };
   }
   await checkStaged(client, stem, staged);
-  // Months first, each in a short transaction of its own (batch/partitions.ts).
-  const months = await client.query<{ m: string }>(
-    `select distinct to_char(date_trunc('month', event_at at time zone 'UTC'), 'YYYY-MM-DD') as m
-     from ${t.presses}`,
-  );
-  await ensureMonths(client, [...months.rows.map((r) => r.m), ...monthsAround(new Date())]);
+  await ensureObjectMonths(client, t);
 
   // What this attempt committed, counted after the commit (a retry that finds its own result counts nothing).
   let committed: { loaded: number; rejects: [string[], number][] } | undefined;
@@ -230,83 +430,20 @@ export async function loadObject(
     // Checked again under the lock: another run may have loaded this version meanwhile (its rows then
     // make way for this run's, which are the same).
     await checkStaged(client, stem, staged);
-    // What this object's earlier version registered is forgotten, and its keys judged again (before this
-    // version's presses are registered: they are judged against the holders that remain).
-    await client.query('create temp table flipped (source_object text, delta integer) on commit drop');
-    await client.query(
-      `create temp table freed on commit drop as
-       with gone as (delete from batch_press where source_object = $1
-                     returning kind, exhibition_id, event_at, value)
-       select * from gone`,
-      [uri],
-    );
-    for (const table of [
-      'rating_interaction',
-      'request_interaction',
-      'rejected_interaction',
-      'source_object',
-    ]) {
-      await client.query(`delete from ${table} where source_object = $1`, [uri]);
-    }
-    await promoteFreed(client, t.presses);
-    await contestHolders(client, uri, t.presses);
-    // This object's lines that are DUPLICATE: not the first of their key here, or beaten by another object.
-    await client.query(`create temp table lost_here on commit drop as
-      select line from ${t.presses} where not first union all select line from contest where not we_win`);
-    for (const kind of INTERACTION_KINDS) {
-      const { parent, value, code } = KIND_SHAPE[kind];
-      await client.query(
-        `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
-         select exhibition_id, value, event_at, $1, $2, line from ${t.presses} m
-         where m.first and m.kind = ${code}
-           and not exists (select 1 from contest c where c.line = m.line and not c.we_win)
-         order by event_at`,
-        [runId, uri],
-      );
-    }
-    await client.query(
-      `insert into batch_press (kind, exhibition_id, event_at, value, source_object, source_line, raw)
-       select p.kind, p.exhibition_id, p.event_at, p.value, $1, p.line, r.raw
-       from ${t.presses} p join ${t.raw} r using (line)`,
-      [uri],
-    );
-    await client.query(
-      `insert into rejected_interaction (raw, reasons, run_id, source_object, source_line, raw_length)
-       select r.raw, j.reasons, $1, $2, j.line, r.raw_length from ${t.judged} j join ${t.raw} r using (line)
-       where j.kind is null
-       union all
-       select r.raw, array['DUPLICATE'], $1, $2, l.line, null from lost_here l join ${t.raw} r using (line)`,
-      [runId, uri],
-    );
-    await client.query(
-      `update source_object s set loaded_count = s.loaded_count + d.n, rejected_count = s.rejected_count - d.n
-       from (select source_object, sum(delta)::int as n from flipped group by 1) d
-       where s.source_object = d.source_object`,
-    );
-    const flipped = await count(client, 'select count(*)::int as n from flipped');
-    const summary = await summarizeObject(client, uri);
-    const expected = staged.lines - (staged.header ? 1 : 0);
-    if (summary.read !== expected) {
-      // Nothing may be lost between extract and the final tables; refuse to commit if anything was.
-      throw new Error(
-        `object ${uri}: extract read ${expected} data lines but the load placed ${summary.read}`,
-      );
-    }
-    await client.query(
-      `insert into source_object (source_object, etag, size_bytes, run_id, read_count, loaded_count, rejected_count)
-         values ($1, $2, $3, $4, $5, $6, $7)`,
-      [uri, object.etag, object.size, runId, summary.read, summary.loaded, summary.rejected],
-    );
-    await client.query(
-      `update pipeline_run set ${addToRunSet({ read: '$2', loaded: '$3', rejected: '$4', rejectedByReason: '$5::jsonb' })}
-         where run_id = $1`,
-      [runId, summary.read, summary.loaded, summary.rejected, JSON.stringify(summary.rejectedByReason)],
-    );
-    const groups = await client.query<{ reasons: string[]; n: number }>(
-      'select reasons, count(*)::int as n from rejected_interaction where source_object = $1 group by reasons',
-      [uri],
-    );
-    committed = { loaded: summary.loaded, rejects: groups.rows.map((g) => [g.reasons, g.n]) };
+    const tmp = await createLoadTables(client);
+    // The earlier version's keys are judged again before this version's presses are registered: they are
+    // judged against the holders that remain.
+    await forgetEarlierVersion(client, uri, tmp);
+    await promoteFreed(client, t, tmp);
+    await contestHolders(client, uri, t, tmp);
+    await collectLostHere(client, t, tmp);
+    await insertAccepted(client, runId, uri, t, tmp);
+    await registerPresses(client, uri, t);
+    await insertRejects(client, runId, uri, t, tmp);
+    const flipped = await applyFlippedCounts(client, tmp);
+    const summary = await checkNothingLost(client, uri, staged);
+    await recordObject(client, runId, object, summary);
+    committed = { loaded: summary.loaded, rejects: await rejectsByReasons(client, uri) };
     await dropStaging(client, stem);
     return { uri, skipped: false, flipped, ...summary };
   });
