@@ -41,7 +41,7 @@ async function createMonth(client: pg.ClientBase, parent: string, month: string)
     if (exists.rows[0]?.t === null) {
       // The attach locks the referenced tables for the cloned foreign keys. Taken first, before the DEFAULT
       // partition: a stream transaction writes its ledger row, then rows that may land in DEFAULT, and
-      // taking these in the other order deadlocked with it (test/integration/batch-load.test.ts).
+      // taking these in the other order deadlocked with it (test/integration/batch/batch-load.test.ts).
       await client.query(
         `lock table exhibition, pipeline_run, ${referenced(parent)} in share row exclusive mode`,
       );

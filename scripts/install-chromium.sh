@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium for the dashboard's end-to-end test (test/integration/dashboard.test.ts drives it
+# Installs Debian's chromium for the dashboard's end-to-end test (test/integration/operations/dashboard.test.ts drives it
 # with playwright-core, which never downloads a browser of its own). Idempotent: a working chromium is left
 # as it is. CHROMIUM_PATH overrides where the test looks (default /usr/bin/chromium).
 set -euo pipefail

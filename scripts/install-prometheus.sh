@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Debian's prometheus package for promtool (npm test runs `promtool test rules` on monitoring/) and the
-# Prometheus server that test/integration/operations.test.ts starts on loopback. Idempotent: present binaries
+# Prometheus server that test/integration/operations/operations.test.ts starts on loopback. Idempotent: present binaries
 # are left as they are. The package's own service is never started: the test runs a Prometheus of its own.
 set -euo pipefail
 

@@ -3,7 +3,7 @@
 # worker loads (worker.ts and workflows/index.ts with everything they import), its migrations, package.json,
 # package-lock.json and tsconfig.json; test/fixtures/releases/PREVIOUS names it as the release the current code
 # deploys over.
-# The deploy test (test/integration/deploy.test.ts) runs that worker, so it works from a shallow clone and
+# The deploy test (test/integration/deploy/deploy.test.ts) runs that worker, so it works from a shallow clone and
 # offline, where a tag's commit may be missing.
 #
 #   bash scripts/release-fixture.sh <tag or commit>     (run when a release is tagged, then record its

@@ -390,7 +390,7 @@ describe('stream workflow with mocked activities', function () {
           : undefined;
       });
       // This run replays; so does one recorded from the code before (stream-takeover-before-late-messages),
-      // which dropped A's 5..7 and C's messages (test/integration/stream-replay.test.ts).
+      // which dropped A's 5..7 and C's messages (test/integration/stream/stream-replay.test.ts).
       await replay(await handle.fetchHistory(), c.workflowId);
 
       const chain = (id: string) =>
