@@ -1,12 +1,14 @@
 // Batch rows move from the interaction tables into one table per source object, children of those tables by
-// inheritance (for bulk index builds and bulk foreign key checks). The parents keep the stream's rows and
-// refuse batch rows; accepted_batch_press keeps the natural key of every accepted batch press unique across
-// objects, as the parents' partial unique indexes did. Rows already loaded move too, and back down again.
+// inheritance (activities/object-tables.ts says why: bulk index builds and bulk foreign key checks). The
+// parents keep the stream's rows and refuse batch rows; accepted_batch_press keeps the natural key of every
+// accepted batch press unique across objects, as the parents' partial unique indexes did. Rows already
+// loaded move too, and back down again.
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { escapeLiteral as literal } from 'pg';
 
-// Frozen here on purpose, like every migration: the code of its release named the tables the same way.
+// Frozen here on purpose, like every migration; activities/object-tables.ts names tables the same way, and
+// test/integration/migrations.test.ts proves the two agree.
 // The reference table of each kind's value is named like the kind (rating, request).
 const KINDS = [
   {

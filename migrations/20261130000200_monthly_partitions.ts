@@ -1,8 +1,8 @@
 // The interaction tables become declaratively partitioned by month of event_at (stream and batch rows in the
 // same tables), replacing the per-object tables of 20261128000100 whose count grew with every object. A DEFAULT
-// partition takes rows of a month that has no partition yet; batch/partitions.ts creates months as loads
+// partition takes rows of a month that has no partition yet; activities/partitions.ts creates months as loads
 // need them. batch_press registers every valid batch press (raw bytes included) so DUPLICATE can be judged
-// again whenever an object is loaded or reprocessed (batch/load.ts).
+// again whenever an object is loaded or reprocessed (activities/batch-load.ts).
 //
 // Runs outside one transaction: thousands of per-object tables cannot be dropped (or, on the way down, made)
 // in one transaction without exhausting the lock table. Each step commits on its own and a rerun resumes.

@@ -81,8 +81,12 @@ describe('comments', function () {
     }
   });
 
-  it('names no repository path that does not exist', () => {
-    const stale = sources.flatMap(({ file, source }) => stalePaths(tree, file, source));
+  it('names no repository path that does not exist (migrations aside: one shipped is never edited)', () => {
+    // A migration's comments describe the tree of the release that shipped it, and a shipped one changed by
+    // a byte fails test/integration/deploy/release-replay.test.ts, comments included.
+    const stale = sources
+      .filter((s) => !s.file.startsWith('migrations/'))
+      .flatMap(({ file, source }) => stalePaths(tree, file, source));
     assert.deepEqual(
       stale.map((s) => `${s.file}:${s.line}: ${s.named}`),
       [],
