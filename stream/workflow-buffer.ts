@@ -182,6 +182,21 @@ export class OffsetBuffer {
       : { kind: 'blocks', blocks: batch as BufferedBlock[] };
   }
 
+  /**
+   * Puts back, at the head, what a flush took but its load did not store (see `splitAtStored`), as old as the
+   * take: the worker that ran that task had emptied its buffer, and refilled it at the task's time.
+   */
+  putBack(batch: Flush, takenAt: number): void {
+    const entries: Entry[] =
+      batch.kind === 'messages' ? batch.messages.map((message) => ({ message })) : batch.blocks;
+    this.queue.splice(this.head, 0, ...entries);
+    for (const entry of entries) {
+      this.count += entryCount(entry);
+      this.bytes += entryBytes(entry);
+    }
+    this.oldestAt = takenAt;
+  }
+
   private push(entry: Entry): void {
     this.queue.push(entry);
     this.count += entryCount(entry);
@@ -225,4 +240,33 @@ export function flushOffsets(batch: Flush): { firstOffset: number; lastOffset: n
     firstOffset: batch.blocks[0]!.block.firstTaken,
     lastOffset: batch.blocks[batch.blocks.length - 1]!.block.info.lastOffset,
   };
+}
+
+/**
+ * Splits `batch` where its load stopped (`handled`: loaded plus rejected, which equals what the load was
+ * given): `unstored` is the tail beyond, undefined when the load stored the whole batch. A replay sees a
+ * shorter count when the worker that ran the task took the batch before the task's last signals were applied
+ * (stream/workflow-run.ts, flush). Any flush takes at least one entry, so a count of none, or one that ends
+ * inside a block, is not such a case: the batch counts as stored, as it always did.
+ */
+export function splitAtStored(batch: Flush, handled: number): { stored: Flush; unstored?: Flush } {
+  if (handled > 0 && batch.kind === 'messages' && handled < batch.messages.length) {
+    return {
+      stored: { kind: 'messages', messages: batch.messages.slice(0, handled) },
+      unstored: { kind: 'messages', messages: batch.messages.slice(handled) },
+    };
+  }
+  if (handled > 0 && batch.kind === 'blocks') {
+    let stored = 0;
+    for (const [i, b] of batch.blocks.entries()) {
+      if (stored === handled) {
+        return {
+          stored: { kind: 'blocks', blocks: batch.blocks.slice(0, i) },
+          unstored: { kind: 'blocks', blocks: batch.blocks.slice(i) },
+        };
+      }
+      stored += b.block.taken;
+    }
+  }
+  return { stored: batch };
 }

@@ -26,6 +26,7 @@ import {
   flushSize,
   newestTimestamp,
   OffsetBuffer,
+  splitAtStored,
   type Arrival,
   type BufferedBlock,
   type Flush,
@@ -230,9 +231,16 @@ export class PartitionRun {
     ];
   }
 
+  /**
+   * Loads the oldest of the buffer; what the load's result says it did not store goes back to the head. Only a
+   * replay meets that: a query that reaches a worker before a pending task starts makes it apply the events
+   * already in history, so its flush can miss signals that then come with the task; a replay applies the task's
+   * events at once and takes those too, and the recorded result says how many the load had.
+   */
   flush(): Promise<void> {
     const { maxMessages, maxBytes } = this.settings.flush;
-    return this.load(this.buffer.take(maxMessages, maxBytes, Date.now()));
+    const takenAt = Date.now();
+    return this.load(this.buffer.take(maxMessages, maxBytes, takenAt), takenAt);
   }
 
   /**
@@ -386,7 +394,8 @@ export class PartitionRun {
     }
   }
 
-  private async load(batch: Flush): Promise<void> {
+  /** `takenAt`: when the batch was taken from the buffer, for a flush (not for a re-read). */
+  private async load(batch: Flush, takenAt?: number): Promise<void> {
     const { topic, partition, state } = this;
     const started = Date.now();
     const size = flushSize(batch);
@@ -407,15 +416,17 @@ export class PartitionRun {
             ...batch.blocks.map((b) => b.data),
           );
     this.loading = 0;
+    const { stored, unstored } = splitAtStored(batch, result.loaded + result.rejected);
+    if (takenAt !== undefined && unstored !== undefined) this.buffer.putBack(unstored, takenAt);
     state.loaded += result.loaded;
     state.rejected += result.rejected;
     state.alreadyStored += result.alreadyStored;
     state.lastFlush = {
       at: new Date().toISOString(),
-      messages: size,
+      messages: flushSize(stored),
       loaded: result.loaded,
       rejected: result.rejected,
-      ...flushOffsets(batch),
+      ...flushOffsets(stored),
       durationMs: Date.now() - started,
     };
     upsertSearchAttributes([

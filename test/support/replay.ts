@@ -30,7 +30,8 @@ function recordedHistories(prefix: string): string[] {
     : [];
 }
 
-function readRecorded(file: string): History {
+/** A recorded history, by its file name. */
+export function readRecorded(file: string): History {
   return HistoryProto.decode(fs.readFileSync(path.join(HISTORY_FIXTURES, file)));
 }
 

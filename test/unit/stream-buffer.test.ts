@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { encodedMessageBytes, resolveSettings, type StreamMessage } from '../../contracts/stream';
-import { OffsetBuffer, type Flush } from '../../stream/workflow-buffer';
+import { OffsetBuffer, splitAtStored, type Flush } from '../../stream/workflow-buffer';
 import { encodeRecordBlock } from '../../contracts/record-block';
 
 const msg = (offset: number, value: string | null = 'eyJ2YWwiOiAxfQ=='): StreamMessage => ({
@@ -141,6 +141,56 @@ describe('stream workflow buffer', () => {
     const carried = new OffsetBuffer(9, [], 8, [{ block: takeOne(b2).block, data: b2.data }]);
     assert.deepEqual(offsets(carried.take(1, 1, 9)), ['block 6..9']);
     assert.equal(carried.size, 0);
+  });
+
+  it('gives back what a load did not store: it goes out first, as old as when it was taken', () => {
+    const buffer = new OffsetBuffer(-1);
+    buffer.accept(
+      [0, 1, 2, 3, 4, 5].map((o) => msg(o)),
+      10,
+    );
+    const batch = buffer.take(100, 1e9, 20);
+    buffer.accept([msg(6), msg(7)], 30);
+    const { stored, unstored } = splitAtStored(batch, 4);
+    assert.deepEqual(
+      [offsets(stored), unstored && offsets(unstored)],
+      [
+        [0, 1, 2, 3],
+        [4, 5],
+      ],
+    );
+    buffer.putBack(unstored!, 20);
+    assert.deepEqual(
+      [buffer.size, buffer.oldestArrival, buffer.firstOffset, buffer.lastOffset],
+      [4, 20, 4, 7],
+    );
+    assert.equal(
+      buffer.byteSize,
+      [4, 5, 6, 7].reduce((n, o) => n + encodedMessageBytes(msg(o)), 0),
+    );
+    assert.deepEqual(offsets(buffer.take(100, 1e9, 40)), [4, 5, 6, 7]);
+  });
+
+  it('splits a flush of blocks only between blocks, and a whole count or none leaves it stored', async () => {
+    const buffer = new OffsetBuffer(-1);
+    for (const [from, to] of [
+      [0, 3],
+      [4, 9],
+      [10, 11],
+    ] as const) {
+      const b = await block(from, to);
+      buffer.acceptBlock(b.info, b.data, 0);
+    }
+    const batch = buffer.take(100, 1e9, 1);
+    const split = (handled: number) => {
+      const { stored, unstored } = splitAtStored(batch, handled);
+      return [offsets(stored), unstored && offsets(unstored)];
+    };
+    assert.deepEqual(split(10), [['block 0..3', 'block 4..9'], ['block 10..11']]);
+    assert.deepEqual(split(4), [['block 0..3'], ['block 4..9', 'block 10..11']]);
+    for (const handled of [12, 0, 5]) assert.deepEqual(split(handled), [offsets(batch), undefined]);
+    buffer.putBack(splitAtStored(batch, 4).unstored!, 1);
+    assert.deepEqual([buffer.size, offsets(buffer.take(100, 1e9, 2))], [8, ['block 4..9', 'block 10..11']]);
   });
 
   it('fills in default settings around partial ones', () => {

@@ -20,7 +20,7 @@ import {
   type ActivityMocks,
   type StreamActivities,
 } from '../../support/mocked-activities';
-import { replay } from '../../support/replay';
+import { readRecorded, replay } from '../../support/replay';
 import { waitFor } from '../../support/wait';
 
 const message = (offset: number): StreamMessage => ({
@@ -204,6 +204,44 @@ describe('stream workflow with mocked activities', function () {
       assert.deepEqual([state.received, state.duplicatesDropped, state.loaded], [9, 3, 9]);
     });
   });
+
+  it('loads again, before anything newer, what a load says it did not store', async () => {
+    // What a replay meets when the task's worker flushed fewer messages than the replay takes
+    // (stream/workflow-run.ts, flush): here the first load's result counts three fewer than it was given.
+    const m = mocks();
+    let short = true;
+    const activities = {
+      ...m.activities,
+      loadStreamMessages: async (input: { ledgerRunId: string; messages: StreamMessage[] }) => {
+        const result = await m.activities.loadStreamMessages(input);
+        if (!short) return result;
+        short = false;
+        return { ...result, loaded: result.loaded - 3 };
+      },
+    };
+    await withChain(activities, { settings: { flush: { maxMessages: 100, maxAgeMs: 200 } } }, async (c) => {
+      await c.send(messages(0, 9));
+      await untilLoaded(m, 13);
+      await c.send(messages(10, 11));
+      await untilLoaded(m, 15);
+      const state = await waitFor('the last load counted', async () => {
+        const s = await c.state();
+        return s.loaded === 12 ? s : undefined;
+      });
+      assert.deepEqual(
+        m.loads.map((l) => l.offsets),
+        [range(0, 9), range(7, 9), range(10, 11)],
+      );
+      assert.deepEqual([state.received, state.buffered, state.lastOffset], [12, 0, 11]);
+    });
+  });
+
+  it('replays a task its worker ran in two activations, a direct query having applied the first events', () =>
+    // From the deploy test (test/integration/deploy.test.ts) on the code before the buffer took back what a
+    // load did not store: a query reached the new worker while signal 177 and timer 179 were in the history but
+    // no task had started, so it flushed 2739..2827 before the task (182) brought signals 180 and 181; a
+    // replay takes those too, then learns from the result that only 89 were stored and loads 2828..2923 next.
+    replay(readRecorded('stream-task-split-by-direct-query.history.pb'), 'stream-task-split'));
 
   it('a continued run loads what it was handed first, under the chain ledger row, and re-reads nothing', async () => {
     const m = mocks(() => messages(0, 99));
