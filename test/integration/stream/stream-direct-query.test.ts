@@ -6,7 +6,7 @@
 // the query, sent first, reaches the normal queue about five seconds before the task does.
 import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
-import { encodeRecordBlock } from '../../contracts/record-block';
+import { encodeRecordBlock } from '../../../contracts/record-block';
 import {
   messagesSignal,
   stateQuery,
@@ -14,10 +14,10 @@ import {
   streamWorkflowId,
   type StreamMessage,
   type StreamWorkflowInput,
-} from '../../contracts/stream';
-import { readReplayValues } from '../../simulator/kiosk-publishing';
-import { sigkill, startEntryPoint, waitForOutput, type RunningProcess } from '../support/child-process';
-import { replay } from '../support/replay';
+} from '../../../contracts/stream';
+import { readReplayValues } from '../../../simulator/kiosk-publishing';
+import { sigkill, startEntryPoint, waitForOutput, type RunningProcess } from '../../support/child-process';
+import { replay } from '../../support/replay';
 import {
   countStored,
   SAMPLE_FILE,
@@ -26,7 +26,7 @@ import {
   waitUntil,
   workflowBundleFile,
   type StreamEnv,
-} from '../support/stream';
+} from '../../support/stream';
 
 const EventType = temporal.api.enums.v1.EventType;
 const MAX_AGE_MS = 5000;
