@@ -9,7 +9,7 @@ export const EXIT = {
   failed: 1,
   /** The command line or the configuration is wrong: nothing was done. */
   usage: 2,
-  /** A question's answer is "not yet" (`deploy drained`: runs are still pinned); ask again later. */
+  /** "Not yet" (deploy drained: runs still pinned; db migrate --contract: older workers left); ask later. */
   notYet: 3,
 } as const;
 
@@ -18,7 +18,7 @@ Exit codes:
   0  done (or, for a question, yes)
   1  failed: the work failed or a service did not answer
   2  usage or configuration error: nothing was done
-  3  not yet: the question's answer is no for now (deploy drained)`;
+  3  not yet: the answer is no for now (deploy drained, db migrate --contract)`;
 
 /** A command line that cannot be acted on: a missing or contradictory choice, a refused destructive action. */
 export class UsageError extends Error {
