@@ -20,7 +20,7 @@ import {
   type StreamWorkflowInput,
 } from '../../../contracts/stream';
 import { createBucketWith, deleteBucket } from '../../support/batch';
-import { openPinnedRuns } from '../../../cli/deploy';
+import { olderWorkersLeft, openPinnedRuns } from '../../../cli/deploy';
 import { runVersion, setCurrentVersion, taskQueueRuns } from '../../support/deployments';
 import { uniqueSuffix } from '../../support/isolated-env';
 import {
@@ -133,6 +133,14 @@ describe('Worker Versioning: a deploy pins batch runs and moves stream chains', 
       async () => (await openPinnedRuns(target(), 'A')) === 1,
       10_000,
     );
+    // A contract migration would wait: a run is pinned to A, and A's worker polls.
+    const blockers = await olderWorkersLeft(target(), taskQueue);
+    assert.equal(blockers.length, 2, blockers.join('\n'));
+    assert.equal(blockers[0], `${deploymentName}:A still has 1 open pinned runs`);
+    assert.match(
+      blockers[1]!,
+      new RegExp(`^a worker of ${deploymentName}:A \\(.+\\) polled task queue ${taskQueue} `),
+    );
     await holder.query(`select pg_advisory_unlock(${BATCH_WRITE_LOCK_KEY})`);
     const before = (await batch.fetchHistory()).events?.filter(
       (e) => e.workflowTaskCompletedEventAttributes,
@@ -141,6 +149,10 @@ describe('Worker Versioning: a deploy pins batch runs and moves stream chains', 
     await signal(100, 200);
     const summary = await batch.result();
     await waitUntil('version A to drain', async () => (await openPinnedRuns(target(), 'A')) === 0, 10_000);
+    // Drained, but A's worker still polls: still no contract step.
+    const polling = await olderWorkersLeft(target(), taskQueue);
+    assert.equal(polling.length, 1, polling.join('\n'));
+    assert.match(polling[0]!, new RegExp(`^a worker of ${deploymentName}:A `));
     assert.equal(summary.read, summary.loaded + summary.rejected);
     assert.ok(summary.loaded > 0);
     await waitUntil(

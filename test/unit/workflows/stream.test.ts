@@ -237,7 +237,7 @@ describe('stream workflow with mocked activities', function () {
   });
 
   it('replays a task its worker ran in two activations, a direct query having applied the first events', () =>
-    // From the deploy test (test/integration/deploy.test.ts) on the code before the buffer took back what a
+    // From the deploy test (test/integration/deploy/deploy.test.ts) on the code before the buffer took back what a
     // load did not store: a query reached the new worker while signal 177 and timer 179 were in the history but
     // no task had started, so it flushed 2739..2827 before the task (182) brought signals 180 and 181; a
     // replay takes those too, then learns from the result that only 89 were stored and loads 2828..2923 next.
