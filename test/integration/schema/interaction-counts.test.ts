@@ -1,6 +1,7 @@
 // Migration 20261130000801: interaction_count built from existing rows (up and down), kept exact by its
-// triggers through every kind of write, under concurrent writers in READ COMMITTED that never wait for each
-// other; and the report read from it equals the report computed from the rows.
+// triggers (their bodies as 20261207000200 rewrote them) through every kind of write on both London clock
+// changes, under concurrent writers in READ COMMITTED that never wait for each other; and the report read
+// from it equals the report computed from the rows. 20261207000200's down restores 20261130000801's bodies.
 import type { Knex } from 'knex';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -20,15 +21,26 @@ import { startTestWorker, type TestWorker } from '../../support/test-worker';
 import { countMismatches, figuresFromRows } from '../../support/report-from-rows';
 
 const NAME = '20261130000801_interaction_counts';
+const LEAN = '20261207000200_interaction_count_lean_triggers';
+// The first days of March and of October 2023 the rows start from: each span crosses a London clock change
+// (26 March, 29 October) and a month's end.
+const SPRING = '2023-03-25 22:40:00+00';
+const AUTUMN = '2023-10-25 22:40:00+00';
 
 /** `n` stream rows of one kind from `offset` on, spread over instants around London midnights and 1 pm. */
-function streamRows(kind: 'rating' | 'request', offset: number, n: number, exhibitions: number[]): string {
+function streamRows(
+  kind: 'rating' | 'request',
+  offset: number,
+  n: number,
+  exhibitions: number[],
+  from = SPRING,
+): string {
   const value = kind === 'rating' ? 'rating_value' : 'request_value';
   const values = kind === 'rating' ? 5 : 2;
   return `insert into ${kind}_interaction (exhibition_id, ${value}, event_at, run_id, source_topic,
             source_partition, source_offset)
           select (array[${exhibitions.join(',')}])[1 + (g * 7) % ${exhibitions.length}], (g * 3) % ${values},
-                 timestamptz '2023-03-25 22:40:00+00' + (g % 400) * interval '37 minutes 13 seconds',
+                 timestamptz '${from}' + (g % 400) * interval '37 minutes 13 seconds',
                  'run-s', 'lmnh', 0, g
           from generate_series(${offset}, ${offset + n - 1}) g`;
 }
@@ -60,6 +72,16 @@ async function figuresAgree(knex: Knex, ranges: [string?, string?][]): Promise<v
   }
 }
 
+/** The source of the insert, delete and update functions of both kinds' triggers. */
+async function triggerBodies(knex: Knex): Promise<Record<string, string>> {
+  const r = await knex.raw<{ rows: { name: string; body: string }[] }>(
+    `select proname as name, prosrc as body from pg_proc
+     where proname ~ '^interaction_count_(rating|request)_(insert|delete|update)$' order by proname`,
+  );
+  assert.equal(r.rows.length, 6);
+  return Object.fromEntries(r.rows.map((f) => [f.name, f.body]));
+}
+
 const RANGES: [string?, string?][] = [
   [],
   ['2023-03-26', '2023-03-26'],
@@ -88,7 +110,13 @@ describe('interaction_count (migration 20261130000801 and its triggers)', functi
     exhibitions = (await knex('exhibition').orderBy('site').pluck('exhibition_id')) as number[];
     const client = new pg.Client({ connectionString: cfg.databaseUrl });
     await client.connect();
-    await ensureMonths(client, ['2023-03-01', '2023-04-01', '2023-05-01']).finally(() => client.end());
+    await ensureMonths(client, [
+      '2023-03-01',
+      '2023-04-01',
+      '2023-05-01',
+      '2023-10-01',
+      '2023-11-01',
+    ]).finally(() => client.end());
   });
   after(async () => {
     await knex?.destroy();
@@ -99,6 +127,7 @@ describe('interaction_count (migration 20261130000801 and its triggers)', functi
   });
 
   it('is built from the rows already there, and dropped on the way down keeping them', async () => {
+    await knex.migrate.down({ name: LEAN });
     await knex.migrate.down({ name: NAME });
     await knex.raw(streamRows('rating', 0, 700, exhibitions));
     await knex.raw(streamRows('request', 0, 150, exhibitions));
@@ -118,32 +147,76 @@ describe('interaction_count (migration 20261130000801 and its triggers)', functi
     await knex.raw(streamRows('rating', 700, 50, exhibitions));
     await knex.migrate.up({ name: NAME });
     assert.deepEqual(await countMismatches(knex), []);
+    await knex.migrate.up({ name: LEAN });
   });
 
-  it('follows inserts, deletes, updates and truncates', async () => {
-    await knex.raw(streamRows('rating', 0, 400, exhibitions));
-    await knex.raw(streamRows('request', 0, 100, exhibitions));
+  it("keeps the counts exact through 20261207000200's bodies, up and down, and restores the first ones", async () => {
+    await knex.migrate.down({ name: LEAN });
+    await knex.migrate.down({ name: NAME });
+    await knex.raw(streamRows('rating', 0, 300, exhibitions, AUTUMN));
+    await knex.migrate.up({ name: NAME });
+    const first = await triggerBodies(knex);
+    const writes = async (offset: number) => {
+      await knex.raw(streamRows('rating', offset, 200, exhibitions, AUTUMN));
+      await knex.raw(streamRows('request', offset, 80, exhibitions));
+      await knex.raw(
+        `delete from rating_interaction where source_offset % 7 = 0 and source_offset < ${offset}`,
+      );
+      await knex.raw(`update request_interaction set request_value = 1 - request_value,
+        event_at = event_at + interval '1 hour 3 minutes' where source_offset % 4 = 1`);
+      assert.deepEqual(await countMismatches(knex), []);
+    };
+    await writes(1000);
+
+    await knex.migrate.up({ name: LEAN });
+    const lean = await triggerBodies(knex);
+    for (const [name, body] of Object.entries(lean)) assert.notEqual(body, first[name], name);
     assert.deepEqual(await countMismatches(knex), []);
-    await knex.raw(`delete from rating_interaction where source_offset % 3 = 0`);
+    await writes(2000);
+    await figuresAgree(knex, [[], ['2023-10-29', '2023-10-29'], ['2023-10-01', '2023-11-30']]);
+
+    await knex.migrate.down({ name: LEAN });
+    assert.deepEqual(await triggerBodies(knex), first);
     assert.deepEqual(await countMismatches(knex), []);
-    // Value, exhibition and instant (across a London midnight and a month) changed in place.
-    await knex.raw(`update rating_interaction set rating_value = (rating_value + 1) % 5,
+    await writes(3000);
+    await knex.migrate.up({ name: LEAN });
+    assert.deepEqual(await triggerBodies(knex), lean);
+    await writes(4000);
+  });
+
+  for (const [season, from, ranges] of [
+    ['spring', SPRING, RANGES],
+    [
+      'autumn',
+      AUTUMN,
+      [[], ['2023-10-29', '2023-10-29'], ['2023-10-01', '2023-11-30'], ['2023-10-28', '2023-11-02']],
+    ],
+  ] as [string, string, [string?, string?][]][]) {
+    it(`follows inserts, deletes, updates and truncates (the ${season} clock change)`, async () => {
+      await knex.raw(streamRows('rating', 0, 400, exhibitions, from));
+      await knex.raw(streamRows('request', 0, 100, exhibitions, from));
+      assert.deepEqual(await countMismatches(knex), []);
+      await knex.raw(`delete from rating_interaction where source_offset % 3 = 0`);
+      assert.deepEqual(await countMismatches(knex), []);
+      // Value, exhibition and instant (across a London midnight and a month) changed in place.
+      await knex.raw(`update rating_interaction set rating_value = (rating_value + 1) % 5,
       exhibition_id = ${exhibitions[0]}, event_at = event_at + interval '5 hours 17 minutes'
       where source_offset % 5 = 1`);
-    assert.deepEqual(await countMismatches(knex), []);
-    await figuresAgree(knex, RANGES);
-    await knex.raw('truncate rating_interaction');
-    assert.deepEqual(await countMismatches(knex), []);
-    const left = await knex.raw<{ rows: { ratings: number; requests: number }[] }>(
-      `select coalesce(sum(r0 + r1 + r2 + r3 + r4), 0)::int as ratings,
+      assert.deepEqual(await countMismatches(knex), []);
+      await figuresAgree(knex, ranges);
+      await knex.raw('truncate rating_interaction');
+      assert.deepEqual(await countMismatches(knex), []);
+      const left = await knex.raw<{ rows: { ratings: number; requests: number }[] }>(
+        `select coalesce(sum(r0 + r1 + r2 + r3 + r4), 0)::int as ratings,
               coalesce(sum(assistance + emergencies), 0)::int as requests
        from interaction_count where grain = 'd'`,
-    );
-    assert.deepEqual(left.rows[0], { ratings: 0, requests: 100 });
-    await knex.raw('truncate request_interaction');
-    const rows = await knex('interaction_count').count<{ n: string }[]>({ n: '*' });
-    assert.equal(Number(rows[0]?.n), 0, 'nothing left once both tables are empty');
-  });
+      );
+      assert.deepEqual(left.rows[0], { ratings: 0, requests: 100 });
+      await knex.raw('truncate request_interaction');
+      const rows = await knex('interaction_count').count<{ n: string }[]>({ n: '*' });
+      assert.equal(Number(rows[0]?.n), 0, 'nothing left once both tables are empty');
+    });
+  }
 
   it('leaves the counts alone when a month is made and its rows move out of the DEFAULT partition', async () => {
     await knex.raw(`
