@@ -13,6 +13,7 @@ import { readLines } from '../domain/csv-lines';
 import { HistoryFileJudge } from '../domain/history-row';
 import { ensureMonths } from '../batch/partitions';
 import { copyCell } from '../infra/copy-in';
+import { createKnex } from '../infra/db';
 import { realExhibitions } from '../test/support/exhibitions';
 import { createDatabase, dropDatabase, isolatedConfig } from '../test/support/isolated-env';
 import {
@@ -49,6 +50,8 @@ interface Variant {
   presses: boolean;
   /** The integer source-object id in place of the URI text, in every table that carries it. */
   objectIds: boolean;
+  /** Migrations taken down (in this order) before the DDL. */
+  down?: string[];
 }
 
 const dropOnKinds = (sql: (k: (typeof KINDS)[number]) => string) => KINDS.map(sql);
@@ -166,6 +169,12 @@ const VARIANTS: Variant[] = [
     what: 'without the interaction_count insert triggers',
     ...base,
     ddl: DROP_TRIGGER,
+  },
+  {
+    name: 'older-count-trigger',
+    what: 'the interaction_count trigger bodies of 20261130000801 (20261207000200 taken down)',
+    ...base,
+    down: ['20261207000200_interaction_count_lean_triggers'],
   },
   {
     name: 'object-id',
@@ -341,6 +350,14 @@ async function measure(
   );
   const forget = cleanup.add(`database ${nameOf(url)}`, () => dropDatabase(url));
   try {
+    if (variant.down !== undefined) {
+      const knex = createKnex(url, 1);
+      try {
+        for (const name of variant.down) await knex.migrate.down({ name });
+      } finally {
+        await knex.destroy();
+      }
+    }
     await withClient(url, async (c) => {
       for (const sql of variant.ddl) await c.query(sql);
       await c.query('analyze');

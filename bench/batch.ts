@@ -359,6 +359,13 @@ async function main(): Promise<void> {
       return values.length === 0 ? undefined : median(values);
     };
     const peakRss = Math.max(...rounds.map((r) => r.pipeline.peakRssMiB));
+    // CPU seconds per 100k rows read of each process the pipeline's rounds ran on (PostgreSQL: its whole tree).
+    const cpuPer100k = Object.fromEntries(
+      Object.keys(rounds[0]!.pipeline.cpuSeconds).map((name) => [
+        name,
+        round(median(rounds.map((r) => ((r.pipeline.cpuSeconds[name] ?? 0) * 1e5) / rows)), 2),
+      ]),
+    );
     const result = {
       bench: 'batch',
       at: new Date().toISOString(),
@@ -382,6 +389,9 @@ async function main(): Promise<void> {
         copyRowsPerS: med((r) => r.copy?.rowsPerS),
         rowByRowRowsPerS: med((r) => r.rowByRow?.rowsPerS),
         ratioToCopy: med((r) => r.ratioToCopy),
+        // The highest of the rounds, next to the ratio: the speed must not be bought with memory.
+        workerPeakRssMiB: peakRss,
+        cpuSecondsPer100k: cpuPer100k,
         ratioToRowByRow: med((r) => r.ratioToRowByRow),
       },
       workerPeakRssMiB: peakRss,
@@ -406,8 +416,11 @@ async function main(): Promise<void> {
     console.log(
       `bench:batch ${rows.toLocaleString('en-GB')} rows (${result.input.mib} MiB, ${csvs.length} objects), median of ${repeat}: ` +
         `pipeline ${fmt(m.pipelineRowsPerS)} rows/s, psql \\copy ${fmt(m.copyRowsPerS)} rows/s ` +
-        `(ratio ${m.ratioToCopy ?? 'n/a'}), row-by-row ${fmt(m.rowByRowRowsPerS)} rows/s (x${m.ratioToRowByRow ?? 'n/a'}), ` +
-        `worker peak RSS ${peakRss} MiB; load ${machine.loadAverage.start}->${machine.loadAverage.end}; ` +
+        `(ratio ${m.ratioToCopy ?? 'n/a'}, worker peak RSS ${peakRss} MiB), ` +
+        `row-by-row ${fmt(m.rowByRowRowsPerS)} rows/s (x${m.ratioToRowByRow ?? 'n/a'}); CPU s per 100k rows ` +
+        `${Object.entries(m.cpuSecondsPer100k)
+          .map(([name, s]) => `${name} ${s}`)
+          .join(', ')}; load ${machine.loadAverage.start}->${machine.loadAverage.end}; ` +
         `${path.relative(process.cwd(), file)}`,
     );
     if (mismatch !== undefined) {
