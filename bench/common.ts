@@ -204,21 +204,28 @@ export function compiledProject(): string {
   return dir;
 }
 
-/** Runs the worker as a child process on the config's task queue, and waits until it polls. */
+/**
+ * Runs the worker as a child process on the config's task queue, and waits until it polls. `nodeFlags`: more
+ * of node's own flags (a bench's --cpu-prof).
+ */
 export async function startWorkerProcess(
   cfg: Config,
   launch: WorkerLaunch = DEPLOYED_WORKER,
+  nodeFlags: readonly string[] = [],
 ): Promise<RunningProcess> {
   const env = { WORKFLOW_BUNDLE_PATH: await workflowBundleFile() };
-  const heapFlag = launch.heapMb === undefined ? [] : [`--max-old-space-size=${launch.heapMb}`];
+  const nodeArgs = [
+    ...(launch.heapMb === undefined ? [] : [`--max-old-space-size=${launch.heapMb}`]),
+    ...nodeFlags,
+  ];
   const worker = launch.compiled
-    ? spawnNode(['--enable-source-maps', ...heapFlag, path.join(compiledProject(), 'worker.js')], cfg, {
+    ? spawnNode(['--enable-source-maps', ...nodeArgs, path.join(compiledProject(), 'worker.js')], cfg, {
         NODE_OPTIONS: '',
         ...env,
       })
     : startEntryPoint('worker.ts', cfg, [], {
         ...env,
-        ...(heapFlag.length > 0 ? { NODE_OPTIONS: heapFlag.join(' ') } : {}),
+        ...(nodeArgs.length > 0 ? { NODE_OPTIONS: nodeArgs.join(' ') } : {}),
       });
   await waitForOutput(worker, /polling task queue/, 120_000);
   return worker;

@@ -81,6 +81,8 @@ describe('bridge: settings', () => {
     assert.equal(s.maxPending, 60_000);
     assert.equal(s.resumePending, 30_000);
     assert.equal(s.workflow.flush.maxMessages, 20_000);
+    assert.equal(s.workflow.flush.maxAgeMs, 0);
+    assert.equal(s.pollMs, 1000);
     assert.equal(s.workflow.continueAsNewAfterEvents, 4000);
     assert.equal(s.sessionTimeoutMs, 30_000);
   });
