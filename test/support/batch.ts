@@ -93,8 +93,26 @@ export async function finalBatchState(knex: Knex) {
 }
 
 /**
+ * Every registered batch line with its key and raw bytes, as SQL: batch_press, or after the contract step
+ * 20261207000400 the accepted rows' keys and batch_duplicate's with batch_line's raw bytes.
+ */
+export async function registeredPresses(knex: Knex): Promise<string> {
+  const press = await knex.raw<{ rows: { t: string | null }[] }>(
+    `select to_regclass('batch_press')::text as t`,
+  );
+  if (press.rows[0]?.t != null) return 'select * from batch_press';
+  return `select k.*, l.raw from (
+      select 0::smallint as kind, exhibition_id, event_at, rating_value as value, source_object, source_line
+      from rating_interaction where source_object is not null
+      union all select 1::smallint, exhibition_id, event_at, request_value, source_object, source_line
+      from request_interaction where source_object is not null
+      union all select kind, exhibition_id, event_at, value, source_object, source_line from batch_duplicate) k
+    join batch_line l using (source_object, source_line)`;
+}
+
+/**
  * The final batch state with exhibitions named by site (two databases number them in other orders), and
- * batch_press, the registry of every valid batch line that DUPLICATE is judged from.
+ * the registry of every valid batch line that DUPLICATE is judged from.
  */
 export async function stateBySite(knex: Knex) {
   const sites = new Map(
@@ -110,7 +128,7 @@ export async function stateBySite(knex: Knex) {
     }));
   const presses = await knex.raw<{ rows: unknown[] }>(
     `select kind, exhibition_id, event_at, value, source_object, source_line, encode(raw, 'hex') as raw
-     from batch_press order by source_object, source_line`,
+     from (${await registeredPresses(knex)}) p order by source_object, source_line`,
   );
   return {
     ...state,
