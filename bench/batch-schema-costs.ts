@@ -13,6 +13,7 @@ import { readLines } from '../domain/csv-lines';
 import { HistoryFileJudge } from '../domain/history-row';
 import { ensureMonths } from '../batch/partitions';
 import { copyCell } from '../infra/copy-in';
+import { createKnex } from '../infra/db';
 import { realExhibitions } from '../test/support/exhibitions';
 import { createDatabase, dropDatabase, isolatedConfig } from '../test/support/isolated-env';
 import {
@@ -442,6 +443,13 @@ async function main(): Promise<void> {
     const templateUrl = isolatedConfig('schema-template').databaseUrl;
     await createDatabase(templateUrl);
     cleanup.add('template database', () => dropDatabase(templateUrl));
+    // The variants are batch_press's registry's costs: the schema before the contract step that drops it.
+    const templateKnex = createKnex(templateUrl, 1);
+    try {
+      await templateKnex.migrate.down({ name: '20261207000400_drop_batch_press' });
+    } finally {
+      await templateKnex.destroy();
+    }
     await seedBaselineDatabase(templateUrl, exhibitions, ids);
     await withClient(templateUrl, (c) => ensureMonths(c, baseline.months));
 
