@@ -182,6 +182,9 @@ describe('deploy: the current worker over the previous release, with runs in fli
       workflowId: `batch-deploy-${uniqueSuffix()}`,
       args: [{ source: `s3://${cfg.s3.bucket}/generated/`, maxParallel: 1 }],
     });
+    // The deploy's first step, `db migrate`, while the previous release loads: the expand step only. Not
+    // waited for here: the traffic lasts a minute, and the chains must move to the new version within it.
+    const expand = startEntryPoint('client.ts', cfg, ['db', 'migrate']);
     // Every chain has continued as new at least once on the old worker before the deploy.
     await waitUntil(
       'every stream chain to continue as new on the previous release',
@@ -199,9 +202,6 @@ describe('deploy: the current worker over the previous release, with runs in fli
       .getHandle(firstStreamRun.workflowId, firstStreamRun.runId)
       .fetchHistory();
     assert.equal((await batch.describe()).status.name, 'RUNNING', 'the batch run should be in flight');
-
-    // The deploy's first step, `db migrate`, while the previous release loads: the expand step only.
-    const expand = startEntryPoint('client.ts', cfg, ['db', 'migrate']);
     assert.equal(await expand.exited, 0, expand.output());
     assert.match(expand.output(), new RegExp(`applied: .*${EXPAND}`));
     assert.match(expand.output(), new RegExp(`held \\(contract steps and what follows\\): ${CONTRACT};`));
