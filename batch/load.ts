@@ -139,12 +139,13 @@ async function createLoadTables(client: pg.ClientBase): Promise<LoadTables> {
   return t;
 }
 
-/**
- * The registry the schema has: batch_press while it exists (a release that writes it may still be loading),
- * then batch_line and batch_duplicate. Read under the batch lock, which the contract step takes too.
- */
+/** Where DUPLICATE is registered: batch_press, or batch_line with batch_duplicate. */
 type Registry = 'batch_press' | 'batch_line';
 
+/**
+ * batch_press while it exists (a release that writes it may still be loading), then batch_line and
+ * batch_duplicate. Read under the batch lock, which the contract step takes too.
+ */
 async function registryOf(client: pg.ClientBase): Promise<Registry> {
   const r = await client.query<{ press: boolean }>(`select to_regclass('batch_press') is not null as press`);
   return r.rows[0]?.press === true ? 'batch_press' : 'batch_line';
@@ -204,7 +205,7 @@ async function forgetEarlierVersion(
   }
 }
 
-/** The accepted batch row of the key of `w`'s row (holds no row of the object being loaded any more). */
+/** Whether the key of `w` still has an accepted batch row (another object's: this one's are deleted). */
 const HELD = INTERACTION_KINDS.map((kind) => {
   const { parent, value, code } = KIND_SHAPE[kind];
   return `exists (select 1 from ${parent} t where w.kind = ${code} and t.exhibition_id = w.exhibition_id
