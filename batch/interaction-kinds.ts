@@ -1,4 +1,4 @@
-// The two interaction tables and how a kind is coded in staging tables and in batch_press.
+// The two interaction tables and how a kind is coded in staging tables and in the DUPLICATE registry.
 export type InteractionKind = 'rating' | 'request';
 export const INTERACTION_KINDS: readonly InteractionKind[] = ['rating', 'request'];
 

@@ -3,8 +3,10 @@
 //
 // DUPLICATE (SPEC 3) is a function of every batch object currently loaded: among all valid lines with the
 // same natural key (kind, exhibition, second, value), the lowest (object key, line) is accepted and the
-// others are rejects. batch_press registers every valid batch line with its key and raw bytes; a key's
-// holder is its accepted row (the unique batch_natural_key index). A load frees the keys of its object's
+// others are rejects. The registry keeps every valid batch line's raw bytes (batch_line) and the key of each
+// line that is not accepted (batch_duplicate); a key's holder is its accepted row (the unique
+// batch_natural_key index). Until the contract step 20261207000400 drops it, batch_press registers every valid
+// line with its key and raw bytes instead, as the previous release does. A load frees the keys of its object's
 // earlier version (the lowest remaining press of a key it held is promoted), then contests the first line of
 // each of its keys against the key's holder, if any: rows of other objects flip too (accepted <-> DUPLICATE
 // reject, raw kept exactly). A key no other object has costs one index probe. The result is the same
@@ -137,6 +139,18 @@ async function createLoadTables(client: pg.ClientBase): Promise<LoadTables> {
   return t;
 }
 
+/** Where DUPLICATE is registered: batch_press, or batch_line with batch_duplicate. */
+type Registry = 'batch_press' | 'batch_line';
+
+/**
+ * batch_press while it exists (a release that writes it may still be loading), then batch_line and
+ * batch_duplicate. Read under the batch lock, which the contract step takes too.
+ */
+async function registryOf(client: pg.ClientBase): Promise<Registry> {
+  const r = await client.query<{ press: boolean }>(`select to_regclass('batch_press') is not null as press`);
+  return r.rows[0]?.press === true ? 'batch_press' : 'batch_line';
+}
+
 /** Whether this run already committed this version of the object (the load is then a retry after it). */
 async function loadedByThisRun(client: pg.ClientBase, runId: string, object: BatchObject): Promise<boolean> {
   const done = await client.query<{ run_id: string; etag: string }>(
@@ -165,23 +179,38 @@ async function ensureObjectMonths(
 async function forgetEarlierVersion(
   client: pg.ClientBase,
   uri: string,
+  registry: Registry,
   { freed }: Pick<LoadTables, 'freed'>,
 ): Promise<void> {
-  await client.query(
-    `with gone as (delete from batch_press where source_object = $1
-                   returning kind, exhibition_id, event_at, value)
-     insert into ${freed} select * from gone`,
-    [uri],
-  );
-  for (const table of [
-    'rating_interaction',
-    'request_interaction',
-    'rejected_interaction',
-    'source_object',
-  ]) {
+  const forget = (table: string, key: string) =>
+    client.query(
+      `with gone as (delete from ${table} where source_object = $1 returning ${key})
+       insert into ${freed} select * from gone`,
+      [uri],
+    );
+  if (registry === 'batch_press') {
+    await forget('batch_press', 'kind, exhibition_id, event_at, value');
+  } else {
+    // Its accepted lines' keys are in their rows, the others' in batch_duplicate.
+    await forget('batch_duplicate', 'kind, exhibition_id, event_at, value');
+    await client.query('delete from batch_line where source_object = $1', [uri]);
+    for (const kind of INTERACTION_KINDS) {
+      const { parent, value, code } = KIND_SHAPE[kind];
+      await forget(parent, `${code}::smallint, exhibition_id, event_at, ${value}`);
+    }
+  }
+  const rows = registry === 'batch_press' ? ['rating_interaction', 'request_interaction'] : [];
+  for (const table of [...rows, 'rejected_interaction', 'source_object']) {
     await client.query(`delete from ${table} where source_object = $1`, [uri]);
   }
 }
+
+/** Whether the key of `w` still has an accepted batch row (another object's: this one's are deleted). */
+const HELD = INTERACTION_KINDS.map((kind) => {
+  const { parent, value, code } = KIND_SHAPE[kind];
+  return `exists (select 1 from ${parent} t where w.kind = ${code} and t.exhibition_id = w.exhibition_id
+    and t.event_at = w.event_at and t.${value} = w.value and t.source_object is not null)`;
+}).join(' or ');
 
 /**
  * The keys in `freed` had presses in this object's earlier version: the lowest remaining press of each is its
@@ -192,21 +221,26 @@ async function forgetEarlierVersion(
  */
 async function promoteFreed(
   client: pg.ClientBase,
+  registry: Registry,
   { presses }: Pick<StagedTables, 'presses'>,
   { freed, promoted, flipped }: Pick<LoadTables, 'freed' | 'promoted' | 'flipped'>,
 ): Promise<void> {
   if ((await count(client, `select count(*)::int as n from ${freed}`)) === 0) return;
   await client.query(`analyze ${freed}`);
+  // batch_press has every line, the accepted holder too; batch_duplicate only the lines a holder beats, so a
+  // key still held has nothing to promote.
+  const candidates = registry === 'batch_press' ? 'batch_press' : 'batch_duplicate';
   await client.query(
     `insert into ${promoted}
      select * from (
        select distinct on (b.kind, b.exhibition_id, b.event_at, b.value)
          b.kind, b.exhibition_id, b.event_at, b.value, b.source_object, b.source_line
        from (select distinct kind, exhibition_id, event_at, value from ${freed}) f
-       join batch_press b using (kind, exhibition_id, event_at, value)
+       join ${candidates} b using (kind, exhibition_id, event_at, value)
        order by b.kind, b.exhibition_id, b.event_at, b.value, b.source_object ${C}, b.source_line) w
      where not exists (select 1 from ${presses} m where m.kind = w.kind and m.exhibition_id = w.exhibition_id
-                      and m.event_at = w.event_at and m.value = w.value)`,
+                      and m.event_at = w.event_at and m.value = w.value)
+       ${registry === 'batch_press' ? '' : `and not (${HELD})`}`,
   );
   await client.query(`analyze ${promoted}`);
   for (const kind of INTERACTION_KINDS) {
@@ -222,6 +256,10 @@ async function promoteFreed(
         from gone g join ${promoted} p using (source_object, source_line))
       insert into ${flipped} select source_object, 1 from gone`);
   }
+  if (registry === 'batch_line') {
+    await client.query(`delete from batch_duplicate d using ${promoted} p
+      where d.source_object = p.source_object and d.source_line = p.source_line`);
+  }
 }
 
 /**
@@ -232,6 +270,7 @@ async function promoteFreed(
 async function contestHolders(
   client: pg.ClientBase,
   uri: string,
+  registry: Registry,
   { presses }: Pick<StagedTables, 'presses'>,
   { contest, flipped }: Pick<LoadTables, 'contest' | 'flipped'>,
 ): Promise<void> {
@@ -257,7 +296,7 @@ async function contestHolders(
   await client.query(`analyze ${contest}`);
   const unknownRaw = await client.query<{ o: string }>(
     `select c.holder_object as o from ${contest} c
-     where c.we_win and not exists (select 1 from batch_press b where b.source_object = c.holder_object
+     where c.we_win and not exists (select 1 from ${registry} b where b.source_object = c.holder_object
        and b.source_line = c.holder_line and b.raw is not null) limit 1`,
   );
   if (unknownRaw.rows.length > 0) {
@@ -267,17 +306,25 @@ async function contestHolders(
     );
   }
   for (const kind of INTERACTION_KINDS) {
-    const { parent, code } = KIND_SHAPE[kind];
+    const { parent, value, code } = KIND_SHAPE[kind];
+    // batch_duplicate registers the key a demoted holder loses (batch_press has every line's already).
+    const registered =
+      registry === 'batch_press'
+        ? ''
+        : `,
+       registered as (
+         insert into batch_duplicate (kind, exhibition_id, event_at, value, source_object, source_line)
+         select ${code}, exhibition_id, event_at, ${value}, source_object, source_line from lost)`;
     await client.query(
       `with lost as (
          delete from ${parent} t using ${contest} c
          where c.we_win and c.kind = ${code} and t.source_object = c.holder_object
            and t.source_line = c.holder_line and t.event_at = c.event_at and t.event_at between $1 and $2
-         returning t.source_object, t.source_line, t.run_id),
+         returning t.source_object, t.source_line, t.run_id, t.exhibition_id, t.event_at, t.${value}),
        demoted as (
          insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
          select b.raw, array['DUPLICATE'], l.run_id, l.source_object, l.source_line
-         from lost l join batch_press b using (source_object, source_line))
+         from lost l join ${registry} b using (source_object, source_line))${registered}
        insert into ${flipped} select source_object, -1 from lost`,
       [lo, hi],
     );
@@ -315,16 +362,34 @@ async function insertAccepted(
   }
 }
 
-/** Every valid line of this object into batch_press, with its key and raw bytes. */
+/**
+ * Every valid line of this object into the registry: into batch_press with its key and raw bytes, or its raw
+ * bytes into batch_line and, for its DUPLICATE lines only, its key into batch_duplicate.
+ */
 async function registerPresses(
   client: pg.ClientBase,
   uri: string,
+  registry: Registry,
   { presses, raw }: Pick<StagedTables, 'presses' | 'raw'>,
+  { lostHere }: Pick<LoadTables, 'lostHere'>,
 ): Promise<void> {
+  if (registry === 'batch_press') {
+    await client.query(
+      `insert into batch_press (kind, exhibition_id, event_at, value, source_object, source_line, raw)
+       select p.kind, p.exhibition_id, p.event_at, p.value, $1, p.line, r.raw
+       from ${presses} p join ${raw} r using (line)`,
+      [uri],
+    );
+    return;
+  }
   await client.query(
-    `insert into batch_press (kind, exhibition_id, event_at, value, source_object, source_line, raw)
-     select p.kind, p.exhibition_id, p.event_at, p.value, $1, p.line, r.raw
-     from ${presses} p join ${raw} r using (line)`,
+    `insert into batch_line (source_object, source_line, raw)
+     select $1, p.line, r.raw from ${presses} p join ${raw} r using (line)`,
+    [uri],
+  );
+  await client.query(
+    `insert into batch_duplicate (kind, exhibition_id, event_at, value, source_object, source_line)
+     select p.kind, p.exhibition_id, p.event_at, p.value, $1, p.line from ${presses} p join ${lostHere} l using (line)`,
     [uri],
   );
 }
@@ -430,15 +495,16 @@ export async function loadObject(
     // Checked again under the lock: another run may have loaded this version meanwhile (its rows then
     // make way for this run's, which are the same).
     await checkStaged(client, stem, staged);
+    const registry = await registryOf(client);
     const tmp = await createLoadTables(client);
     // The earlier version's keys are judged again before this version's presses are registered: they are
     // judged against the holders that remain.
-    await forgetEarlierVersion(client, uri, tmp);
-    await promoteFreed(client, t, tmp);
-    await contestHolders(client, uri, t, tmp);
+    await forgetEarlierVersion(client, uri, registry, tmp);
+    await promoteFreed(client, registry, t, tmp);
+    await contestHolders(client, uri, registry, t, tmp);
     await collectLostHere(client, t, tmp);
     await insertAccepted(client, runId, uri, t, tmp);
-    await registerPresses(client, uri, t);
+    await registerPresses(client, uri, registry, t, tmp);
     await insertRejects(client, runId, uri, t, tmp);
     const flipped = await applyFlippedCounts(client, tmp);
     const summary = await checkNothingLost(client, uri, staged);

@@ -6,7 +6,7 @@
 //     limit for these rows into the same tables the pipeline fills;
 //   - single-row INSERTs with autocommit, one round trip and one commit per row: what the original Python
 //     pipeline did, into the same tables with their indexes and foreign keys in place (and, to favour the
-//     baseline, without registering the presses in batch_press).
+//     baseline, without registering the presses in the DUPLICATE registry).
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';

@@ -459,6 +459,13 @@ async function main(): Promise<void> {
     const templateUrl = isolatedConfig('schema-template').databaseUrl;
     await createDatabase(templateUrl);
     cleanup.add('template database', () => dropDatabase(templateUrl));
+    // The variants are batch_press's registry's costs: the schema before the contract step that drops it.
+    const templateKnex = createKnex(templateUrl, 1);
+    try {
+      await templateKnex.migrate.down({ name: '20261207000400_drop_batch_press' });
+    } finally {
+      await templateKnex.destroy();
+    }
     await seedBaselineDatabase(templateUrl, exhibitions, ids);
     await withClient(templateUrl, (c) => ensureMonths(c, baseline.months));
 

@@ -9,6 +9,7 @@ import {
 import type { Client, WorkflowClient } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Knex } from 'knex';
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../infra/config';
@@ -93,8 +94,64 @@ export async function finalBatchState(knex: Knex) {
 }
 
 /**
+ * Every registered batch line with its key and raw bytes, as SQL: batch_press, or after the contract step
+ * 20261207000400 the accepted rows' keys and batch_duplicate's with batch_line's raw bytes.
+ */
+export async function registeredPresses(knex: Knex): Promise<string> {
+  const press = await knex.raw<{ rows: { t: string | null }[] }>(
+    `select to_regclass('batch_press')::text as t`,
+  );
+  if (press.rows[0]?.t != null) return 'select * from batch_press';
+  return `select k.*, l.raw from (
+      select 0::smallint as kind, exhibition_id, event_at, rating_value as value, source_object, source_line
+      from rating_interaction where source_object is not null
+      union all select 1::smallint, exhibition_id, event_at, request_value, source_object, source_line
+      from request_interaction where source_object is not null
+      union all select kind, exhibition_id, event_at, value, source_object, source_line from batch_duplicate) k
+    join batch_line l using (source_object, source_line)`;
+}
+
+/**
+ * SPEC 3 over every batch line stored: each natural key's lowest registered (object key, line) is its accepted
+ * row, every other registered line a DUPLICATE reject, and every batch line is registered or another reject.
+ */
+export async function assertDuplicateExact(knex: Knex): Promise<void> {
+  const line = (t: string) => `exists (select 1 from ${t} x where x.source_object = p.source_object
+    and x.source_line = p.source_line)`;
+  const dup = `rejected_interaction x where x.source_object = p.source_object and x.source_line = p.source_line
+    and x.reasons = '{DUPLICATE}'`;
+  const r = await knex.raw<{ rows: Record<string, string>[] }>(`
+    with p as (${await registeredPresses(knex)}),
+    lowest as (select distinct on (kind, exhibition_id, event_at, value) * from p
+               order by kind, exhibition_id, event_at, value, source_object collate "C", source_line)
+    select (select count(*) from lowest) as keys,
+      (select count(*) from lowest p where ${line('rating_interaction')} or ${line('request_interaction')}) as lowest_accepted,
+      (select count(*) from rating_interaction where source_object is not null)
+        + (select count(*) from request_interaction where source_object is not null) as accepted,
+      (select count(*) from p) as registered,
+      (select count(*) from p where not exists (select 1 from lowest l where l.source_object = p.source_object
+         and l.source_line = p.source_line) and exists (select 1 from ${dup})) as duplicates,
+      (select count(*) from rejected_interaction where source_object is not null and reasons = '{DUPLICATE}')
+        as duplicate_rejects`);
+  const row = r.rows[0]!;
+  const c = {
+    keys: Number(row.keys),
+    lowestAccepted: Number(row.lowest_accepted),
+    accepted: Number(row.accepted),
+    registered: Number(row.registered),
+    duplicates: Number(row.duplicates),
+    duplicateRejects: Number(row.duplicate_rejects),
+  };
+  assert.equal(c.lowestAccepted, c.keys, 'each key is accepted at its lowest line');
+  assert.equal(c.accepted, c.keys, 'one accepted row per key');
+  assert.equal(c.duplicates, c.registered - c.keys, 'every other registered line is a DUPLICATE reject');
+  assert.equal(c.duplicateRejects, c.duplicates, 'no DUPLICATE reject outside the registry');
+  assert.ok(c.keys > 0 && c.duplicates > 0, `vacuous: ${JSON.stringify(c)}`);
+}
+
+/**
  * The final batch state with exhibitions named by site (two databases number them in other orders), and
- * batch_press, the registry of every valid batch line that DUPLICATE is judged from.
+ * the registry of every valid batch line that DUPLICATE is judged from.
  */
 export async function stateBySite(knex: Knex) {
   const sites = new Map(
@@ -110,7 +167,7 @@ export async function stateBySite(knex: Knex) {
     }));
   const presses = await knex.raw<{ rows: unknown[] }>(
     `select kind, exhibition_id, event_at, value, source_object, source_line, encode(raw, 'hex') as raw
-     from batch_press order by source_object, source_line`,
+     from (${await registeredPresses(knex)}) p order by source_object, source_line`,
   );
   return {
     ...state,

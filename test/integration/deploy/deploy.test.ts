@@ -2,6 +2,9 @@
 // release runs) takes a batch run and the four stream chains under kiosk traffic; the current worker is started
 // as a new version of the deployment and made current, and the old worker is stopped the way ECS stops a task.
 // Every run must complete, every message and row be stored once, and no workflow task fail on nondeterminism.
+// The schema changes in two phases around it: the database starts with the schema of the release in production
+// (batch_press as the DUPLICATE registry), the expand step runs while the previous release loads, and the
+// contract step (batch_press dropped) once it is gone; DUPLICATE stays exact across all of it.
 // With RECORD_HISTORY=1 it also saves a history of each workflow type run wholly by the previous release
 // (test/fixtures/histories/release-<commit>-<type>.history.pb), which release-replay.test.ts replays.
 import type { Client } from '@temporalio/client';
@@ -15,7 +18,7 @@ import { simulateTraffic } from '../../../simulator/kiosk-publishing';
 import { REAL_NOISE } from '../../../simulator/kiosk-traffic';
 import type { BatchSummary } from '../../../batch/workflow';
 import { streamWorkflowId } from '../../../contracts/stream';
-import { createBucketWith, deleteBucket } from '../../support/batch';
+import { assertDuplicateExact, createBucketWith, deleteBucket } from '../../support/batch';
 import { sigkill, startEntryPoint, waitForOutput, type RunningProcess } from '../../support/child-process';
 import { assertDeterministic, runVersion, setCurrentVersion, taskQueueRuns } from '../../support/deployments';
 import { SHARED_DATA, uniqueSuffix } from '../../support/isolated-env';
@@ -51,6 +54,9 @@ const HISTORY = {
   sites: [0, 1, 2, 3, 4, 5],
 };
 const NEW_BUILD = 'current';
+// This release's two-phase schema change: the expand step and the contract step after it.
+const EXPAND = '20261207000300_batch_line_registry';
+const CONTRACT = '20261207000400_drop_batch_press';
 
 /**
  * Runs a workflow by type name, as an operator's client does. When recording, the id is the fixture's name:
@@ -82,6 +88,8 @@ describe('deploy: the current worker over the previous release, with runs in fli
   before(async () => {
     release = extractRelease();
     env = await setUpStream('deploy', PARTITIONS);
+    // Back to the schema in production before this release: its migrations from the expand step on undone.
+    while ((await env.knex('knex_migrations').pluck('name')).includes(EXPAND)) await env.knex.migrate.down();
     await generateHistory({ ...HISTORY, out: dir });
     const csvs = fs.readdirSync(dir).filter((f) => f.endsWith('.csv'));
     await createBucketWith(env.cfg, dir, csvs, 'generated/');
@@ -174,6 +182,9 @@ describe('deploy: the current worker over the previous release, with runs in fli
       workflowId: `batch-deploy-${uniqueSuffix()}`,
       args: [{ source: `s3://${cfg.s3.bucket}/generated/`, maxParallel: 1 }],
     });
+    // The deploy's first step, `db migrate`, while the previous release loads: the expand step only. Not
+    // waited for here: the traffic lasts a minute, and the chains must move to the new version within it.
+    const expand = startEntryPoint('client.ts', cfg, ['db', 'migrate']);
     // Every chain has continued as new at least once on the old worker before the deploy.
     await waitUntil(
       'every stream chain to continue as new on the previous release',
@@ -191,6 +202,9 @@ describe('deploy: the current worker over the previous release, with runs in fli
       .getHandle(firstStreamRun.workflowId, firstStreamRun.runId)
       .fetchHistory();
     assert.equal((await batch.describe()).status.name, 'RUNNING', 'the batch run should be in flight');
+    assert.equal(await expand.exited, 0, expand.output());
+    assert.match(expand.output(), new RegExp(`applied: .*${EXPAND}`));
+    assert.match(expand.output(), new RegExp(`held \\(contract steps and what follows\\): ${CONTRACT};`));
 
     // The deploy: the new version polls, becomes current, and the old task gets SIGTERM.
     const bundle = await workflowBundleFile();
@@ -208,7 +222,10 @@ describe('deploy: the current worker over the previous release, with runs in fli
     // Contract steps wait while the previous release's worker still polls (and, when versioned, holds runs).
     const early = await contract();
     assert.equal(early.code, 3, early.output);
-    assert.match(early.output, /contract steps refused, nothing contracted/);
+    assert.match(
+      early.output,
+      new RegExp(`contract steps refused, nothing contracted \\(pending: ${CONTRACT}\\)`),
+    );
     assert.match(
       early.output,
       oldVersioned
@@ -301,7 +318,38 @@ describe('deploy: the current worker over the previous release, with runs in fli
       180_000,
       10_000,
     ).catch((err: Error) => Promise.reject(new Error(`${err.message}; last answer: ${last.output}`)));
-    assert.match(last.output, /contract: none pending; no older worker is left/);
+    assert.match(last.output, new RegExp(`applied \\(contract\\): ${CONTRACT}`));
+    const press = await knex.raw<{ rows: { t: string | null }[] }>(
+      `select to_regclass('batch_press')::text as t`,
+    );
+    assert.equal(press.rows[0]?.t, null, 'the contract step dropped batch_press');
+    // Both releases' loads, judged in batch_press and moved by the contract step: SPEC 3 holds.
+    await assertDuplicateExact(knex);
+    // A load after it can only use the new registry: the lowest object again, which holds keys others lost.
+    const lowest = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.csv'))
+      .sort()[0]!;
+    const uri = `s3://${cfg.s3.bucket}/generated/${lowest}`;
+    const linesOf = async () =>
+      (
+        await knex.raw<{ rows: { n: number }[] }>(
+          `select (select count(*) from rating_interaction where source_object = ?)
+             + (select count(*) from request_interaction where source_object = ?)
+             + (select count(*) from rejected_interaction where source_object = ?) as n`,
+          [uri, uri, uri],
+        )
+      ).rows[0]!.n;
+    const storedBefore = Number(await linesOf());
+    const reprocess = await execute(client, taskQueue, 'batchWorkflow', [
+      { source: `s3://${cfg.s3.bucket}/generated/`, keys: [lowest], reprocess: true },
+    ]);
+    const again = reprocess.result as BatchSummary;
+    assert.deepEqual(
+      [again.read, again.loaded + again.rejected, Number(await linesOf())],
+      [storedBefore, storedBefore, storedBefore],
+    );
+    await assertDuplicateExact(knex);
 
     // Where the runs are now: a run started after the deploy is on the new version.
     const after = await execute(client, taskQueue, 'healthCheck', []);

@@ -157,11 +157,14 @@ async function upgradeSetUp(release: ExtractedRelease, label: string): Promise<U
           ),
         };
         assert.deepEqual(upgraded, expected);
-        // Down and up again on these rows: nothing changes.
-        await knex.migrate.down();
-        assert.ok(!(await knex('knex_migrations').pluck('name')).includes(MIGRATION));
-        assert.deepEqual(await stateBySite(knex), expected);
-        assert.deepEqual(await migrateLatest(knex), [MIGRATION]);
+        // Down to before it (the migrations since too) and up again on these rows: nothing changes.
+        const undone: string[] = [];
+        while ((await knex('knex_migrations').pluck('name')).includes(MIGRATION)) {
+          const [, names] = (await knex.migrate.down()) as [number, string[]];
+          undone.unshift(...names);
+          assert.deepEqual(await stateBySite(knex), expected);
+        }
+        assert.deepEqual(await migrateLatest(knex), undone);
         assert.deepEqual(await stateBySite(knex), expected);
       } finally {
         await cleanKnex.destroy();
@@ -224,7 +227,7 @@ describe(`migration ${MIGRATION}: a database loaded before 20261130000200`, func
     try {
       await u.upload(B, B_WITHOUT_K);
       await runBatch(tw.env.client, cfg, { source, keys: [B], reprocess: true });
-      assert.deepEqual(await migrateLatest(knex), [MIGRATION]);
+      assert.ok((await migrateLatest(knex)).includes(MIGRATION));
       await u.upload(CC, FILES[CC]!);
       await runBatch(tw.env.client, cfg, { source, keys: [CC] });
     } finally {
@@ -244,10 +247,10 @@ describe(`migration ${MIGRATION}: a database loaded before 20261130000200`, func
       (await migrateLatest(knex)).filter((m) => m === MIGRATION),
       [MIGRATION],
     );
-    const registeredOfB = await knex('batch_press')
-      .where({ source_object: uri(B) })
-      .count<{ n: string }[]>({ n: '*' });
-    assert.equal(Number(registeredOfB[0]!.n), 3);
+    const registeredOfB = (await stateBySite(knex)).presses.filter(
+      (p) => (p as unknown as { source_object: string }).source_object === uri(B),
+    );
+    assert.equal(registeredOfB.length, 3);
 
     const tw = await startTestWorker(cfg);
     try {

@@ -9,7 +9,8 @@ import { parseDateRange } from '../../../report/range';
 import { createDatabase, dropDatabase, isolatedConfig } from '../../support/isolated-env';
 
 const TABLES = [
-  'batch_press',
+  'batch_duplicate',
+  'batch_line',
   'department',
   'exhibition',
   'floor',
