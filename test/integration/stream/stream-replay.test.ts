@@ -1,7 +1,6 @@
 // The streaming workflow runs for months, so every deploy meets histories written by older code: recorded
 // histories must keep replaying (test/support/replay.ts). Record a new one with RECORD_HISTORY=1 when the
 // workflow changes shape, and keep the old ones: running chains still carry them until they continue as new.
-import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import { readReplayValues } from '../../../simulator/kiosk-publishing';
 import { encodeRecordBlock } from '../../../contracts/record-block';
@@ -24,6 +23,8 @@ import {
 import {
   assertStoredExactly,
   expectedOutcome,
+  loadsInHistory,
+  markerDetail,
   SAMPLE_FILE,
   setUpStream,
   tearDownStream,
@@ -42,31 +43,20 @@ const SETTINGS: StreamSettings = {
 const SIGNALS = 4;
 const PER_SIGNAL = 250;
 
-const { EventType } = temporal.api.enums.v1;
-
-/** The block loads of a history: as activity tasks, and as local activities (their markers). */
+/** Whether a history's run took the local-load patch, and its block loads as tasks and as local activities. */
 function blockLoads(history: History): { tasks: number; local: number; patched: boolean } {
   const events = history.events ?? [];
-  const tasks = events.filter(
-    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'loadStreamBlocks',
-  ).length;
-  const markers = events.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED);
-  // A local activity's marker names its activity type in its details (JSON); a patch's, its id.
-  const detail = (e: (typeof markers)[number], key: string): string =>
-    (e.markerRecordedEventAttributes?.details?.[key]?.payloads ?? [])
-      .map((p) => Buffer.from(p.data ?? []).toString('utf8'))
-      .join('');
-  const local = markers.filter(
-    (e) =>
-      e.markerRecordedEventAttributes?.markerName === 'core_local_activity' &&
-      detail(e, 'data').includes('"loadStreamBlocks"'),
-  ).length;
-  const patched = markers.some(
+  const loads = loadsInHistory(events);
+  const patched = events.some(
     (e) =>
       e.markerRecordedEventAttributes?.markerName === 'core_patch' &&
-      detail(e, 'patch-data').includes('load-blocks-as-local-activity'),
+      markerDetail(e, 'patch-data').includes('load-blocks-as-local-activity'),
   );
-  return { tasks, local, patched };
+  return {
+    tasks: loads.filter((l) => l === 'loadStreamBlocks').length,
+    local: loads.filter((l) => l === 'local:loadStreamBlocks').length,
+    patched,
+  };
 }
 
 describe('stream workflow replay (determinism across code changes)', function () {
@@ -123,7 +113,7 @@ describe('stream workflow replay (determinism across code changes)', function ()
       );
       const history = await first.fetchHistory();
       fresh = { workflowId, history };
-      // The fixture stream-blocks-continue-as-new.history.pb is kept: it is from before block loads ran locally.
+      // test/fixtures/histories/stream-blocks-continue-as-new.history.pb stays: it is from before local loads.
       recordIfAsked('stream-local-loads-continue-as-new.history.pb', history);
     } finally {
       await tw.stop();
