@@ -157,7 +157,9 @@ export const BRIDGE_VARIABLES = {
   },
   flushMaxAgeMs: {
     name: 'STREAM_FLUSH_MAX_AGE_MS',
-    fallback: DEFAULT_STREAM_SETTINGS.flush.maxAgeMs,
+    // 0, not the workflow's default (100): loaded at once unless a load runs, so light traffic does not wait
+    // for a second signal (bench/README.md); the bridge always sends the full settings.
+    fallback: 0,
     min: 0,
     describe: 'workflow: oldest buffered message age before a load',
   },

@@ -2,7 +2,12 @@
 // import these instead of writing their own, so an on-call engineer reads here how long a step may take and
 // how long a dead dependency is waited for before a run fails (with the dependency's name in its message:
 // infra/dependency-errors.ts). Changing a value changes no workflow command: histories still replay.
-import { ActivityCancellationType, type ActivityOptions, type RetryPolicy } from '@temporalio/common';
+import {
+  ActivityCancellationType,
+  type ActivityOptions,
+  type LocalActivityOptions,
+  type RetryPolicy,
+} from '@temporalio/common';
 import { FailureType } from './failures';
 
 /**
@@ -46,6 +51,20 @@ export const STREAM_LOAD_RETRY: RetryPolicy = {
   backoffCoefficient: 2,
   maximumInterval: '30s',
 };
+
+/**
+ * The stream's record-block load as a local activity (stream/workflow-patches.ts, loadsBlocksLocally): the
+ * worker that runs the workflow runs it, retried as STREAM_LOAD_RETRY in the worker itself (30 s between
+ * attempts at most, under the 1-minute threshold past which a retry would wait on a workflow timer), while the
+ * worker keeps the workflow task open with heartbeats however long the load takes. A crashed worker's load is
+ * run again by the worker that takes the workflow task after its timeout (10 s), sooner than a lost activity's
+ * start-to-close timeout (60 s); it cannot duplicate rows (stream/load.ts skips stored offsets). The load does
+ * not heartbeat, so nothing is lost by a local activity's not being able to.
+ */
+export const streamLocalLoad = (startToCloseTimeoutMs: number): LocalActivityOptions => ({
+  startToCloseTimeout: startToCloseTimeoutMs,
+  retry: STREAM_LOAD_RETRY,
+});
 
 /** A new chain's re-read of what Kafka holds past the last stored offset: a bounded read, retried like a load. */
 export const STREAM_REREAD: ActivityOptions = {

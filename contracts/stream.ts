@@ -102,9 +102,9 @@ export interface StreamSettings {
 }
 
 export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
-  // Age 0: what arrives is loaded at once unless a load is in flight (then it waits for it and goes with what
-  // came meanwhile), so light traffic does not wait for a second signal (bench/README.md).
-  flush: { maxMessages: 20_000, maxBytes: 1024 * 1024, maxAgeMs: 0 },
+  // resolveSettings runs in the workflow: a chain started without maxAgeMs replays with this value, so it stays
+  // 100 (the bridge's own fallback is 0: bridge/settings.ts).
+  flush: { maxMessages: 20_000, maxBytes: 1024 * 1024, maxAgeMs: 100 },
   // The server suggests continue-as-new at 4,096 events (or 4 MiB); staying under it also keeps far away from
   // the 10,000 signals an execution may receive.
   continueAsNewAfterEvents: 4000,

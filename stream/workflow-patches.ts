@@ -30,3 +30,12 @@ export const judgesAgeOnEveryTask = (): boolean => patched('flush-age-on-every-t
  * Added in 03fd613, first released after 15a4087: deprecatePatch once no run started before that release is open.
  */
 export const takeoverKeepsLateMessages = (): boolean => patched('takeover-keeps-late-messages');
+
+/**
+ * Record-block loads run as local activities: the blocks, already in the history as the signals that brought
+ * them, no longer pass through the server a second time as an activity's input (113 KB a load in a drain), and
+ * a load starts without an activity task's round trip. Read once per run, after the flags above.
+ * Added in the commit that brought it, first released after 15a4087: deprecatePatch once no run started
+ * before that release is open.
+ */
+export const loadsBlocksLocally = (): boolean => patched('load-blocks-as-local-activity');

@@ -17,7 +17,7 @@ import {
   type StreamState,
   type StreamWorkflowInput,
 } from '../contracts/stream';
-import type { StreamActivities } from './load';
+import type { LoadBlocksInput, LoadStreamResult, StreamActivities } from './load';
 import type { StreamRereadActivities } from './reread';
 import type { StreamTopicActivities } from './topic';
 import {
@@ -31,7 +31,12 @@ import {
   type BufferedBlock,
   type Flush,
 } from './workflow-buffer';
-import { judgesAgeOnEveryTask, knowsTopicIncarnations, takeoverKeepsLateMessages } from './workflow-patches';
+import {
+  judgesAgeOnEveryTask,
+  knowsTopicIncarnations,
+  loadsBlocksLocally,
+  takeoverKeepsLateMessages,
+} from './workflow-patches';
 import { OffsetStop } from './workflow-stop';
 import {
   NewIncarnations,
@@ -41,8 +46,11 @@ import {
   type Incarnation,
 } from './workflow-takeover';
 
-/** The activities a run calls, as the workflow's proxies. */
+/** The activities a run calls. */
 export type RunActivities = StreamActivities & StreamRereadActivities & StreamTopicActivities;
+
+/** Their proxies in the workflow, and the block load's as a local activity. */
+export type RunProxies = RunActivities & { loadStreamBlocksLocally: StreamActivities['loadStreamBlocks'] };
 
 // Before continuing as new with a history of many events, wait for this long without a signal (see untilQuiet),
 // but no longer than the max.
@@ -92,13 +100,14 @@ export class PartitionRun {
   // A run of a chain started by older code takes the messages as it did: no new commands in its history.
   private readonly topicAware: boolean;
   private readonly ageOnEveryTask: boolean;
+  private readonly blocksLocally: boolean;
 
   /** `blockData`: the bytes of input.pendingBlocks, in order. */
   constructor(
     input: StreamWorkflowInput,
     blockData: readonly Uint8Array[],
     settings: StreamSettings,
-    private readonly activities: RunActivities,
+    private readonly activities: RunProxies,
   ) {
     this.topic = input.topic;
     this.partition = input.partition;
@@ -115,6 +124,7 @@ export class PartitionRun {
     // Read here, in this order, as always: their markers are commands in every history.
     this.topicAware = knowsTopicIncarnations();
     this.ageOnEveryTask = judgesAgeOnEveryTask();
+    this.blocksLocally = loadsBlocksLocally();
   }
 
   /** The messages signal: redeliveries dropped, a recreated topic's messages held, the rest taken or parked. */
@@ -394,6 +404,12 @@ export class PartitionRun {
     }
   }
 
+  private loadBlocks(input: LoadBlocksInput, data: Uint8Array[]): Promise<LoadStreamResult> {
+    return this.blocksLocally
+      ? this.activities.loadStreamBlocksLocally(input, ...data)
+      : this.activities.loadStreamBlocks(input, ...data);
+  }
+
   /** `takenAt`: when the batch was taken from the buffer, for a flush (not for a re-read). */
   private async load(batch: Flush, takenAt?: number): Promise<void> {
     const { topic, partition, state } = this;
@@ -411,9 +427,9 @@ export class PartitionRun {
     const result =
       batch.kind === 'messages'
         ? await this.activities.loadStreamMessages({ ...target, messages: batch.messages })
-        : await this.activities.loadStreamBlocks(
+        : await this.loadBlocks(
             { ...target, blocks: batch.blocks.map((b) => b.block) },
-            ...batch.blocks.map((b) => b.data),
+            batch.blocks.map((b) => b.data),
           );
     this.loading = 0;
     const { stored, unstored } = splitAtStored(batch, result.loaded + result.rejected);

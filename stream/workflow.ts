@@ -6,13 +6,19 @@ import {
   condition,
   makeContinueAsNewFunc,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { StreamActivities } from './load';
 import type { StreamRereadActivities } from './reread';
 import type { StreamTopicActivities } from './topic';
-import { STREAM_LOAD_RETRY, STREAM_REREAD, STREAM_TOPIC } from '../contracts/activity-policies';
+import {
+  STREAM_LOAD_RETRY,
+  STREAM_REREAD,
+  STREAM_TOPIC,
+  streamLocalLoad,
+} from '../contracts/activity-policies';
 import {
   messagesSignal,
   resolveSettings,
@@ -30,12 +36,15 @@ export async function streamPartition(input: StreamWorkflowInput, ...blockData: 
     startToCloseTimeout: settings.loadTimeoutMs,
     retry: STREAM_LOAD_RETRY,
   });
+  // The same load, run by this worker beside the workflow (stream/workflow-patches.ts: loadsBlocksLocally).
+  const local = proxyLocalActivities<StreamActivities>(streamLocalLoad(settings.loadTimeoutMs));
   const { readUnstoredMessages } = proxyActivities<StreamRereadActivities>(STREAM_REREAD);
   const { resolveStreamIncarnation, closeStreamRun, readPartitionLogEnd } =
     proxyActivities<StreamTopicActivities>(STREAM_TOPIC);
   const run = new PartitionRun(input, blockData, settings, {
     loadStreamMessages,
     loadStreamBlocks,
+    loadStreamBlocksLocally: local.loadStreamBlocks,
     readUnstoredMessages,
     resolveStreamIncarnation,
     closeStreamRun,

@@ -3,6 +3,7 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Knex } from 'knex';
+import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -385,3 +386,26 @@ export const CRASH_BRIDGE_ENV: Record<string, string> = {
   STREAM_LOAD_TIMEOUT_MS: '5000',
   STREAM_MAX_PENDING: '2000',
 };
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** A marker's details under `key` (JSON payloads), as text. */
+export function markerDetail(event: HistoryEvent, key: string): string {
+  return (event.markerRecordedEventAttributes?.details?.[key]?.payloads ?? [])
+    .map((p) => Buffer.from(p.data ?? []).toString('utf8'))
+    .join('');
+}
+
+/**
+ * The stream loads of a history in order: an activity task by its type, a local activity (its marker, which
+ * names its type in its data) as `local:` and its type.
+ */
+export function loadsInHistory(events: readonly HistoryEvent[]): string[] {
+  return events.flatMap((e) => {
+    const task = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (task !== undefined && task !== null) return task.startsWith('loadStream') ? [task] : [];
+    if (e.markerRecordedEventAttributes?.markerName !== 'core_local_activity') return [];
+    const type = /"activity_type":"(loadStream\w+)"/.exec(markerDetail(e, 'data'))?.[1];
+    return type === undefined ? [] : [`local:${type}`];
+  });
+}

@@ -11,6 +11,7 @@ import {
   encodedMessageBytes,
   MAX_VALUE_BYTES,
   OVERSIZE_KEPT_BYTES,
+  resolveSettings,
   type StreamMessage,
 } from '../../contracts/stream';
 
@@ -81,7 +82,10 @@ describe('bridge: settings', () => {
     assert.equal(s.maxPending, 60_000);
     assert.equal(s.resumePending, 30_000);
     assert.equal(s.workflow.flush.maxMessages, 20_000);
+    // The bridge's fallback, sent in full settings; the workflow's own default stays 100 for replay.
     assert.equal(s.workflow.flush.maxAgeMs, 0);
+    assert.equal(resolveSettings(s.workflow).flush.maxAgeMs, 0);
+    assert.equal(resolveSettings({}).flush.maxAgeMs, 100);
     assert.equal(s.pollMs, 1000);
     assert.equal(s.workflow.continueAsNewAfterEvents, 4000);
     assert.equal(s.sessionTimeoutMs, 30_000);

@@ -196,7 +196,7 @@ describe('stream workflow buffer', () => {
   it('fills in default settings around partial ones', () => {
     const settings = resolveSettings({ flush: { maxMessages: 10 }, continueAsNewAfterEvents: 50 });
     assert.deepEqual(settings, {
-      flush: { maxMessages: 10, maxBytes: 1024 * 1024, maxAgeMs: 0 },
+      flush: { maxMessages: 10, maxBytes: 1024 * 1024, maxAgeMs: 100 },
       continueAsNewAfterEvents: 50,
       loadTimeoutMs: 60_000,
     });

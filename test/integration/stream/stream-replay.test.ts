@@ -13,8 +13,23 @@ import {
   type StreamSettings,
   type StreamWorkflowInput,
 } from '../../../contracts/stream';
-import { itReplaysRecordedHistories, recordIfAsked, replay, type History } from '../../support/replay';
-import { SAMPLE_FILE, setUpStream, tearDownStream, type StreamEnv } from '../../support/stream';
+import {
+  itReplaysRecordedHistories,
+  readRecorded,
+  recordIfAsked,
+  replay,
+  type History,
+} from '../../support/replay';
+import {
+  assertStoredExactly,
+  expectedOutcome,
+  loadsInHistory,
+  markerDetail,
+  SAMPLE_FILE,
+  setUpStream,
+  tearDownStream,
+  type StreamEnv,
+} from '../../support/stream';
 import { startTestWorker } from '../../support/test-worker';
 
 // Small flushes and an early continue-as-new, so one short history holds every command the workflow issues:
@@ -28,14 +43,32 @@ const SETTINGS: StreamSettings = {
 const SIGNALS = 4;
 const PER_SIGNAL = 250;
 
+/** Whether a history's run took the local-load patch, and its block loads as tasks and as local activities. */
+function blockLoads(history: History): { tasks: number; local: number; patched: boolean } {
+  const events = history.events ?? [];
+  const loads = loadsInHistory(events);
+  const patched = events.some(
+    (e) =>
+      e.markerRecordedEventAttributes?.markerName === 'core_patch' &&
+      markerDetail(e, 'patch-data').includes('load-blocks-as-local-activity'),
+  );
+  return {
+    tasks: loads.filter((l) => l === 'loadStreamBlocks').length,
+    local: loads.filter((l) => l === 'local:loadStreamBlocks').length,
+    patched,
+  };
+}
+
 describe('stream workflow replay (determinism across code changes)', function () {
   let env: StreamEnv | undefined;
   let fresh: { workflowId: string; history: History } | undefined;
+  let records: { partition: number; offset: number; value: Buffer }[] = [];
 
   before(async () => {
     env = await setUpStream('stream-replay', 1);
     const { cfg, client } = env;
     const values = readReplayValues(SAMPLE_FILE).slice(0, SIGNALS * PER_SIGNAL);
+    records = values.map((value, offset) => ({ partition: 0, offset, value }));
     const messages: StreamMessage[] = values.map((v, offset) => ({
       offset,
       value: v.toString('base64'),
@@ -80,7 +113,8 @@ describe('stream workflow replay (determinism across code changes)', function ()
       );
       const history = await first.fetchHistory();
       fresh = { workflowId, history };
-      recordIfAsked('stream-blocks-continue-as-new.history.pb', history);
+      // test/fixtures/histories/stream-blocks-continue-as-new.history.pb stays: it is from before local loads.
+      recordIfAsked('stream-local-loads-continue-as-new.history.pb', history);
     } finally {
       await tw.stop();
     }
@@ -90,6 +124,23 @@ describe('stream workflow replay (determinism across code changes)', function ()
   it('replays a run just recorded by the current code, through its continue-as-new', async () => {
     assert.ok(fresh);
     await replay(fresh.history, fresh.workflowId);
+  });
+
+  it('a run of this code loads record blocks as local activities, and stores every message exactly', async () => {
+    assert.ok(env && fresh);
+    const loads = blockLoads(fresh.history);
+    assert.ok(loads.patched, 'the run should take the local-load patch');
+    assert.equal(loads.tasks, 0, 'no block load should go through an activity task');
+    assert.ok(loads.local > 0, 'the run should load its record blocks as local activities');
+    await assertStoredExactly(env.knex, env.cfg.kafka.topic, expectedOutcome(records));
+  });
+
+  it('a history from before block loads ran locally replays, with its loads as activity tasks', async () => {
+    const before = readRecorded('stream-blocks-continue-as-new.history.pb');
+    const loads = blockLoads(before);
+    assert.deepEqual([loads.patched, loads.local], [false, 0]);
+    assert.ok(loads.tasks > 0, 'the recorded run loaded record blocks as activity tasks');
+    await replay(before, 'stream-blocks-before-local-loads');
   });
 
   itReplaysRecordedHistories('stream-');

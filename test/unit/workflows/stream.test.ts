@@ -51,9 +51,15 @@ interface LoadCall {
   offsets: number[];
 }
 
-/** Mocked activities that record every load; loads wait while `held` is set. */
+/**
+ * Mocked activities that record every load; loads wait while `held` is set. A block load runs as a local
+ * activity, which runs again when its workflow task does not complete (a continue-as-new that a signal
+ * overtook): like the real load, which finds those offsets stored, a repeat of a load already made is kept
+ * apart, in `reruns`.
+ */
 function mocks(reread: (before: number) => StreamMessage[] = () => []) {
   const loads: LoadCall[] = [];
+  const reruns: LoadCall[] = [];
   const rereads: number[] = [];
   let release: (() => void) | undefined;
   let held: Promise<void> | undefined;
@@ -69,7 +75,9 @@ function mocks(reread: (before: number) => StreamMessage[] = () => []) {
       const offsets = input.blocks.flatMap((b, i) =>
         takenRecords(decodeRecordBlock(data[i]!), b.skipThrough).map((r) => r.offset),
       );
-      loads.push({ ledgerRunId: input.ledgerRunId, offsets });
+      const call = { ledgerRunId: input.ledgerRunId, offsets };
+      const same = JSON.stringify(call);
+      (loads.some((l) => JSON.stringify(l) === same) ? reruns : loads).push(call);
       return { loaded: offsets.length, rejected: 0, alreadyStored: 0, rejectedByReason: {} };
     },
     readUnstoredMessages: (input: { before: number; from?: number }) => {
@@ -84,6 +92,7 @@ function mocks(reread: (before: number) => StreamMessage[] = () => []) {
   return {
     activities,
     loads,
+    reruns,
     rereads,
     loadedOffsets: () => loads.flatMap((l) => l.offsets),
     hold: () => {
