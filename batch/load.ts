@@ -46,8 +46,11 @@ async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Pr
 const count = async (client: pg.ClientBase, sql: string, params: unknown[] = []) =>
   (await client.query<{ n: number }>(sql, params)).rows[0]?.n ?? 0;
 
-/** Refuses (StagingLost) unless the staged tables hold exactly what the steps before reported. */
-async function checkStaged(client: pg.ClientBase, stem: string, staged: StagedCounts): Promise<void> {
+/**
+ * Refuses (StagingLost) unless the staged tables exist and, with `staged`, hold exactly what the steps before
+ * reported (counted once, under the batch lock: each count reads a whole table).
+ */
+async function checkStaged(client: pg.ClientBase, stem: string, staged?: StagedCounts): Promise<void> {
   const t = stagedTables(stem);
   const lost = (why: string) => stagingLost(`${stem}: ${why}`);
   const missing = await missingTables(client, [t.raw, t.judged, t.presses]);
@@ -57,6 +60,7 @@ async function checkStaged(client: pg.ClientBase, stem: string, staged: StagedCo
     [t.presses, PRESSES_FIRST_COLUMN],
   );
   if (columns.rows.length === 0) throw lost(`${t.presses} was staged by an earlier release`);
+  if (staged === undefined) return;
   const raw = await count(client, `select count(*)::int as n from ${t.raw}`);
   const judged = await count(client, `select count(*)::int as n from ${t.judged}`);
   if (raw !== staged.lines || judged !== staged.lines - (staged.header ? 1 : 0)) {
@@ -64,10 +68,10 @@ async function checkStaged(client: pg.ClientBase, stem: string, staged: StagedCo
   }
 }
 
-async function summarizeObject(
-  client: pg.ClientBase,
-  uri: string,
-): Promise<Omit<ObjectLoadResult, 'uri' | 'skipped'>> {
+type ObjectSummary = Omit<ObjectLoadResult, 'uri' | 'skipped'>;
+
+/** An object's counts read back from the final tables, for a retry that finds its load committed. */
+async function summarizeObject(client: pg.ClientBase, uri: string): Promise<ObjectSummary> {
   const counts = await client.query<{
     ratings: number;
     assistance: number;
@@ -165,9 +169,10 @@ async function ensureObjectMonths(
   client: pg.ClientBase,
   { presses }: Pick<StagedTables, 'presses'>,
 ): Promise<void> {
+  // Formatted per month, not per row: to_char on every row cost more than the rest of the scan.
   const months = await client.query<{ m: string }>(
-    `select distinct to_char(date_trunc('month', event_at at time zone 'UTC'), 'YYYY-MM-DD') as m
-     from ${presses}`,
+    `select to_char(m, 'YYYY-MM-DD') as m
+     from (select distinct date_trunc('month', event_at at time zone 'UTC') as m from ${presses}) months`,
   );
   await ensureMonths(client, [...months.rows.map((r) => r.m), ...monthsAround(new Date())]);
 }
@@ -341,25 +346,46 @@ async function collectLostHere(
     select line from ${presses} where not first union all select line from ${contest} where not we_win`);
 }
 
-/** This object's accepted rows: the first line of each key, unless another object's line beat it. */
+/** How many rows of this object went into each final table, by request value for requests. */
+interface Placed {
+  ratings: number;
+  requests: Record<string, number>;
+  /** Rejects by their set of reasons. */
+  rejects: [string[], number][];
+}
+
+/**
+ * This object's accepted rows: the first line of each key, unless another object's line beat it. Returns
+ * the rows inserted (requests by value), so the counts need no second read of the final tables.
+ */
 async function insertAccepted(
   client: pg.ClientBase,
   runId: string,
   uri: string,
   { presses }: Pick<StagedTables, 'presses'>,
   { contest }: Pick<LoadTables, 'contest'>,
-): Promise<void> {
+): Promise<Omit<Placed, 'rejects'>> {
+  const placed: Omit<Placed, 'rejects'> = { ratings: 0, requests: {} };
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
-    await client.query(
-      `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
+    const insert = `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
        select exhibition_id, value, event_at, $1, $2, line from ${presses} m
        where m.first and m.kind = ${code}
          and not exists (select 1 from ${contest} c where c.line = m.line and not c.we_win)
-       order by event_at`,
-      [runId, uri],
-    );
+       order by event_at`;
+    if (kind === 'rating') {
+      placed.ratings = (await client.query(insert, [runId, uri])).rowCount ?? 0;
+    } else {
+      // Requests are a few percent of the rows: returning their values costs little.
+      const byValue = await client.query<{ value: number; n: number }>(
+        `with placed as (${insert} returning ${value} as value)
+         select value, count(*)::int as n from placed group by value`,
+        [runId, uri],
+      );
+      for (const r of byValue.rows) placed.requests[String(r.value)] = r.n;
+    }
   }
+  return placed;
 }
 
 /**
@@ -394,22 +420,26 @@ async function registerPresses(
   );
 }
 
-/** This object's rejects, raw bytes kept: the lines validate rejected, then its DUPLICATE lines. */
+/** This object's rejects, raw bytes kept: the lines validate rejected, then its DUPLICATE lines. By reasons. */
 async function insertRejects(
   client: pg.ClientBase,
   runId: string,
   uri: string,
   { judged, raw }: Pick<StagedTables, 'judged' | 'raw'>,
   { lostHere }: Pick<LoadTables, 'lostHere'>,
-): Promise<void> {
-  await client.query(
-    `insert into rejected_interaction (raw, reasons, run_id, source_object, source_line, raw_length)
-     select r.raw, j.reasons, $1, $2, j.line, r.raw_length from ${judged} j join ${raw} r using (line)
-     where j.kind is null
-     union all
-     select r.raw, array['DUPLICATE'], $1, $2, l.line, null from ${lostHere} l join ${raw} r using (line)`,
+): Promise<[string[], number][]> {
+  const groups = await client.query<{ reasons: string[]; n: number }>(
+    `with placed as (
+       insert into rejected_interaction (raw, reasons, run_id, source_object, source_line, raw_length)
+       select r.raw, j.reasons, $1, $2, j.line, r.raw_length from ${judged} j join ${raw} r using (line)
+       where j.kind is null
+       union all
+       select r.raw, array['DUPLICATE'], $1, $2, l.line, null from ${lostHere} l join ${raw} r using (line)
+       returning reasons)
+     select reasons, count(*)::int as n from placed group by reasons`,
     [runId, uri],
   );
+  return groups.rows.map((g) => [g.reasons, g.n]);
 }
 
 /** The counts of the other objects whose rows changed sides; returns how many rows did. */
@@ -425,13 +455,32 @@ async function applyFlippedCounts(
   return count(client, `select count(*)::int as n from ${flipped}`);
 }
 
-/** This object's counts, refused unless every data line extract read is in exactly one final table. */
-async function checkNothingLost(
-  client: pg.ClientBase,
-  uri: string,
-  staged: StagedCounts,
-): Promise<Omit<ObjectLoadResult, 'uri' | 'skipped'>> {
-  const summary = await summarizeObject(client, uri);
+/**
+ * This object's counts from what its load inserted (the final tables held none of its rows before: its
+ * earlier version's are deleted first, and promotions and demotions touch other objects' rows only), refused
+ * unless every data line extract read is in exactly one final table.
+ */
+function checkNothingLost(uri: string, staged: StagedCounts, placed: Placed): ObjectSummary {
+  const rejectedByReason: Record<string, number> = {};
+  let rejected = 0;
+  for (const [reasons, n] of placed.rejects) {
+    rejected += n;
+    for (const reason of reasons) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
+  }
+  const assistance = placed.requests['0'] ?? 0;
+  const emergency = placed.requests['1'] ?? 0;
+  const loaded = placed.ratings + assistance + emergency;
+  const summary: ObjectSummary = {
+    read: loaded + rejected,
+    loaded,
+    rejected,
+    rejectedByReason: Object.fromEntries(
+      Object.entries(rejectedByReason).sort(([a], [b]) => (a < b ? -1 : 1)),
+    ),
+    ratingRows: placed.ratings,
+    assistanceRows: assistance,
+    emergencyRows: emergency,
+  };
   const expected = staged.lines - (staged.header ? 1 : 0);
   if (summary.read !== expected) {
     // Nothing may be lost between extract and the final tables; refuse to commit if anything was.
@@ -445,7 +494,7 @@ async function recordObject(
   client: pg.ClientBase,
   runId: string,
   object: BatchObject,
-  summary: Omit<ObjectLoadResult, 'uri' | 'skipped'>,
+  summary: ObjectSummary,
 ): Promise<void> {
   await client.query(
     `insert into source_object (source_object, etag, size_bytes, run_id, read_count, loaded_count, rejected_count)
@@ -457,15 +506,6 @@ async function recordObject(
        where run_id = $1`,
     [runId, summary.read, summary.loaded, summary.rejected, JSON.stringify(summary.rejectedByReason)],
   );
-}
-
-/** This object's rejects by reason set, for the stored-rows metric once the load has committed. */
-async function rejectsByReasons(client: pg.ClientBase, uri: string): Promise<[string[], number][]> {
-  const groups = await client.query<{ reasons: string[]; n: number }>(
-    'select reasons, count(*)::int as n from rejected_interaction where source_object = $1 group by reasons',
-    [uri],
-  );
-  return groups.rows.map((g) => [g.reasons, g.n]);
 }
 
 /**
@@ -485,7 +525,7 @@ export async function loadObject(
     await dropStaging(client, stem);
     return { uri, skipped: false, flipped: 0, ...(await summarizeObject(client, uri)) };
   }
-  await checkStaged(client, stem, staged);
+  await checkStaged(client, stem);
   await ensureObjectMonths(client, t);
 
   // What this attempt committed, counted after the commit (a retry that finds its own result counts nothing).
@@ -503,13 +543,13 @@ export async function loadObject(
     await promoteFreed(client, registry, t, tmp);
     await contestHolders(client, uri, registry, t, tmp);
     await collectLostHere(client, t, tmp);
-    await insertAccepted(client, runId, uri, t, tmp);
+    const accepted = await insertAccepted(client, runId, uri, t, tmp);
     await registerPresses(client, uri, registry, t, tmp);
-    await insertRejects(client, runId, uri, t, tmp);
+    const rejects = await insertRejects(client, runId, uri, t, tmp);
     const flipped = await applyFlippedCounts(client, tmp);
-    const summary = await checkNothingLost(client, uri, staged);
+    const summary = checkNothingLost(uri, staged, { ...accepted, rejects });
     await recordObject(client, runId, object, summary);
-    committed = { loaded: summary.loaded, rejects: await rejectsByReasons(client, uri) };
+    committed = { loaded: summary.loaded, rejects };
     await dropStaging(client, stem);
     return { uri, skipped: false, flipped, ...summary };
   });
