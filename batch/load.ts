@@ -286,17 +286,19 @@ async function promoteFreed(
   );
   await client.query(`analyze ${promoted}`);
   // A promoted line takes its raw bytes from its reject into its row.
-  const raw = registry.rowRaw ? ', raw' : '';
+  const [rawColumn, rawOfReject, rawOfGone] = registry.rowRaw
+    ? [', raw', ', r.raw', ', g.raw']
+    : ['', '', ''];
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
     await client.query(`
       with gone as (
         delete from rejected_interaction r using ${promoted} p
         where p.kind = ${code} and r.source_object = p.source_object and r.source_line = p.source_line
-        returning r.source_object, r.source_line, r.run_id${raw ? ', r.raw' : ''}),
+        returning r.source_object, r.source_line, r.run_id${rawOfReject}),
       accepted as (
-        insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line${raw})
-        select p.exhibition_id, p.value, p.event_at, g.run_id, g.source_object, g.source_line${raw ? ', g.raw' : ''}
+        insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line${rawColumn})
+        select p.exhibition_id, p.value, p.event_at, g.run_id, g.source_object, g.source_line${rawOfGone}
         from gone g join ${promoted} p using (source_object, source_line))
       insert into ${flipped} select source_object, 1 from gone`);
   }
