@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { createKnex } from '../../../infra/db';
 import { loadObject } from '../../../batch/load';
+import { ensureMonths, monthsAround } from '../../../batch/partitions';
 import { createDatabase, dropDatabase, isolatedConfig } from '../../support/isolated-env';
 import {
   assertDuplicateExact,
@@ -41,8 +42,6 @@ describe(`migrations ${EXPAND} and ${CONTRACT}: raw bytes in the rows`, function
   before(async () => {
     await createDatabase(cfg.databaseUrl);
     knex = createKnex(cfg.databaseUrl, 2);
-    // The schema in production before them: batch_line written in full, no raw in the rows.
-    while ((await knex('knex_migrations').pluck('name')).includes(EXPAND)) await knex.migrate.down();
     client = new pg.Client({ connectionString: cfg.databaseUrl });
     await client.connect();
     await client.query(`
@@ -87,10 +86,15 @@ describe(`migrations ${EXPAND} and ${CONTRACT}: raw bytes in the rows`, function
     rows(`select source_object, source_line, encode(raw, 'escape') as raw from rating_interaction
           union all select source_object, source_line, encode(raw, 'escape') from request_interaction
           order by 1, 2`);
+  /** The schema in production before the two steps, whatever the test before left. */
+  const beforeExpand = async () => {
+    while ((await knex('knex_migrations').pluck('name')).includes(EXPAND)) await knex.migrate.down();
+  };
   const exists = async (table: string) =>
     ((await rows(`select to_regclass('${table}') is not null as e`))[0] as { e: boolean }).e;
 
   it('adds the column, archives batch_line, and gives batch_line back whole on the way down', async () => {
+    await beforeExpand();
     // Loaded by the release before the expand step.
     await load('s3://b/b.csv', lines(12, 0));
     await load('s3://b/d.csv', lines(6, 1));
@@ -184,8 +188,7 @@ describe(`migrations ${EXPAND} and ${CONTRACT}: raw bytes in the rows`, function
   });
 
   it('waits out a transaction that writes the tables, with short lock attempts, then adds the column', async () => {
-    await knex.migrate.down({ name: CONTRACT });
-    await knex.migrate.down({ name: EXPAND });
+    await beforeExpand();
     const writer = new pg.Client({ connectionString: cfg.databaseUrl });
     await writer.connect();
     try {
@@ -218,6 +221,57 @@ describe(`migrations ${EXPAND} and ${CONTRACT}: raw bytes in the rows`, function
       );
     } finally {
       await writer.end();
+    }
+    await knex.migrate.up({ name: CONTRACT });
+  });
+
+  it('runs the expand step beside a batch_line load in flight, which commits first', async () => {
+    await beforeExpand();
+    const before = await everything();
+    const loader = new pg.Client({ connectionString: cfg.databaseUrl });
+    await loader.connect();
+    try {
+      // Every key its own, and two lines again at the end: 40,000 rows, 2 DUPLICATE rejects.
+      const unique = lines(40_000, 5).map((l, i) => ({ ...l, atSecond: 100 + i }));
+      const big = [...unique, ...unique.slice(0, 2).map((l, i) => ({ ...l, line: 40_002 + i }))];
+      const uri = 's3://b/e.csv';
+      const { stem, staged } = await stageLines(loader, 'run-1', uri, big);
+      // Its months made first: the only batch lock to wait for is then the load's own transaction's.
+      await ensureMonths(loader, ['2023-03-01', ...monthsAround(new Date())]);
+      let loaded = false;
+      const load = loadObject(loader, 'run-1', stagedObject(uri), stem, staged).finally(() => {
+        loaded = true;
+      });
+      for (let i = 0; i < 400; i++) {
+        const held = await rows(`select 1 from pg_locks where locktype = 'advisory' and granted`);
+        if (held.length > 0) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const expand = knex.migrate.up({ name: EXPAND });
+      assert.equal(loaded, false, 'the load should still be running (make the object bigger)');
+      const result = await load;
+      await expand;
+      assert.deepEqual([result.loaded, result.rejected], [unique.length, 2]);
+      // The load judged and wrote as the release before the expand step: every line in batch_line.
+      assert.deepEqual(
+        await rows(`select count(*)::int as n, count(raw)::int as raw from (
+          select raw from rating_interaction where source_object = '${uri}'
+          union all select raw from request_interaction where source_object = '${uri}') r`),
+        [{ n: unique.length, raw: 0 }],
+      );
+      assert.equal(
+        (
+          (await rows(`select count(*)::int as n from batch_line where source_object = '${uri}'`)) as {
+            n: number;
+          }[]
+        )[0]!.n,
+        big.length,
+      );
+      await assertDuplicateExact(knex);
+      await assertRawKept(knex);
+      assert.equal((await everything()).length, before.length + big.length + 1);
+    } finally {
+      await loader.end();
     }
     await knex.migrate.up({ name: CONTRACT });
   });
