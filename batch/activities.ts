@@ -238,13 +238,13 @@ export function createBatchActivities(deps: ActivityDeps) {
 
     /** Transform, in SQL: the valid verdicts as presses of known exhibitions, instants as timestamps. */
     async transformObject(input: { stem: string }): Promise<{ presses: number }> {
-      const { judged, presses } = stagedTables(input.stem);
+      const { judged, presses, raw } = stagedTables(input.stem);
       return whileBeating(Context.current(), { transforming: input.stem }, () =>
         withPgClient(deps.config.databaseUrl, async (client) => {
-          const missing = await missingTables(client, [judged]);
-          if (missing.length > 0) throw stagingLost(`${judged} is missing`);
+          const missing = await missingTables(client, [judged, raw]);
+          if (missing.length > 0) throw stagingLost(`${missing.join(', ')} is missing`);
           await client.query(OBJECT_WORK_MEM);
-          await client.query(PRESSES_SQL(presses, judged));
+          await client.query(PRESSES_SQL(presses, judged, raw));
           const n = await client.query<{ n: number }>(`select count(*)::int as n from ${presses}`);
           return { presses: n.rows[0]?.n ?? 0 };
         }),

@@ -11,6 +11,9 @@
 // each of its keys against the key's holder, if any: rows of other objects flip too (accepted <-> DUPLICATE
 // reject, raw kept exactly). A key no other object has costs one index probe. The result is the same
 // whatever the order of runs and reprocesses: one clean run's tables.
+// From the expand step 20261207000500 on, an accepted row keeps its line's raw bytes itself (written beside
+// batch_line); after the contract step 20261207000600 nothing goes into batch_line, renamed
+// batch_line_archive, which keeps the raw bytes of the rows loaded before.
 // Loads take one transaction-level advisory lock, so another run's load waits for one object at most.
 import type pg from 'pg';
 import { missingTables } from '../infra/db';
@@ -18,7 +21,7 @@ import { recordStoredRows } from '../infra/metrics';
 import { addToRunSet } from '../ledger/pipeline-run';
 import type { BatchObject, ObjectLoadResult } from '../contracts/batch';
 import { rawUnknown, stagingLost } from '../contracts/failures';
-import { OBJECT_WORK_MEM, PRESSES_FIRST_COLUMN, stagedTables } from './staging';
+import { OBJECT_WORK_MEM, PRESSES_FIRST_COLUMN, PRESSES_RAW_COLUMN, stagedTables } from './staging';
 import { INTERACTION_KINDS, KIND_SHAPE } from './interaction-kinds';
 import { BATCH_WRITE_LOCK, ensureMonths, monthsAround } from './partitions';
 
@@ -138,21 +141,55 @@ async function createLoadTables(client: pg.ClientBase): Promise<LoadTables> {
       source_object text, source_line integer) on commit drop`);
   await client.query(`create temp table ${t.contest} (
       kind smallint, exhibition_id smallint, event_at timestamptz, value smallint, line integer,
-      holder_object text, holder_line integer, we_win boolean) on commit drop`);
+      holder_object text, holder_line integer, we_win boolean, holder_raw bytea) on commit drop`);
   await client.query(`create temp table ${t.lostHere} (line integer) on commit drop`);
   return t;
 }
 
-/** Where DUPLICATE is registered: batch_press, or batch_line with batch_duplicate. */
-type Registry = 'batch_press' | 'batch_line';
+/**
+ * Where DUPLICATE is registered: batch_press; or batch_duplicate, with the raw bytes of every valid line in
+ * batch_line; or batch_duplicate, with the raw bytes of accepted lines in their rows ('row'), and of the rows
+ * loaded before that in batch_line_archive.
+ */
+interface Registry {
+  mode: 'batch_press' | 'batch_line' | 'row';
+  /** Where the raw bytes of a line loaded before are, for a demotion. */
+  rawTable: 'batch_press' | 'batch_line' | 'batch_line_archive';
+  /** Whether the interaction rows have a raw column: accepted lines then keep their raw bytes in it. */
+  rowRaw: boolean;
+}
 
 /**
  * batch_press while it exists (a release that writes it may still be loading), then batch_line and
- * batch_duplicate. Read under the batch lock, which the contract step takes too.
+ * batch_duplicate while batch_line exists (a release that needs every line in it may still be loading),
+ * then the rows' raw bytes. Read under the batch lock, which the contract steps take too.
  */
 async function registryOf(client: pg.ClientBase): Promise<Registry> {
-  const r = await client.query<{ press: boolean }>(`select to_regclass('batch_press') is not null as press`);
-  return r.rows[0]?.press === true ? 'batch_press' : 'batch_line';
+  const r = await client.query<{ press: boolean; line: boolean; row_raw: boolean }>(
+    `select to_regclass('batch_press') is not null as press, to_regclass('batch_line') is not null as line,
+       exists (select 1 from pg_attribute where attrelid = 'rating_interaction'::regclass and attname = 'raw'
+               and not attisdropped) as row_raw`,
+  );
+  const { press, line, row_raw: rowRaw } = r.rows[0]!;
+  if (press) return { mode: 'batch_press', rawTable: 'batch_press', rowRaw: false };
+  if (line) return { mode: 'batch_line', rawTable: 'batch_line', rowRaw };
+  return { mode: 'row', rawTable: 'batch_line_archive', rowRaw: true };
+}
+
+/**
+ * The presses table with each line's raw bytes, as a FROM item: a table staged by an earlier release has
+ * none, and gets them from the raw table.
+ */
+async function pressesWithRaw(
+  client: pg.ClientBase,
+  { presses, raw }: Pick<StagedTables, 'presses' | 'raw'>,
+): Promise<string> {
+  const columns = await client.query(
+    'select 1 from pg_attribute where attrelid = $1::regclass and attname = $2 and not attisdropped',
+    [presses, PRESSES_RAW_COLUMN],
+  );
+  if (columns.rows.length > 0) return presses;
+  return `(select p.*, r.raw from ${presses} p join ${raw} r using (line))`;
 }
 
 /** Whether this run already committed this version of the object (the load is then a retry after it). */
@@ -193,18 +230,18 @@ async function forgetEarlierVersion(
        insert into ${freed} select * from gone`,
       [uri],
     );
-  if (registry === 'batch_press') {
+  if (registry.mode === 'batch_press') {
     await forget('batch_press', 'kind, exhibition_id, event_at, value');
   } else {
     // Its accepted lines' keys are in their rows, the others' in batch_duplicate.
     await forget('batch_duplicate', 'kind, exhibition_id, event_at, value');
-    await client.query('delete from batch_line where source_object = $1', [uri]);
+    await client.query(`delete from ${registry.rawTable} where source_object = $1`, [uri]);
     for (const kind of INTERACTION_KINDS) {
       const { parent, value, code } = KIND_SHAPE[kind];
       await forget(parent, `${code}::smallint, exhibition_id, event_at, ${value}`);
     }
   }
-  const rows = registry === 'batch_press' ? ['rating_interaction', 'request_interaction'] : [];
+  const rows = registry.mode === 'batch_press' ? ['rating_interaction', 'request_interaction'] : [];
   for (const table of [...rows, 'rejected_interaction', 'source_object']) {
     await client.query(`delete from ${table} where source_object = $1`, [uri]);
   }
@@ -234,7 +271,7 @@ async function promoteFreed(
   await client.query(`analyze ${freed}`);
   // batch_press has every line, the accepted holder too; batch_duplicate only the lines a holder beats, so a
   // key still held has nothing to promote.
-  const candidates = registry === 'batch_press' ? 'batch_press' : 'batch_duplicate';
+  const candidates = registry.mode === 'batch_press' ? 'batch_press' : 'batch_duplicate';
   await client.query(
     `insert into ${promoted}
      select * from (
@@ -245,23 +282,27 @@ async function promoteFreed(
        order by b.kind, b.exhibition_id, b.event_at, b.value, b.source_object ${C}, b.source_line) w
      where not exists (select 1 from ${presses} m where m.kind = w.kind and m.exhibition_id = w.exhibition_id
                       and m.event_at = w.event_at and m.value = w.value)
-       ${registry === 'batch_press' ? '' : `and not (${HELD})`}`,
+       ${registry.mode === 'batch_press' ? '' : `and not (${HELD})`}`,
   );
   await client.query(`analyze ${promoted}`);
+  // A promoted line takes its raw bytes from its reject into its row.
+  const [rawColumn, rawOfReject, rawOfGone] = registry.rowRaw
+    ? [', raw', ', r.raw', ', g.raw']
+    : ['', '', ''];
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
     await client.query(`
       with gone as (
         delete from rejected_interaction r using ${promoted} p
         where p.kind = ${code} and r.source_object = p.source_object and r.source_line = p.source_line
-        returning r.source_object, r.source_line, r.run_id),
+        returning r.source_object, r.source_line, r.run_id${rawOfReject}),
       accepted as (
-        insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
-        select p.exhibition_id, p.value, p.event_at, g.run_id, g.source_object, g.source_line
+        insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line${rawColumn})
+        select p.exhibition_id, p.value, p.event_at, g.run_id, g.source_object, g.source_line${rawOfGone}
         from gone g join ${promoted} p using (source_object, source_line))
       insert into ${flipped} select source_object, 1 from gone`);
   }
-  if (registry === 'batch_line') {
+  if (registry.mode !== 'batch_press') {
     await client.query(`delete from batch_duplicate d using ${promoted} p
       where d.source_object = p.source_object and d.source_line = p.source_line`);
   }
@@ -291,7 +332,7 @@ async function contestHolders(
     await client.query(
       `insert into ${contest}
        select m.kind, m.exhibition_id, m.event_at, m.value, m.line, t.source_object, t.source_line,
-         t.source_object ${C} > $1 ${C}
+         t.source_object ${C} > $1 ${C}, ${registry.rowRaw ? 't.raw' : 'null::bytea'}
        from ${presses} m join ${parent} t on t.exhibition_id = m.exhibition_id and t.event_at = m.event_at
          and t.${value} = m.value and t.source_object is not null and t.event_at between $2 and $3
        where m.first and m.kind = ${code}`,
@@ -301,8 +342,8 @@ async function contestHolders(
   await client.query(`analyze ${contest}`);
   const unknownRaw = await client.query<{ o: string }>(
     `select c.holder_object as o from ${contest} c
-     where c.we_win and not exists (select 1 from ${registry} b where b.source_object = c.holder_object
-       and b.source_line = c.holder_line and b.raw is not null) limit 1`,
+     where c.we_win and c.holder_raw is null and not exists (select 1 from ${registry.rawTable} b
+       where b.source_object = c.holder_object and b.source_line = c.holder_line and b.raw is not null) limit 1`,
   );
   if (unknownRaw.rows.length > 0) {
     throw rawUnknown(
@@ -310,11 +351,13 @@ async function contestHolders(
         `(migration 20261130000200): reprocess ${unknownRaw.rows[0]!.o} first`,
     );
   }
+  // A row loaded before its raw bytes were kept in it has them in the registry's table.
+  const demotedRaw = registry.rowRaw ? 'coalesce(l.raw, b.raw)' : 'b.raw';
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
     // batch_duplicate registers the key a demoted holder loses (batch_press has every line's already).
     const registered =
-      registry === 'batch_press'
+      registry.mode === 'batch_press'
         ? ''
         : `,
        registered as (
@@ -325,11 +368,14 @@ async function contestHolders(
          delete from ${parent} t using ${contest} c
          where c.we_win and c.kind = ${code} and t.source_object = c.holder_object
            and t.source_line = c.holder_line and t.event_at = c.event_at and t.event_at between $1 and $2
-         returning t.source_object, t.source_line, t.run_id, t.exhibition_id, t.event_at, t.${value}),
+         returning t.source_object, t.source_line, t.run_id, t.exhibition_id, t.event_at, t.${value}${
+           registry.rowRaw ? ', t.raw' : ''
+         }),
        demoted as (
          insert into rejected_interaction (raw, reasons, run_id, source_object, source_line)
-         select b.raw, array['DUPLICATE'], l.run_id, l.source_object, l.source_line
-         from lost l join ${registry} b using (source_object, source_line))${registered}
+         select ${demotedRaw}, array['DUPLICATE'], l.run_id, l.source_object, l.source_line
+         from lost l ${registry.rowRaw ? 'left join' : 'join'} ${registry.rawTable} b
+           using (source_object, source_line))${registered}
        insert into ${flipped} select source_object, -1 from lost`,
       [lo, hi],
     );
@@ -362,14 +408,16 @@ async function insertAccepted(
   client: pg.ClientBase,
   runId: string,
   uri: string,
-  { presses }: Pick<StagedTables, 'presses'>,
+  registry: Registry,
+  presses: string,
   { contest }: Pick<LoadTables, 'contest'>,
 ): Promise<Omit<Placed, 'rejects'>> {
   const placed: Omit<Placed, 'rejects'> = { ratings: 0, requests: {} };
+  const raw = registry.rowRaw ? ', raw' : '';
   for (const kind of INTERACTION_KINDS) {
     const { parent, value, code } = KIND_SHAPE[kind];
-    const insert = `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line)
-       select exhibition_id, value, event_at, $1, $2, line from ${presses} m
+    const insert = `insert into ${parent} (exhibition_id, ${value}, event_at, run_id, source_object, source_line${raw})
+       select exhibition_id, value, event_at, $1, $2, line${raw} from ${presses} m
        where m.first and m.kind = ${code}
          and not exists (select 1 from ${contest} c where c.line = m.line and not c.we_win)
        order by event_at`;
@@ -390,16 +438,17 @@ async function insertAccepted(
 
 /**
  * Every valid line of this object into the registry: into batch_press with its key and raw bytes, or its raw
- * bytes into batch_line and, for its DUPLICATE lines only, its key into batch_duplicate.
+ * bytes into batch_line (while it exists) and, for its DUPLICATE lines only, its key into batch_duplicate.
  */
 async function registerPresses(
   client: pg.ClientBase,
   uri: string,
   registry: Registry,
   { presses, raw }: Pick<StagedTables, 'presses' | 'raw'>,
+  pressesRaw: string,
   { lostHere }: Pick<LoadTables, 'lostHere'>,
 ): Promise<void> {
-  if (registry === 'batch_press') {
+  if (registry.mode === 'batch_press') {
     await client.query(
       `insert into batch_press (kind, exhibition_id, event_at, value, source_object, source_line, raw)
        select p.kind, p.exhibition_id, p.event_at, p.value, $1, p.line, r.raw
@@ -408,11 +457,12 @@ async function registerPresses(
     );
     return;
   }
-  await client.query(
-    `insert into batch_line (source_object, source_line, raw)
-     select $1, p.line, r.raw from ${presses} p join ${raw} r using (line)`,
-    [uri],
-  );
+  if (registry.mode === 'batch_line') {
+    await client.query(
+      `insert into batch_line (source_object, source_line, raw) select $1, p.line, p.raw from ${pressesRaw} p`,
+      [uri],
+    );
+  }
   await client.query(
     `insert into batch_duplicate (kind, exhibition_id, event_at, value, source_object, source_line)
      select p.kind, p.exhibition_id, p.event_at, p.value, $1, p.line from ${presses} p join ${lostHere} l using (line)`,
@@ -536,6 +586,7 @@ export async function loadObject(
     // make way for this run's, which are the same).
     await checkStaged(client, stem, staged);
     const registry = await registryOf(client);
+    const pressesRaw = await pressesWithRaw(client, t);
     const tmp = await createLoadTables(client);
     // The earlier version's keys are judged again before this version's presses are registered: they are
     // judged against the holders that remain.
@@ -543,8 +594,8 @@ export async function loadObject(
     await promoteFreed(client, registry, t, tmp);
     await contestHolders(client, uri, registry, t, tmp);
     await collectLostHere(client, t, tmp);
-    const accepted = await insertAccepted(client, runId, uri, t, tmp);
-    await registerPresses(client, uri, registry, t, tmp);
+    const accepted = await insertAccepted(client, runId, uri, registry, pressesRaw, tmp);
+    await registerPresses(client, uri, registry, t, pressesRaw, tmp);
     const rejects = await insertRejects(client, runId, uri, t, tmp);
     const flipped = await applyFlippedCounts(client, tmp);
     const summary = checkNothingLost(uri, staged, { ...accepted, rejects });

@@ -62,18 +62,25 @@ export const JUDGED_COLUMNS = '(line, site, kind, value, event_ms, reasons)';
  * key: the sort then decides most comparisons on one column (half the CPU of kind first), and the table comes
  * out in time order, as the load inserts it.
  */
-export const PRESSES_SQL = (presses: string, judged: string) => `
+export const PRESSES_SQL = (presses: string, judged: string, raw: string) => `
   drop table if exists ${presses};
   create unlogged table ${presses} ${SCRATCH} as
     select j.line, j.kind, e.exhibition_id, timestamptz 'epoch' + j.event_ms * interval '1 millisecond' as event_at,
       j.value,
-      row_number() over (partition by j.event_ms, e.exhibition_id, j.kind, j.value order by j.line) = 1 as first
-    from ${judged} j join exhibition e on e.site = j.site
+      row_number() over (partition by j.event_ms, e.exhibition_id, j.kind, j.value order by j.line) = 1 as first,
+      r.raw
+    from ${judged} j join exhibition e on e.site = j.site join ${raw} r using (line)
     where j.kind is not null;
   analyze ${presses}`;
 
 /** The column a load needs in the presses table (tables staged by an earlier release lack it). */
 export const PRESSES_FIRST_COLUMN = 'first';
+
+/**
+ * The line's raw bytes in the presses table, joined here so the load does not join them under the batch
+ * lock; a load given a table staged without them joins the raw table itself.
+ */
+export const PRESSES_RAW_COLUMN = 'raw';
 
 /** One raw row in COPY text format (the line's bytes are `buf[start, end)`), as hex: nothing to escape. */
 export function rawRow(line: number, buf: Buffer, start: number, end: number, fullLength?: number): string {

@@ -1,4 +1,5 @@
-// Helpers for batch suites: a bucket filled from a folder, and a batch run through the real workflow.
+// Helpers for batch suites: a bucket filled from a folder, a batch run through the real workflow, the
+// DUPLICATE registry checked, and hand-made staging tables for the load step on its own.
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -14,7 +15,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../infra/config';
 import { createS3Client } from '../../infra/s3';
+import type pg from 'pg';
 import { batchWorkflow, type BatchInput, type BatchSummary } from '../../batch/workflow';
+import type { StagedCounts } from '../../batch/load';
+import {
+  JUDGED_COLUMNS,
+  JUDGED_DDL,
+  PRESSES_SQL,
+  RAW_DDL,
+  stagedTables,
+  stagingTableName,
+} from '../../batch/staging';
+import type { BatchObject } from '../../contracts/batch';
 import { uniqueSuffix } from './isolated-env';
 
 export async function createBucketWith(
@@ -93,22 +105,62 @@ export async function finalBatchState(knex: Knex) {
   };
 }
 
+/** Where the registry is: batch_press, batch_line, or (after 20261207000600) the rows and batch_line_archive. */
+export async function registryTables(
+  knex: Knex,
+): Promise<{ press: boolean; lines: 'batch_line' | 'batch_line_archive'; rowRaw: boolean }> {
+  const r = await knex.raw<{ rows: { press: boolean; line: boolean; row_raw: boolean }[] }>(
+    `select to_regclass('batch_press') is not null as press, to_regclass('batch_line') is not null as line,
+       exists (select 1 from pg_attribute where attrelid = 'rating_interaction'::regclass and attname = 'raw'
+               and not attisdropped) as row_raw`,
+  );
+  const { press, line, row_raw } = r.rows[0]!;
+  return { press, lines: line ? 'batch_line' : 'batch_line_archive', rowRaw: row_raw };
+}
+
 /**
- * Every registered batch line with its key and raw bytes, as SQL: batch_press, or after the contract step
- * 20261207000400 the accepted rows' keys and batch_duplicate's with batch_line's raw bytes.
+ * Every registered batch line with its key and raw bytes, as SQL: batch_press; or after the contract step
+ * 20261207000400 the accepted rows' keys and batch_duplicate's, with batch_line's raw bytes; or after
+ * 20261207000600 with the rows' own raw bytes (else batch_line_archive's) and the DUPLICATE rejects'.
  */
 export async function registeredPresses(knex: Knex): Promise<string> {
-  const press = await knex.raw<{ rows: { t: string | null }[] }>(
-    `select to_regclass('batch_press')::text as t`,
+  const { press, lines } = await registryTables(knex);
+  if (press) return 'select * from batch_press';
+  const archived = lines === 'batch_line_archive';
+  const own = (t: string) => (archived ? `${t}.raw` : 'null::bytea');
+  return `select k.kind, k.exhibition_id, k.event_at, k.value, k.source_object, k.source_line,
+      ${archived ? 'coalesce(k.raw, l.raw)' : 'l.raw'} as raw from (
+      select 0::smallint as kind, exhibition_id, event_at, rating_value as value, source_object, source_line,
+        ${own('t')} as raw from rating_interaction t where source_object is not null
+      union all select 1::smallint, exhibition_id, event_at, request_value, source_object, source_line,
+        ${own('t')} from request_interaction t where source_object is not null
+      union all select d.kind, d.exhibition_id, d.event_at, d.value, d.source_object, d.source_line, ${own('r')}
+      from batch_duplicate d ${archived ? 'left join rejected_interaction r using (source_object, source_line)' : ''}
+    ) k ${archived ? 'left join' : 'join'} ${lines} l using (source_object, source_line)`;
+}
+
+/**
+ * The raw bytes of every registered line are known, and wherever two places keep a line's raw bytes (its
+ * row, its reject, batch_line or batch_line_archive) they are the same.
+ */
+export async function assertRawKept(knex: Knex): Promise<void> {
+  const { press, lines, rowRaw } = await registryTables(knex);
+  const unknown = await knex.raw<{ rows: { n: string }[] }>(
+    `select count(*) as n from (${await registeredPresses(knex)}) p where raw is null`,
   );
-  if (press.rows[0]?.t != null) return 'select * from batch_press';
-  return `select k.*, l.raw from (
-      select 0::smallint as kind, exhibition_id, event_at, rating_value as value, source_object, source_line
-      from rating_interaction where source_object is not null
-      union all select 1::smallint, exhibition_id, event_at, request_value, source_object, source_line
-      from request_interaction where source_object is not null
-      union all select kind, exhibition_id, event_at, value, source_object, source_line from batch_duplicate) k
-    join batch_line l using (source_object, source_line)`;
+  assert.equal(Number(unknown.rows[0]!.n), 0, 'registered lines without raw bytes');
+  if (press) return;
+  const same = (t: string) => `select count(*) from ${t} x join ${lines} l using (source_object, source_line)
+    where x.raw is not null and l.raw is distinct from x.raw`;
+  const differ = await knex.raw<{ rows: { n: string }[] }>(
+    `select (${[
+      same(`(select * from rejected_interaction where reasons = '{DUPLICATE}')`),
+      ...(rowRaw ? [same('rating_interaction'), same('request_interaction')] : []),
+    ]
+      .map((q) => `(${q})`)
+      .join(' + ')}) as n`,
+  );
+  assert.equal(Number(differ.rows[0]!.n), 0, `lines whose raw bytes differ from ${lines}'s`);
 }
 
 /**
@@ -184,4 +236,46 @@ export async function pendingActivityTypes(client: WorkflowClient, workflowId: s
   return raw
     .filter((a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)
     .map((a) => a.activityType?.name ?? '');
+}
+
+/** The instant of second 0 of hand-staged lines. */
+export const STAGED_AT = Date.parse('2023-03-06T10:00:00Z');
+
+/** A hand-staged data line (line 1 is the header): a valid press (kind 0 rating, 1 request) or a reject. */
+export type StagedLine =
+  | { line: number; site: number; kind: 0 | 1; value: number; atSecond: number }
+  | { line: number; reasons: string[] };
+
+/** The raw bytes a hand-staged line is given: its object's file name and its line number. */
+export const stagedRaw = (uri: string, line: number) => `${uri.split('/').pop()} line ${line}`;
+
+export function stagedObject(uri: string, etag = 'etag-1'): BatchObject {
+  return { uri, name: uri, etag, size: 1, lastModified: '', source: 's3://b' };
+}
+
+/** Stages an object's lines the way extract, validate and transform leave them. */
+export async function stageLines(
+  client: pg.ClientBase,
+  runId: string,
+  uri: string,
+  lines: StagedLine[],
+): Promise<{ stem: string; staged: StagedCounts }> {
+  const stem = stagingTableName(runId, uri);
+  const t = stagedTables(stem);
+  await client.query(RAW_DDL(t.raw));
+  await client.query(JUDGED_DDL(t.judged));
+  const raw = [`(1, '\\x${Buffer.from('at,site,val,type').toString('hex')}')`].concat(
+    lines.map((l) => `(${l.line}, '\\x${Buffer.from(stagedRaw(uri, l.line)).toString('hex')}')`),
+  );
+  await client.query(`insert into ${t.raw} (line, raw) values ${raw.join(', ')}`);
+  if (lines.length > 0) {
+    const judged = lines.map((l) =>
+      'reasons' in l
+        ? `(${l.line}, null, null, null, null, array[${l.reasons.map((x) => `'${x}'`).join(',')}])`
+        : `(${l.line}, ${l.site}, ${l.kind}, ${l.value}, ${STAGED_AT + l.atSecond * 1000}, null)`,
+    );
+    await client.query(`insert into ${t.judged} ${JUDGED_COLUMNS} values ${judged.join(', ')}`);
+  }
+  await client.query(PRESSES_SQL(t.presses, t.judged, t.raw));
+  return { stem, staged: { lines: lines.length + 1, header: true } };
 }

@@ -3,40 +3,38 @@
 // real files).
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { loadObject, type StagedCounts } from '../../../batch/load';
+import type { Knex } from 'knex';
+import { loadObject } from '../../../batch/load';
 import { overview } from '../../../report/queries';
 import { parseDateRange } from '../../../report/range';
 import { createKnex } from '../../../infra/db';
-import {
-  JUDGED_COLUMNS,
-  JUDGED_DDL,
-  PRESSES_SQL,
-  RAW_DDL,
-  stagedTables,
-  stagingTableName,
-} from '../../../batch/staging';
-import type { BatchObject } from '../../../contracts/batch';
+import { PRESSES_SQL, RAW_DDL, JUDGED_DDL, stagedTables, stagingTableName } from '../../../batch/staging';
 import { createDatabase, dropDatabase, isolatedConfig } from '../../support/isolated-env';
+import {
+  registeredPresses,
+  stageLines,
+  STAGED_AT as AT,
+  stagedObject as object,
+  stagedRaw as rawOf,
+  type StagedLine as Line,
+} from '../../support/batch';
 
-const CONTRACT = '20261207000400_drop_batch_press';
-const AT = Date.parse('2023-03-06T10:00:00Z');
+// The migration each registry's database is taken back to before: batch_press's contract step
+// 20261207000400, batch_line's 20261207000600 (the expand phase: batch_line written beside the rows' raw).
+const UNDONE = {
+  row: undefined,
+  batch_line: '20261207000600_batch_line_archive',
+  batch_press: '20261207000400_drop_batch_press',
+};
 
-/** A data line (line 1 is the header): an accepted press (kind 0 rating, 1 request) or a reject. */
-type Line =
-  | { line: number; site: number; kind: 0 | 1; value: number; atSecond: number }
-  | { line: number; reasons: string[] };
-
-function object(uri: string, etag = 'etag-1'): BatchObject {
-  return { uri, name: uri, etag, size: 1, lastModified: '', source: 's3://b' };
-}
-
-const rawOf = (uri: string, line: number) => `${uri.split('/').pop()} line ${line}`;
-
-// Every test runs on both registries: batch_press (before the contract step 20261207000400) and batch_line.
-for (const registry of ['batch_line', 'batch_press'] as const)
+// Every test runs on the three registries: batch_press, batch_line, and the rows' own raw bytes ('row').
+for (const registry of ['row', 'batch_line', 'batch_press'] as const)
   describe(`batch load (batch/load.ts), registry ${registry}`, function () {
-    const cfg = isolatedConfig(`batch-load-${registry === 'batch_press' ? 'press' : 'line'}`);
+    const cfg = isolatedConfig(
+      `batch-load-${{ row: 'row', batch_line: 'line', batch_press: 'press' }[registry]}`,
+    );
     let client: pg.Client;
+    let knex: Knex;
 
     before(async () => {
       // A linguistic collation, where 'B.csv' sorts after 'a.csv': object keys must still compare bytewise.
@@ -49,13 +47,10 @@ for (const registry of ['batch_line', 'batch_press'] as const)
       await client.connect();
       const order = await client.query<{ linguistic: boolean }>(`select 'B.csv' > 'a.csv' as linguistic`);
       assert.equal(order.rows[0]?.linguistic, true);
-      if (registry === 'batch_press') {
-        const knex = createKnex(cfg.databaseUrl, 1);
-        try {
-          await knex.migrate.down({ name: CONTRACT });
-        } finally {
-          await knex.destroy();
-        }
+      knex = createKnex(cfg.databaseUrl, 1);
+      const undone = UNDONE[registry];
+      if (undone !== undefined) {
+        while ((await knex('knex_migrations').pluck('name')).includes(undone)) await knex.migrate.down();
       }
       await client.query(`
       insert into floor (name) values ('1');
@@ -66,38 +61,55 @@ for (const registry of ['batch_line', 'batch_press'] as const)
         values ('run-1', 'batch', 'w', 's3://b'), ('run-2', 'batch', 'w', 's3://b'), ('run-3', 'batch', 'w', 's3://b');`);
     });
     after(async () => {
+      await knex?.destroy();
       await client?.end();
       await dropDatabase(cfg.databaseUrl);
     });
     afterEach(async () => {
       await client.query(`truncate rating_interaction, request_interaction, rejected_interaction, source_object,
-      ${registry === 'batch_press' ? 'batch_press' : 'batch_line, batch_duplicate'}`);
+      ${{ batch_press: 'batch_press', batch_line: 'batch_line, batch_duplicate', row: 'batch_line_archive, batch_duplicate' }[registry]}`);
     });
 
-    /** Stages an object's lines the way extract, validate and transform leave them. */
-    async function stage(
-      runId: string,
-      uri: string,
-      lines: Line[],
-    ): Promise<{ stem: string; staged: StagedCounts }> {
-      const stem = stagingTableName(runId, uri);
-      const t = stagedTables(stem);
-      await client.query(RAW_DDL(t.raw));
-      await client.query(JUDGED_DDL(t.judged));
-      const raw = [`(1, '\\x${Buffer.from('at,site,val,type').toString('hex')}')`].concat(
-        lines.map((l) => `(${l.line}, '\\x${Buffer.from(rawOf(uri, l.line)).toString('hex')}')`),
+    const stage = (runId: string, uri: string, lines: Line[]) => stageLines(client, runId, uri, lines);
+
+    /** Every registered line (object and line), and each line's raw bytes from where the load keeps them. */
+    async function registered(): Promise<string[]> {
+      const r = await client.query<{ l: string }>(
+        `select source_object || ' ' || source_line as l from (${await registeredPresses(knex)}) p`,
       );
-      await client.query(`insert into ${t.raw} (line, raw) values ${raw.join(', ')}`);
-      if (lines.length > 0) {
-        const judged = lines.map((l) =>
-          'reasons' in l
-            ? `(${l.line}, null, null, null, null, array[${l.reasons.map((x) => `'${x}'`).join(',')}])`
-            : `(${l.line}, ${l.site}, ${l.kind}, ${l.value}, ${AT + l.atSecond * 1000}, null)`,
-        );
-        await client.query(`insert into ${t.judged} ${JUDGED_COLUMNS} values ${judged.join(', ')}`);
-      }
-      await client.query(PRESSES_SQL(t.presses, t.judged));
-      return { stem, staged: { lines: lines.length + 1, header: true } };
+      return r.rows.map((x) => x.l).sort();
+    }
+
+    /**
+     * The raw bytes of every registered line, where the registry keeps them, and (from the expand step
+     * 20261207000500 on) of every accepted row in the row itself, are the line's as staged.
+     */
+    async function assertRawExact(): Promise<void> {
+      const rawOfEach = async (sql: string) =>
+        (
+          await client.query<{ source_object: string; source_line: number; raw: string | null }>(
+            `select source_object, source_line, convert_from(raw, 'UTF8') as raw from (${sql}) p order by 1, 2`,
+          )
+        ).rows;
+      const lines = await rawOfEach(await registeredPresses(knex));
+      assert.deepEqual(
+        lines.map((l) => l.raw),
+        lines.map((l) => rawOf(l.source_object, l.source_line)),
+        'raw bytes of the registered lines',
+      );
+      if (registry === 'batch_press') return;
+      // After the contract step, a row loaded before it has its raw bytes in the archive instead.
+      const own = (parent: string) =>
+        registry === 'row'
+          ? `select source_object, source_line, coalesce(t.raw, a.raw) as raw from ${parent} t
+             left join batch_line_archive a using (source_object, source_line) where source_object is not null`
+          : `select source_object, source_line, raw from ${parent} where source_object is not null`;
+      const rows = await rawOfEach(`${own('rating_interaction')} union all ${own('request_interaction')}`);
+      assert.deepEqual(
+        rows.map((l) => l.raw),
+        rows.map((l) => rawOf(l.source_object, l.source_line)),
+        'raw bytes of the accepted rows',
+      );
     }
 
     async function stageAndLoad(runId: string, uri: string, lines: Line[], etag?: string) {
@@ -165,6 +177,7 @@ for (const registry of ['batch_line', 'batch_press'] as const)
       await stageAndLoad('run-1', 's3://b/b.csv', B);
       assert.deepEqual(await tables(), CLEAN);
       assert.deepEqual(await objectCounts(), ['s3://b/a.csv 7=4+3', 's3://b/b.csv 3=1+2']);
+      await assertRawExact();
     });
 
     it('ends with the same tables whichever object loads first (the higher one gives its presses up)', async () => {
@@ -173,6 +186,7 @@ for (const registry of ['batch_line', 'batch_press'] as const)
       const result = await stageAndLoad('run-1', 's3://b/a.csv', A);
       assert.equal(result.flipped, 2);
       assert.deepEqual(await tables(), CLEAN);
+      await assertRawExact();
       assert.deepEqual(await objectCounts(), ['s3://b/a.csv 7=4+3', 's3://b/b.csv 3=1+2']);
       // A reprocess with the same presses leaves b.csv's rows alone (not freed, then taken back).
       const rowsOfB = async () =>
@@ -211,14 +225,37 @@ for (const registry of ['batch_line', 'batch_press'] as const)
         `select distinct run_id from rating_interaction where source_object = 's3://b/b.csv'`,
       );
       assert.deepEqual(runs.rows, [{ run_id: 'run-1' }]);
+      await assertRawExact();
 
       // And back: a reprocess of a.csv that takes the presses again makes b.csv's rows DUPLICATE once more.
       await stageAndLoad('run-3', 's3://b/a.csv', A, 'etag-3');
       assert.deepEqual(await tables(), CLEAN);
       assert.deepEqual(await objectCounts(), ['s3://b/a.csv 7=4+3', 's3://b/b.csv 3=1+2']);
-      const presses = await client.query<{ n: number }>(`select count(*)::int as n from ${registry}`);
-      assert.equal(presses.rows[0]?.n, 9);
+      assert.equal((await registered()).length, 9);
+      await assertRawExact();
     });
+
+    if (registry === 'row')
+      it('demotes a row loaded before the contract step with the raw bytes batch_line_archive keeps', async () => {
+        await stageAndLoad('run-1', 's3://b/b.csv', B);
+        // As the contract step leaves rows an earlier release loaded: their raw bytes only in the archive.
+        for (const parent of ['rating_interaction', 'request_interaction']) {
+          await client.query(`
+            with moved as (update ${parent} set raw = null where source_object = 's3://b/b.csv'
+                           returning source_object, source_line, convert_to(
+                             substr(source_object, 8) || ' line ' || source_line, 'UTF8') as raw)
+            insert into batch_line_archive select * from moved`);
+        }
+        assert.equal((await client.query('select * from batch_line_archive')).rows.length, 3);
+        await stageAndLoad('run-1', 's3://b/a.csv', A);
+        assert.deepEqual(await tables(), CLEAN);
+        await assertRawExact();
+        // b.csv's line that is still accepted keeps its raw bytes in the archive until b.csv is loaded again.
+        await stageAndLoad('run-2', 's3://b/b.csv', B, 'etag-2');
+        assert.deepEqual(await tables(), CLEAN);
+        assert.deepEqual((await client.query('select * from batch_line_archive')).rows, []);
+        await assertRawExact();
+      });
 
     it('after any sequence of loads and reprocesses, equals one clean run of the current versions', async () => {
       // A seeded walk: 4 objects over a small key space (many shared presses), each step loads a new version
@@ -306,13 +343,13 @@ for (const registry of ['batch_line', 'batch_press'] as const)
         const lineOf = (row: string) => row.split(' ').slice(0, 2).join(' ');
         const listed = async (sql: string) =>
           (await client.query<{ l: string }>(sql)).rows.map((r) => r.l).sort();
-        const registered = `select source_object || ' ' || source_line as l from ${registry}`;
         assert.deepEqual(
-          await listed(registered),
+          await registered(),
           want.rows.filter((r) => !/ rejected (?!DUPLICATE )/.test(r)).map(lineOf),
           `registry after step ${step}`,
         );
-        if (registry === 'batch_line') {
+        await assertRawExact();
+        if (registry !== 'batch_press') {
           assert.deepEqual(
             await listed(`select source_object || ' ' || source_line as l from batch_duplicate`),
             want.rows.filter((r) => / rejected DUPLICATE /.test(r)).map(lineOf),
@@ -338,6 +375,15 @@ for (const registry of ['batch_line', 'batch_press'] as const)
       const again = await loadObject(client, 'run-1', object('s3://b/a.csv'), stem, staged);
       assert.deepEqual({ ...again, flipped: 0 }, { ...first, flipped: 0 });
       assert.deepEqual((await tables()).length, 7);
+    });
+
+    it('loads a presses table staged without raw bytes (by an earlier release) from the raw table', async () => {
+      const { stem, staged } = await stage('run-1', 's3://b/a.csv', A);
+      await client.query(`alter table ${stagedTables(stem).presses} drop column raw`);
+      await loadObject(client, 'run-1', object('s3://b/a.csv'), stem, staged);
+      await stageAndLoad('run-1', 's3://b/b.csv', B);
+      assert.deepEqual(await tables(), CLEAN);
+      await assertRawExact();
     });
 
     it('refuses, changing nothing, when staging is gone or emptied (a crash): the chain must run again', async () => {
@@ -398,7 +444,15 @@ for (const registry of ['batch_line', 'batch_press'] as const)
 
     it('refuses to take a press from a row moved in by the migration without its raw bytes', async () => {
       await stageAndLoad('run-1', 's3://b/b.csv', B);
-      await client.query(`update ${registry} set raw = null where source_object = 's3://b/b.csv'`);
+      // As rows moved in by migration 20261130000200 are: raw bytes nowhere.
+      const held = {
+        batch_press: ['batch_press'],
+        batch_line: ['batch_line', 'rating_interaction', 'request_interaction'],
+        row: ['rating_interaction', 'request_interaction'],
+      }[registry];
+      for (const table of held) {
+        await client.query(`update ${table} set raw = null where source_object = 's3://b/b.csv'`);
+      }
       await assert.rejects(stageAndLoad('run-1', 's3://b/a.csv', A), /reprocess s3:\/\/b\/b.csv first/);
     });
 
@@ -417,7 +471,7 @@ for (const registry of ['batch_line', 'batch_press'] as const)
         `insert into ${t.judged} select g, g % 3, 0, g % 5, $2::bigint + g * 1000, null from generate_series(2, $1) g`,
         [lines, AT],
       );
-      await client.query(PRESSES_SQL(t.presses, t.judged));
+      await client.query(PRESSES_SQL(t.presses, t.judged, t.raw));
       const loader = new pg.Client({ connectionString: cfg.databaseUrl });
       await loader.connect();
       const knex = createKnex(cfg.databaseUrl, 2);

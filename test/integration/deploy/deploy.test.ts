@@ -4,7 +4,8 @@
 // Every run must complete, every message and row be stored once, and no workflow task fail on nondeterminism.
 // The schema changes in two phases around it: the database starts with the schema of the release in production
 // (batch_press as the DUPLICATE registry), the expand step runs while the previous release loads, and the
-// contract step (batch_press dropped) once it is gone; DUPLICATE stays exact across all of it.
+// contract steps once it is gone: batch_press dropped, then the rows given their raw bytes (an expand step
+// held behind it) and batch_line archived; DUPLICATE and every line's raw bytes stay exact across all of it.
 // With RECORD_HISTORY=1 it also saves a history of each workflow type run wholly by the previous release
 // (test/fixtures/histories/release-<commit>-<type>.history.pb), which release-replay.test.ts replays.
 import type { Client } from '@temporalio/client';
@@ -18,7 +19,7 @@ import { simulateTraffic } from '../../../simulator/kiosk-publishing';
 import { REAL_NOISE } from '../../../simulator/kiosk-traffic';
 import type { BatchSummary } from '../../../batch/workflow';
 import { streamWorkflowId } from '../../../contracts/stream';
-import { assertDuplicateExact, createBucketWith, deleteBucket } from '../../support/batch';
+import { assertDuplicateExact, assertRawKept, createBucketWith, deleteBucket } from '../../support/batch';
 import { sigkill, startEntryPoint, waitForOutput, type RunningProcess } from '../../support/child-process';
 import { assertDeterministic, runVersion, setCurrentVersion, taskQueueRuns } from '../../support/deployments';
 import { SHARED_DATA, uniqueSuffix } from '../../support/isolated-env';
@@ -54,9 +55,11 @@ const HISTORY = {
   sites: [0, 1, 2, 3, 4, 5],
 };
 const NEW_BUILD = 'current';
-// This release's two-phase schema change: the expand step and the contract step after it.
+// This release's two-phase schema changes: the expand step, and the contract step after it with what follows
+// it (the next change's expand and contract steps), held together.
 const EXPAND = '20261207000300_batch_line_registry';
 const CONTRACT = '20261207000400_drop_batch_press';
+const HELD = [CONTRACT, '20261207000500_interaction_raw', '20261207000600_batch_line_archive'].join(', ');
 
 /**
  * Runs a workflow by type name, as an operator's client does. When recording, the id is the fixture's name:
@@ -204,7 +207,7 @@ describe('deploy: the current worker over the previous release, with runs in fli
     assert.equal((await batch.describe()).status.name, 'RUNNING', 'the batch run should be in flight');
     assert.equal(await expand.exited, 0, expand.output());
     assert.match(expand.output(), new RegExp(`applied: .*${EXPAND}`));
-    assert.match(expand.output(), new RegExp(`held \\(contract steps and what follows\\): ${CONTRACT};`));
+    assert.match(expand.output(), new RegExp(`held \\(contract steps and what follows\\): ${HELD};`));
 
     // The deploy: the new version polls, becomes current, and the old task gets SIGTERM.
     const bundle = await workflowBundleFile();
@@ -224,7 +227,7 @@ describe('deploy: the current worker over the previous release, with runs in fli
     assert.equal(early.code, 3, early.output);
     assert.match(
       early.output,
-      new RegExp(`contract steps refused, nothing contracted \\(pending: ${CONTRACT}\\)`),
+      new RegExp(`contract steps refused, nothing contracted \\(pending: ${HELD}\\)`),
     );
     assert.match(
       early.output,
@@ -318,13 +321,22 @@ describe('deploy: the current worker over the previous release, with runs in fli
       180_000,
       10_000,
     ).catch((err: Error) => Promise.reject(new Error(`${err.message}; last answer: ${last.output}`)));
-    assert.match(last.output, new RegExp(`applied \\(contract\\): ${CONTRACT}`));
-    const press = await knex.raw<{ rows: { t: string | null }[] }>(
-      `select to_regclass('batch_press')::text as t`,
+    assert.match(last.output, new RegExp(`applied \\(contract\\): ${HELD}`));
+    const registry = await knex.raw<{
+      rows: { press: string | null; line: string | null; archive: string | null }[];
+    }>(
+      `select to_regclass('batch_press')::text as press, to_regclass('batch_line')::text as line,
+         to_regclass('batch_line_archive')::text as archive`,
     );
-    assert.equal(press.rows[0]?.t, null, 'the contract step dropped batch_press');
-    // Both releases' loads, judged in batch_press and moved by the contract step: SPEC 3 holds.
+    assert.deepEqual(
+      registry.rows[0],
+      { press: null, line: null, archive: 'batch_line_archive' },
+      'the contract steps dropped batch_press and archived batch_line',
+    );
+    // Both releases' loads, judged in batch_press and moved by the contract steps: SPEC 3 holds, and every
+    // line's raw bytes are where the load finds them.
     await assertDuplicateExact(knex);
+    await assertRawKept(knex);
     // A load after it can only use the new registry: the lowest object again, which holds keys others lost.
     const lowest = fs
       .readdirSync(dir)
@@ -350,6 +362,7 @@ describe('deploy: the current worker over the previous release, with runs in fli
       [storedBefore, storedBefore, storedBefore],
     );
     await assertDuplicateExact(knex);
+    await assertRawKept(knex);
 
     // Where the runs are now: a run started after the deploy is on the new version.
     const after = await execute(client, taskQueue, 'healthCheck', []);

@@ -10,7 +10,7 @@ import { createDatabase, dropDatabase, isolatedConfig } from '../../support/isol
 
 const TABLES = [
   'batch_duplicate',
-  'batch_line',
+  'batch_line_archive',
   'department',
   'exhibition',
   'floor',
