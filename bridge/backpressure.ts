@@ -1,5 +1,5 @@
-// Backpressure per partition. The bridge counts what it signalled since it last asked the workflow, and asks
-// again when that estimate crosses the limit or a probe interval has passed. A partition pauses while its
+// Backpressure per partition. The bridge counts what it signalled since it last asked the workflow, pauses the
+// partition when that estimate reaches the limit, and asks again while paused or when a probe interval has passed. A partition pauses while its
 // workflow is too far behind, cannot answer (no worker, Temporal down), is draining to continue as new, or has
 // stopped the partition (offsets went backwards) until an operator resumes it.
 export interface WorkflowLag {
@@ -24,6 +24,11 @@ export interface BackpressureLimits {
   resumePending: number;
   /** Poll interval while paused, and the longest time between two probes while running. */
   pollMs: number;
+  /**
+   * While paused because the workflow holds too much: the wait before asking again. A query waits for the load
+   * in progress, so its answer comes as that load ends; a short wait lets the next answer come at the next one.
+   */
+  behindPollMs?: number;
 }
 
 export class Backpressure {
@@ -67,30 +72,30 @@ export class Backpressure {
   }
 
   /**
-   * True when the partition must pause before sending more. Blocks on the workflow's answer only when the
-   * estimate is over the limit; otherwise a probe that is due runs in the background (a query is a round trip
-   * through the worker, and waiting for it before every chunk would halve the throughput), and its answer
-   * counts from the next call on.
+   * True when the partition must pause before its next chunk: its workflow stopped it or is draining to continue
+   * as new (from the last answer), or, at the start of a batch, the estimate is over the limit. Never waits for
+   * an answer: a query sent during a load is answered only as the load ends, and kafkajs fetches no partition of
+   * a broker while a batch of its last fetch is still in hand, so one wait held up every partition. Mid-batch the
+   * estimate may pass the limit by what one fetch holds; the batch then ends with a pause (`isOverLimit`).
+   * A probe that is due runs in the background; its answer counts from the next call on.
    */
-  async isBehind(partition: number): Promise<boolean> {
+  mustPause(partition: number, atBatchStart: boolean): boolean {
     // A stopped workflow may hold nothing, and yet nothing more may be sent to it.
     if (this.stopped.has(partition)) return true;
     const estimate = this.estimate.get(partition) ?? 0;
     // Nothing sent yet: the workflow may not exist, and there is nothing it could be behind on.
     if (estimate === 0) return false;
-    if (estimate > this.limits.maxPending) {
-      const lag = await this.measure(partition);
-      // No chain to be behind: the next chunk starts a new one.
-      if (lag === 'closed') return false;
-      return (
-        lag === null || lag.draining || lag.stopped !== undefined || lag.pending > this.limits.maxPending
-      );
-    }
     if (this.draining.has(partition)) return true;
+    if (atBatchStart && estimate > this.limits.maxPending) return true;
     if (this.clock() - (this.lastProbe.get(partition) ?? 0) >= this.limits.pollMs) {
       void this.measure(partition);
     }
     return false;
+  }
+
+  /** Whether the partition should pause once its batch is sent, rather than be fetched again and wait. */
+  isOverLimit(partition: number): boolean {
+    return (this.estimate.get(partition) ?? 0) >= this.limits.maxPending;
   }
 
   /**
@@ -106,11 +111,14 @@ export class Backpressure {
         : `partition ${partition}: workflow is behind, pausing the partition`,
       { partition },
     );
+    let waitMs = this.limits.behindPollMs ?? this.limits.pollMs;
     const poll = async (): Promise<void> => {
       while (running()) {
-        await new Promise((r) => setTimeout(r, this.limits.pollMs));
+        await new Promise((r) => setTimeout(r, waitMs));
         if (!running()) break;
         const lag = await this.measure(partition);
+        const onlyBehind = lag !== null && lag !== 'closed' && !lag.draining && lag.stopped === undefined;
+        waitMs = onlyBehind ? (this.limits.behindPollMs ?? this.limits.pollMs) : this.limits.pollMs;
         if (lag === 'closed') {
           // Terminated (or failed) while paused: it will never drain. Its offsets were committed once it had
           // accepted them, so the new chain that the next message starts re-reads them from Kafka first.

@@ -203,10 +203,7 @@ export async function startBridge(
           : [legacyBytes, settings.signalMaxBytes];
       const end =
         format === 'unknown' ? from + 1 : chunkEnd(records, from, size, maxBytes, settings.signalMaxMessages);
-      const behind = await whileHeartbeating(control, settings.heartbeatIntervalMs, () =>
-        backpressure.isBehind(batch.partition),
-      );
-      if (behind) {
+      if (backpressure.mustPause(batch.partition, from === 0)) {
         // Returning leaves the rest of the batch unresolved: it is fetched again after resume.
         backpressure.resumeWhenDrained(batch.partition, control.pause(), () => running);
         return;
@@ -239,6 +236,10 @@ export async function startBridge(
       p.messages += chunk.length;
       p.signals++;
       progress.set(batch.partition, p);
+    }
+    // Paused now, with the whole batch sent, rather than fetched again only to wait (and be fetched once more).
+    if (running && control.isActive() && backpressure.isOverLimit(batch.partition)) {
+      backpressure.resumeWhenDrained(batch.partition, control.pause(), () => running);
     }
   };
 

@@ -16,6 +16,8 @@ export interface BridgeSettings {
   resumePending: number;
   /** How often the bridge asks a workflow for its lag (while paused, and at least this often while running). */
   pollMs: number;
+  /** While paused only because the workflow holds too much, how soon the bridge asks again after an answer. */
+  behindPollMs: number;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   /** Partitions handled at once; more than the topic has costs nothing. */
@@ -34,6 +36,9 @@ export interface BridgeSettings {
   /** Settings a workflow starts with (later runs of a chain keep the ones they started with). */
   workflow: StreamSettings;
 }
+
+// A query sent during a load is answered as the load ends: asking again soon after costs about one query per load.
+const BEHIND_POLL_MS = 100;
 
 interface Variable {
   name: string;
@@ -201,6 +206,7 @@ export function loadBridgeSettings(env: Env = process.env): BridgeSettings {
     maxPending: read(V.maxPending),
     resumePending: 0,
     pollMs: read(V.pollMs),
+    behindPollMs: 0,
     sessionTimeoutMs: read(V.sessionTimeoutMs),
     heartbeatIntervalMs: read(V.heartbeatIntervalMs),
     partitionsConcurrently: read(V.partitionsConcurrently),
@@ -220,8 +226,14 @@ export function loadBridgeSettings(env: Env = process.env): BridgeSettings {
       loadTimeoutMs: read(V.loadTimeoutMs),
     },
   };
-  // Half-way down before resuming, so a partition does not flap between paused and running on every poll.
-  settings.resumePending = Math.floor(settings.maxPending / 2);
+  // Resumed once a signal's worth fits again (at least half-way down, so a partition does not flap): the
+  // answer comes only as a load ends, and a lower mark left workflows idle, waiting for the bridge to refill
+  // them (bench/README.md).
+  settings.resumePending = Math.max(
+    Math.floor(settings.maxPending / 2),
+    settings.maxPending - settings.signalMaxMessages,
+  );
+  settings.behindPollMs = Math.min(settings.pollMs, BEHIND_POLL_MS);
   if (settings.heartbeatIntervalMs * 3 > settings.sessionTimeoutMs) {
     problems.push('KAFKA_HEARTBEAT_INTERVAL_MS must be at most a third of KAFKA_SESSION_TIMEOUT_MS');
   }

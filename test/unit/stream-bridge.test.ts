@@ -80,7 +80,11 @@ describe('bridge: settings', () => {
     assert.equal(s.fetchMaxBytes, 64 * 1024 * 1024);
     assert.equal(s.fetchMaxDecodedBytes, 16 * 1024 * 1024);
     assert.equal(s.maxPending, 60_000);
-    assert.equal(s.resumePending, 30_000);
+    // Resumed once a signal's worth fits again, and asked again soon after an answer while behind.
+    assert.equal(s.resumePending, 40_000);
+    assert.equal(s.behindPollMs, 100);
+    assert.equal(loadBridgeSettings({ STREAM_SIGNAL_MAX_MESSAGES: '50000' }).resumePending, 30_000);
+    assert.equal(loadBridgeSettings({ STREAM_PROBE_MS: '60' }).behindPollMs, 60);
     assert.equal(s.workflow.flush.maxMessages, 20_000);
     // The bridge's fallback, sent in full settings; the workflow's own default stays 100 for replay.
     assert.equal(s.workflow.flush.maxAgeMs, 0);
@@ -123,7 +127,7 @@ describe('bridge: backpressure', () => {
   const limits = { maxPending: 100, resumePending: 50, pollMs: 1000 };
   const lag = (pending: number, draining = false) => ({ pending, draining });
 
-  it('blocks on the workflow only over the limit, and probes in the background when an interval passed', async () => {
+  it('never waits for the workflow: over the limit it pauses at a batch start, goes on mid-batch, probes in the background', async () => {
     let asked = 0;
     let now = 0;
     const bp = new Backpressure(
@@ -135,22 +139,28 @@ describe('bridge: backpressure', () => {
       () => undefined,
       () => now,
     );
-    assert.equal(await bp.isBehind(0), false, 'nothing sent yet');
+    assert.equal(bp.mustPause(0, true), false, 'nothing sent yet');
     assert.equal(asked, 0);
     now = 10_000;
     bp.noteDelivered(0, 100);
-    assert.equal(await bp.isBehind(0), false);
+    assert.equal(bp.mustPause(0, true), false);
     assert.equal(asked, 1, 'the interval had passed: a background probe');
+    await bp.settled();
     bp.noteDelivered(0, 50);
-    assert.equal(await bp.isBehind(0), false, 'estimate 60 (the probe said 10), probed just now');
-    assert.equal(asked, 1);
+    assert.equal(bp.mustPause(0, true), false, 'estimate 60 (the probe said 10), probed just now');
+    assert.equal(bp.isOverLimit(0), false);
     bp.noteDelivered(0, 41);
-    assert.equal(await bp.isBehind(0), false, 'estimate 101 is over the limit: asked, and it says 10');
-    assert.equal(asked, 2);
+    assert.equal(
+      bp.mustPause(0, false),
+      false,
+      'estimate 101 is over the limit, but mid-batch the batch goes on',
+    );
+    assert.equal(bp.isOverLimit(0), true, 'and ends with a pause');
+    assert.equal(bp.mustPause(0, true), true, 'at the start of a batch it pauses');
+    assert.equal(asked, 1, 'without asking: the poll that follows the pause asks');
     now += 1000;
-    bp.noteDelivered(0, 1);
-    assert.equal(await bp.isBehind(0), false);
-    assert.equal(asked, 3, 'interval passed again');
+    assert.equal(bp.mustPause(0, false), false);
+    assert.equal(asked, 2, 'interval passed again');
   });
 
   it('sends record blocks only once the workflow said it takes them, and stops when it no longer says so', async () => {
@@ -179,7 +189,7 @@ describe('bridge: backpressure', () => {
     answer = lag(0);
     now = 5000;
     bp.noteDelivered(0, 10);
-    await bp.isBehind(0);
+    bp.mustPause(0, true);
     await bp.settled();
     assert.equal(await bp.format(0), 'messages');
     assert.equal(asked, 4);
@@ -196,9 +206,9 @@ describe('bridge: backpressure', () => {
     );
     bp.noteDelivered(2, 5);
     now = 5000;
-    assert.equal(await bp.isBehind(2), false, 'the probe starts now; its answer counts next time');
-    await Promise.resolve();
-    assert.equal(await bp.isBehind(2), true);
+    assert.equal(bp.mustPause(2, false), false, 'the probe starts now; its answer counts next time');
+    await bp.settled();
+    assert.equal(bp.mustPause(2, false), true);
     bp.resumeWhenDrained(
       2,
       () => undefined,
@@ -223,9 +233,9 @@ describe('bridge: backpressure', () => {
     );
     bp.noteDelivered(3, 1);
     now = 10;
-    assert.equal(await bp.isBehind(3), false, 'the probe starts now');
-    await new Promise((r) => setImmediate(r));
-    assert.equal(await bp.isBehind(3), true);
+    assert.equal(bp.mustPause(3, false), false, 'the probe starts now');
+    await bp.settled();
+    assert.equal(bp.mustPause(3, false), true);
     assert.deepEqual(logged, [
       [
         'partition 3 stopped: offsets went backwards; nothing more is taken until an operator runs ' +
@@ -245,24 +255,25 @@ describe('bridge: backpressure', () => {
     answer = lag(0);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(resumed, true);
-    assert.equal(await bp.isBehind(3), false);
+    assert.equal(bp.mustPause(3, true), false);
   });
 
-  it('pauses when over the limit and the workflow is behind, draining or silent', async () => {
-    const answers: (ReturnType<typeof lag> | Error)[] = [lag(500), lag(0, true), new Error('no worker')];
+  it('pauses at a batch start once the estimate is over the limit, whatever the workflow would say', () => {
+    let asked = 0;
     const bp = new Backpressure(
       () => {
-        const next = answers.shift()!;
-        return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
+        asked++;
+        return Promise.resolve(lag(0));
       },
       limits,
       () => undefined,
     );
-    for (let i = 0; i < 3; i++) {
-      bp.noteDelivered(1, 1000);
-      assert.equal(await bp.isBehind(1), true);
-    }
-    assert.deepEqual(answers, []);
+    bp.noteDelivered(1, 100);
+    assert.equal(bp.mustPause(1, true), false, 'at the limit, not over it');
+    assert.equal(bp.isOverLimit(1), true, 'but a batch that ends there pauses');
+    bp.noteDelivered(1, 1);
+    assert.equal(bp.mustPause(1, true), true);
+    assert.equal(asked, 1, 'only the background probe of the first call asked');
   });
 
   it('resumes only once the workflow answers under the resume mark and is not draining', async () => {
@@ -289,6 +300,26 @@ describe('bridge: backpressure', () => {
     assert.deepEqual(bp.pausedPartitions(), []);
   });
 
+  it('asks again soon while the workflow is only behind, and at the poll interval while it drains', async () => {
+    const asked: number[] = [];
+    const started = Date.now();
+    const answers = [lag(500), lag(500), lag(10, true), lag(10, true), lag(40)];
+    const bp = new Backpressure(
+      () => {
+        asked.push(Date.now() - started);
+        return Promise.resolve(answers.shift() ?? lag(0));
+      },
+      { ...limits, pollMs: 400, behindPollMs: 5 },
+      () => undefined,
+    );
+    await new Promise<void>((done) => bp.resumeWhenDrained(5, done, () => true));
+    assert.deepEqual(answers, [], 'resumed at the fifth answer');
+    const gaps = asked.slice(1).map((at, i) => at - asked[i]!);
+    // After a "behind" answer the next ask comes within the short wait; after "draining", a poll interval later.
+    assert.ok(gaps[0]! < 200 && gaps[1]! < 200, `quick re-asks: ${gaps.join(', ')}`);
+    assert.ok(gaps[2]! >= 390 && gaps[3]! >= 390, `draining waits the poll interval: ${gaps.join(', ')}`);
+  });
+
   it('resumes a paused partition whose workflow is closed, and forgets what the closed chain said', async () => {
     let answer: { pending: number; draining: boolean; stopped?: string; takesBlocks?: boolean } | 'closed' = {
       ...lag(5000),
@@ -302,7 +333,8 @@ describe('bridge: backpressure', () => {
       (line) => logged.push(line),
     );
     bp.noteDelivered(4, 5000);
-    assert.equal(await bp.isBehind(4), true, 'stopped and over the limit');
+    assert.equal(bp.mustPause(4, true), true, 'over the limit');
+    await bp.settled();
     assert.equal(await bp.format(4), 'blocks');
     let resumed = false;
     bp.resumeWhenDrained(
@@ -321,9 +353,10 @@ describe('bridge: backpressure', () => {
       logged.join('\n'),
     );
     // Nothing of the closed chain is kept: no stop, no estimate, and one message starts the next chain.
-    assert.equal(await bp.isBehind(4), false);
+    assert.equal(bp.mustPause(4, true), false);
     assert.equal(await bp.format(4), 'unknown');
     bp.noteDelivered(4, 5000);
-    assert.equal(await bp.isBehind(4), false, 'over the limit, but no chain to be behind');
+    assert.equal(bp.mustPause(4, false), false, 'the new chain takes the rest of the batch');
+    assert.equal(bp.mustPause(4, true), true, 'and pauses before more once over the limit');
   });
 });
