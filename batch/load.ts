@@ -162,7 +162,8 @@ interface Registry {
 /**
  * batch_press while it exists (a release that writes it may still be loading), then batch_line and
  * batch_duplicate while batch_line exists (a release that needs every line in it may still be loading),
- * then the rows' raw bytes. Read under the batch lock, which the contract steps take too.
+ * then the rows' raw bytes. Read under the batch lock, which the contract steps take too. The first two modes
+ * can go once every deployment has run `db migrate --contract` through 20261207000600.
  */
 async function registryOf(client: pg.ClientBase): Promise<Registry> {
   const r = await client.query<{ press: boolean; line: boolean; row_raw: boolean }>(
