@@ -74,7 +74,7 @@ export class Backpressure {
   /**
    * True when the partition must pause before its next chunk: its workflow stopped it or is draining to continue
    * as new (from the last answer), or, at the start of a batch, the estimate is over the limit. Never waits for
-   * an answer: a query sent during a load is answered only as the load ends, and kafkajs fetches no partition of
+   * an answer (only `format` does, once per chain): a query sent during a load is answered only as the load ends, and kafkajs fetches no partition of
    * a broker while a batch of its last fetch is still in hand, so one wait held up every partition. Mid-batch the
    * estimate may pass the limit by what one fetch holds; the batch then ends with a pause (`isOverLimit`).
    * A probe that is due runs in the background; its answer counts from the next call on.

@@ -226,12 +226,13 @@ export function loadBridgeSettings(env: Env = process.env): BridgeSettings {
       loadTimeoutMs: read(V.loadTimeoutMs),
     },
   };
-  // Resumed once a signal's worth fits again (at least half-way down, so a partition does not flap): the
-  // answer comes only as a load ends, and a lower mark left workflows idle, waiting for the bridge to refill
-  // them (bench/README.md).
+  // Resumed once a signal's worth fits again: the answer comes only as a load ends, and a lower mark left
+  // workflows idle, waiting for the bridge to refill them (bench/README.md). The gap is at least a quarter of
+  // the limit, so small signals do not make a partition pause and resume at every load, and the mark never
+  // falls below half.
   settings.resumePending = Math.max(
     Math.floor(settings.maxPending / 2),
-    settings.maxPending - settings.signalMaxMessages,
+    settings.maxPending - Math.max(settings.signalMaxMessages, Math.ceil(settings.maxPending / 4)),
   );
   settings.behindPollMs = Math.min(settings.pollMs, BEHIND_POLL_MS);
   if (settings.heartbeatIntervalMs * 3 > settings.sessionTimeoutMs) {

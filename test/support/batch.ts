@@ -136,7 +136,7 @@ export async function registeredPresses(knex: Knex): Promise<string> {
         ${own('t')} from request_interaction t where source_object is not null
       union all select d.kind, d.exhibition_id, d.event_at, d.value, d.source_object, d.source_line, ${own('r')}
       from batch_duplicate d ${archived ? 'left join rejected_interaction r using (source_object, source_line)' : ''}
-    ) k ${archived ? 'left join' : 'join'} ${lines} l using (source_object, source_line)`;
+    ) k left join ${lines} l using (source_object, source_line)`;
 }
 
 /**

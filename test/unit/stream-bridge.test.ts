@@ -84,6 +84,7 @@ describe('bridge: settings', () => {
     assert.equal(s.resumePending, 40_000);
     assert.equal(s.behindPollMs, 100);
     assert.equal(loadBridgeSettings({ STREAM_SIGNAL_MAX_MESSAGES: '50000' }).resumePending, 30_000);
+    assert.equal(loadBridgeSettings({ STREAM_SIGNAL_MAX_MESSAGES: '1000' }).resumePending, 45_000);
     assert.equal(loadBridgeSettings({ STREAM_PROBE_MS: '60' }).behindPollMs, 60);
     assert.equal(s.workflow.flush.maxMessages, 20_000);
     // The bridge's fallback, sent in full settings; the workflow's own default stays 100 for replay.
@@ -274,6 +275,33 @@ describe('bridge: backpressure', () => {
     bp.noteDelivered(1, 1);
     assert.equal(bp.mustPause(1, true), true);
     assert.equal(asked, 1, 'only the background probe of the first call asked');
+  });
+
+  it('keeps the estimate when the workflow gives no answer, so the next batch still pauses', async () => {
+    let asked = 0;
+    let now = 0;
+    const bp = new Backpressure(
+      () => {
+        asked++;
+        return Promise.reject(new Error('no worker'));
+      },
+      limits,
+      () => undefined,
+      () => now,
+    );
+    bp.noteDelivered(6, 60);
+    now = 5000;
+    assert.equal(bp.mustPause(6, false), false, 'under the limit; a background probe starts');
+    await bp.settled();
+    assert.equal(asked, 1);
+    bp.noteDelivered(6, 60);
+    assert.equal(bp.mustPause(6, false), false, 'mid-batch the batch goes on');
+    assert.equal(
+      bp.isOverLimit(6),
+      true,
+      'the unanswered probe left the estimate at 120: the batch ends paused',
+    );
+    assert.equal(bp.mustPause(6, true), true, 'and a batch that starts over the limit pauses at once');
   });
 
   it('resumes only once the workflow answers under the resume mark and is not draining', async () => {

@@ -29,8 +29,8 @@ describe('stream: terminating the workflows of partitions paused for backpressur
   const lines: { line: string; partition?: unknown }[] = [];
 
   before(async () => {
-    // Small signals and a low limit: each partition's share (about 2,500) goes over the limit in several chunks,
-    // so the bridge pauses every partition rather than sending a whole share at once.
+    // Small signals and a low limit: each partition's share (about 2,500) is over the limit, so the bridge
+    // pauses every partition once a batch takes it there (within a batch it may pass the limit by one fetch).
     stream = await startStream(
       'stream-terminate-paused',
       PARTITIONS,
