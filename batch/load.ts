@@ -16,7 +16,6 @@
 // batch_line_archive, which keeps the raw bytes of the rows loaded before.
 // Loads take one transaction-level advisory lock, so another run's load waits for one object at most.
 import type pg from 'pg';
-import { missingTables } from '../infra/db';
 import { recordStoredRows } from '../infra/metrics';
 import { addToRunSet } from '../ledger/pipeline-run';
 import type { BatchObject, ObjectLoadResult } from '../contracts/batch';
@@ -49,26 +48,42 @@ async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Pr
 const count = async (client: pg.ClientBase, sql: string, params: unknown[] = []) =>
   (await client.query<{ n: number }>(sql, params)).rows[0]?.n ?? 0;
 
+/** The staged presses table's columns that differ between releases. */
+interface StagedShape {
+  /** Whether the presses carry their lines' raw bytes (a table staged by an earlier release does not). */
+  pressesRaw: boolean;
+}
+
+/** Whether the presses table (the third name of $1, possibly missing) has the column named by `param`. */
+const STAGED_COLUMN = (param: string) =>
+  `exists (select 1 from pg_attribute where attrelid = to_regclass(($1::text[])[3]) and attname = ${param}
+     and not attisdropped)`;
+
 /**
  * Refuses (StagingLost) unless the staged tables exist and, with `staged`, hold exactly what the steps before
- * reported (counted once, under the batch lock: each count reads a whole table).
+ * reported (counted once, under the batch lock: each count reads a whole table). One catalogue query finds
+ * the tables and the presses table's columns.
  */
-async function checkStaged(client: pg.ClientBase, stem: string, staged?: StagedCounts): Promise<void> {
+async function checkStaged(client: pg.ClientBase, stem: string, staged?: StagedCounts): Promise<StagedShape> {
   const t = stagedTables(stem);
   const lost = (why: string) => stagingLost(`${stem}: ${why}`);
-  const missing = await missingTables(client, [t.raw, t.judged, t.presses]);
-  if (missing.length > 0) throw lost(`staged table ${missing.join(', ')} is missing`);
-  const columns = await client.query(
-    'select 1 from pg_attribute where attrelid = $1::regclass and attname = $2',
-    [t.presses, PRESSES_FIRST_COLUMN],
+  const shape = await client.query<{ missing: string[]; first: boolean; raw: boolean }>(
+    `select array(select name from unnest($1::text[]) as name where to_regclass(name) is null) as missing,
+       ${STAGED_COLUMN('$2')} as first, ${STAGED_COLUMN('$3')} as raw`,
+    [[t.raw, t.judged, t.presses], PRESSES_FIRST_COLUMN, PRESSES_RAW_COLUMN],
   );
-  if (columns.rows.length === 0) throw lost(`${t.presses} was staged by an earlier release`);
-  if (staged === undefined) return;
-  const raw = await count(client, `select count(*)::int as n from ${t.raw}`);
-  const judged = await count(client, `select count(*)::int as n from ${t.judged}`);
+  const { missing, first, raw: pressesRaw } = shape.rows[0]!;
+  if (missing.length > 0) throw lost(`staged table ${missing.join(', ')} is missing`);
+  if (!first) throw lost(`${t.presses} was staged by an earlier release`);
+  if (staged === undefined) return { pressesRaw };
+  const counts = await client.query<{ raw: number; judged: number }>(
+    `select (select count(*) from ${t.raw})::int as raw, (select count(*) from ${t.judged})::int as judged`,
+  );
+  const { raw, judged } = counts.rows[0]!;
   if (raw !== staged.lines || judged !== staged.lines - (staged.header ? 1 : 0)) {
     throw lost(`extract read ${staged.lines} lines, staging holds ${raw} raw and ${judged} judged`);
   }
+  return { pressesRaw };
 }
 
 type ObjectSummary = Omit<ObjectLoadResult, 'uri' | 'skipped'>;
@@ -181,15 +196,8 @@ async function registryOf(client: pg.ClientBase): Promise<Registry> {
  * The presses table with each line's raw bytes, as a FROM item: a table staged by an earlier release has
  * none, and gets them from the raw table.
  */
-async function pressesWithRaw(
-  client: pg.ClientBase,
-  { presses, raw }: Pick<StagedTables, 'presses' | 'raw'>,
-): Promise<string> {
-  const columns = await client.query(
-    'select 1 from pg_attribute where attrelid = $1::regclass and attname = $2 and not attisdropped',
-    [presses, PRESSES_RAW_COLUMN],
-  );
-  if (columns.rows.length > 0) return presses;
+function pressesWithRaw({ presses, raw }: Pick<StagedTables, 'presses' | 'raw'>, shape: StagedShape): string {
+  if (shape.pressesRaw) return presses;
   return `(select p.*, r.raw from ${presses} p join ${raw} r using (line))`;
 }
 
@@ -585,9 +593,9 @@ export async function loadObject(
     await client.query(BATCH_WRITE_LOCK);
     // Checked again under the lock: another run may have loaded this version meanwhile (its rows then
     // make way for this run's, which are the same).
-    await checkStaged(client, stem, staged);
+    const shape = await checkStaged(client, stem, staged);
     const registry = await registryOf(client);
-    const pressesRaw = await pressesWithRaw(client, t);
+    const pressesRaw = pressesWithRaw(t, shape);
     const tmp = await createLoadTables(client);
     // The earlier version's keys are judged again before this version's presses are registered: they are
     // judged against the holders that remain.
