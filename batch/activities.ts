@@ -14,7 +14,7 @@ import {
   JUDGED_COLUMNS,
   JUDGED_DDL,
   judgedRow,
-  OBJECT_WORK_MEM,
+  OBJECT_SETTINGS,
   PRESSES_SQL,
   RAW_COLUMNS,
   RAW_DDL,
@@ -243,7 +243,7 @@ export function createBatchActivities(deps: ActivityDeps) {
         withPgClient(deps.config.databaseUrl, async (client) => {
           const missing = await missingTables(client, [judged, raw]);
           if (missing.length > 0) throw stagingLost(`${missing.join(', ')} is missing`);
-          await client.query(OBJECT_WORK_MEM);
+          await client.query(OBJECT_SETTINGS);
           await client.query(PRESSES_SQL(presses, judged, raw));
           const n = await client.query<{ n: number }>(`select count(*)::int as n from ${presses}`);
           return { presses: n.rows[0]?.n ?? 0 };

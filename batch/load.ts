@@ -20,7 +20,7 @@ import { recordStoredRows } from '../infra/metrics';
 import { addToRunSet } from '../ledger/pipeline-run';
 import type { BatchObject, ObjectLoadResult } from '../contracts/batch';
 import { rawUnknown, stagingLost } from '../contracts/failures';
-import { OBJECT_WORK_MEM, PRESSES_FIRST_COLUMN, PRESSES_RAW_COLUMN, stagedTables } from './staging';
+import { OBJECT_SETTINGS, PRESSES_FIRST_COLUMN, PRESSES_RAW_COLUMN, stagedTables } from './staging';
 import { INTERACTION_KINDS, KIND_SHAPE } from './interaction-kinds';
 import { BATCH_WRITE_LOCK, ensureMonths, monthsAround } from './partitions';
 
@@ -35,7 +35,7 @@ export interface StagedCounts {
 async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
   await client.query('begin');
   try {
-    await client.query(OBJECT_WORK_MEM);
+    await client.query(OBJECT_SETTINGS);
     const result = await fn();
     await client.query('commit');
     return result;

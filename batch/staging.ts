@@ -7,9 +7,11 @@ import type { Verdict } from '../domain/interaction';
 
 export const STAGING_SCHEMA = 'batch_staging';
 
-// Transform's marking of each key's first line and the load's contest join and sort a whole object; past
-// PostgreSQL's default 4 MB they spill to disk. Set on the step's own connection, which ends with the step.
-export const OBJECT_WORK_MEM = `set work_mem = '64MB'`;
+// Set on the connection of a step that works on a whole object, which ends with the step. Transform's marking
+// of each key's first line and the load's contest join and sort a whole object; past PostgreSQL's default
+// 4 MB they spill to disk. Staging tables have no statistics when they are read, so the planner overestimates
+// their joins and JIT-compiles statements that run well under a second: the compiling cost more than it saved.
+export const OBJECT_SETTINGS = `set work_mem = '64MB'; set jit = off`;
 
 const digest = (text: string, length: number) =>
   createHash('sha256').update(text).digest('hex').slice(0, length);
