@@ -166,7 +166,7 @@ async function createLoadTables(client: pg.ClientBase): Promise<LoadTables> {
  * batch_line; or batch_duplicate, with the raw bytes of accepted lines in their rows ('row'), and of the rows
  * loaded before that in batch_line_archive.
  */
-interface Registry {
+export interface Registry {
   mode: 'batch_press' | 'batch_line' | 'row';
   /** Where the raw bytes of a line loaded before are, for a demotion. */
   rawTable: 'batch_press' | 'batch_line' | 'batch_line_archive';
@@ -180,7 +180,7 @@ interface Registry {
  * then the rows' raw bytes. Read under the batch lock, which the contract steps take too. The first two modes
  * can go once every deployment has run `db migrate --contract` through 20261207000600.
  */
-async function registryOf(client: pg.ClientBase): Promise<Registry> {
+export async function registryOf(client: pg.ClientBase): Promise<Registry> {
   const r = await client.query<{ press: boolean; line: boolean; row_raw: boolean }>(
     `select to_regclass('batch_press') is not null as press, to_regclass('batch_line') is not null as line,
        exists (select 1 from pg_attribute where attrelid = 'rating_interaction'::regclass and attname = 'raw'

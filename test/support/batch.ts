@@ -17,7 +17,7 @@ import type { Config } from '../../infra/config';
 import { createS3Client } from '../../infra/s3';
 import type pg from 'pg';
 import { batchWorkflow, type BatchInput, type BatchSummary } from '../../batch/workflow';
-import type { StagedCounts } from '../../batch/load';
+import { registryOf, type StagedCounts } from '../../batch/load';
 import {
   JUDGED_COLUMNS,
   JUDGED_DDL,
@@ -105,17 +105,23 @@ export async function finalBatchState(knex: Knex) {
   };
 }
 
-/** Where the registry is: batch_press, batch_line, or (after 20261207000600) the rows and batch_line_archive. */
+/**
+ * Where the registry is, as the load itself finds it (registryOf, over one of knex's pooled pg clients):
+ * batch_press, batch_line, or (after 20261207000600) the rows and batch_line_archive.
+ */
 export async function registryTables(
   knex: Knex,
 ): Promise<{ press: boolean; lines: 'batch_line' | 'batch_line_archive'; rowRaw: boolean }> {
-  const r = await knex.raw<{ rows: { press: boolean; line: boolean; row_raw: boolean }[] }>(
-    `select to_regclass('batch_press') is not null as press, to_regclass('batch_line') is not null as line,
-       exists (select 1 from pg_attribute where attrelid = 'rating_interaction'::regclass and attname = 'raw'
-               and not attisdropped) as row_raw`,
-  );
-  const { press, line, row_raw } = r.rows[0]!;
-  return { press, lines: line ? 'batch_line' : 'batch_line_archive', rowRaw: row_raw };
+  const pool = knex.client as Knex.Client;
+  const client = (await pool.acquireConnection()) as pg.ClientBase;
+  const { mode, rowRaw } = await registryOf(client).finally(async () => {
+    await pool.releaseConnection(client);
+  });
+  return {
+    press: mode === 'batch_press',
+    lines: mode === 'row' ? 'batch_line_archive' : 'batch_line',
+    rowRaw,
+  };
 }
 
 /**

@@ -10,6 +10,7 @@ import { parseDateRange } from '../../../report/range';
 import { createKnex } from '../../../infra/db';
 import { PRESSES_SQL, RAW_DDL, JUDGED_DDL, stagedTables, stagingTableName } from '../../../batch/staging';
 import { createDatabase, dropDatabase, isolatedConfig } from '../../support/isolated-env';
+import { referenceSeed } from '../../support/reference-seed';
 import {
   registeredPresses,
   stageLines,
@@ -52,13 +53,12 @@ for (const registry of ['row', 'batch_line', 'batch_press'] as const)
       if (undone !== undefined) {
         while ((await knex('knex_migrations').pluck('name')).includes(undone)) await knex.migrate.down();
       }
-      await client.query(`
-      insert into floor (name) values ('1');
-      insert into department (name) values ('Geology');
-      insert into exhibition (site, public_id, name, floor_id, department_id, start_date)
-        select s, 'EXH_0' || s, 'Exhibition ' || s, 1, 1, '2021-08-23' from generate_series(0, 2) s;
-      insert into pipeline_run (run_id, kind, workflow_id, source)
-        values ('run-1', 'batch', 'w', 's3://b'), ('run-2', 'batch', 'w', 's3://b'), ('run-3', 'batch', 'w', 's3://b');`);
+      await client.query(
+        referenceSeed({
+          exhibitions: 3,
+          runs: ['run-1', 'run-2', 'run-3'].map((runId) => ({ runId, kind: 'batch', source: 's3://b' })),
+        }),
+      );
     });
     after(async () => {
       await knex?.destroy();

@@ -16,6 +16,7 @@ import { createStreamActivities } from '../../../stream/load';
 import { readReplayValues } from '../../../simulator/kiosk-publishing';
 import { createBucketWith, deleteBucket, runBatch } from '../../support/batch';
 import { createDatabase, dropDatabase, isolatedConfig, SHARED_DATA } from '../../support/isolated-env';
+import { referenceSeed } from '../../support/reference-seed';
 import { SAMPLE_FILE } from '../../support/stream';
 import { startTestWorker, type TestWorker } from '../../support/test-worker';
 import { countMismatches, figuresFromRows } from '../../support/report-from-rows';
@@ -101,12 +102,14 @@ describe('interaction_count (migration 20261130000801 and its triggers)', functi
     await createDatabase(cfg.databaseUrl, false);
     knex = createKnex(cfg.databaseUrl, 8);
     await migrateLatest(knex);
-    await knex.raw(`
-      insert into floor (name) values ('1'), ('Vault');
-      insert into department (name) values ('Geology'), ('Zoology');
-      insert into exhibition (site, public_id, name, floor_id, department_id, start_date)
-        select s, 'EXH_0' || s, 'Exhibition ' || s, 1 + s % 2, 1 + s % 2, '2021-08-23' from generate_series(0, 3) s;
-      insert into pipeline_run (run_id, kind, workflow_id, source) values ('run-s', 'stream', 'w', 'kafka://lmnh');`);
+    await knex.raw(
+      referenceSeed({
+        exhibitions: 4,
+        floors: ['1', 'Vault'],
+        departments: ['Geology', 'Zoology'],
+        runs: [{ runId: 'run-s', kind: 'stream', source: 'kafka://lmnh' }],
+      }),
+    );
     exhibitions = (await knex('exhibition').orderBy('site').pluck('exhibition_id')) as number[];
     const client = new pg.Client({ connectionString: cfg.databaseUrl });
     await client.connect();

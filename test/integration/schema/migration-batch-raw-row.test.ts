@@ -11,6 +11,7 @@ import { createKnex } from '../../../infra/db';
 import { loadObject } from '../../../batch/load';
 import { ensureMonths, monthsAround } from '../../../batch/partitions';
 import { createDatabase, dropDatabase, isolatedConfig } from '../../support/isolated-env';
+import { referenceSeed } from '../../support/reference-seed';
 import {
   assertDuplicateExact,
   assertRawKept,
@@ -44,12 +45,9 @@ describe(`migrations ${EXPAND} and ${CONTRACT}: raw bytes in the rows`, function
     knex = createKnex(cfg.databaseUrl, 2);
     client = new pg.Client({ connectionString: cfg.databaseUrl });
     await client.connect();
-    await client.query(`
-      insert into floor (name) values ('1');
-      insert into department (name) values ('Geology');
-      insert into exhibition (site, public_id, name, floor_id, department_id, start_date)
-        select s, 'EXH_0' || s, 'Exhibition ' || s, 1, 1, '2021-08-23' from generate_series(0, 1) s;
-      insert into pipeline_run (run_id, kind, workflow_id, source) values ('run-1', 'batch', 'w', 's3://b');`);
+    await client.query(
+      referenceSeed({ exhibitions: 2, runs: [{ runId: 'run-1', kind: 'batch', source: 's3://b' }] }),
+    );
   });
   after(async () => {
     await client?.end();

@@ -8,6 +8,7 @@ import { createKnex } from '../../../infra/db';
 import { migrateLatest } from '../../../infra/migrate';
 import { ensureMonths } from '../../../batch/partitions';
 import { createDatabase, dropDatabase, isolatedConfig } from '../../support/isolated-env';
+import { referenceSeed } from '../../support/reference-seed';
 
 const CONTRACT = '20261207000400_drop_batch_press';
 const A = 's3://b/a.csv';
@@ -30,13 +31,15 @@ describe(`migration ${CONTRACT}: the registry without batch_press`, function () 
     } finally {
       await client.end();
     }
-    await knex.raw(`
-      insert into floor (name) values ('1');
-      insert into department (name) values ('Geology');
-      insert into exhibition (site, public_id, name, floor_id, department_id, start_date)
-        select s, 'EXH_0' || s, 'Exhibition ' || s, 1, 1, '2021-08-23' from generate_series(0, 1) s;
-      insert into pipeline_run (run_id, kind, workflow_id, source)
-        values ('run-1', 'batch', 'w', 's3://b'), ('stream-1', 'stream', 'w', 'lmnh');`);
+    await knex.raw(
+      referenceSeed({
+        exhibitions: 2,
+        runs: [
+          { runId: 'run-1', kind: 'batch', source: 's3://b' },
+          { runId: 'stream-1', kind: 'stream', source: 'lmnh' },
+        ],
+      }),
+    );
     const t0 = '2023-03-06T10:00:00Z';
     const t1 = '2023-03-06T10:00:01Z';
     // a: K accepted (line 2), a request (3), K again (4, DUPLICATE), a bad site (5). b: K (2, DUPLICATE) and

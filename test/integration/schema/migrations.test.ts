@@ -7,6 +7,7 @@ import { ensureMonths, monthsAround } from '../../../batch/partitions';
 import { overview } from '../../../report/queries';
 import { parseDateRange } from '../../../report/range';
 import { createDatabase, dropDatabase, isolatedConfig } from '../../support/isolated-env';
+import { referenceSeed } from '../../support/reference-seed';
 
 const TABLES = [
   'batch_duplicate',
@@ -71,13 +72,10 @@ async function outcome(knex: Knex, sql: string): Promise<string> {
   }
 }
 
-const FIXTURE = `
-  insert into floor (name) values ('1');
-  insert into department (name) values ('Geology');
-  insert into exhibition (site, public_id, name, floor_id, department_id, start_date)
-    values (0, 'EXH_00', 'Measureless to Man', 1, 1, '2021-08-23');
-  insert into pipeline_run (run_id, kind, workflow_id, source) values ('run-1', 'batch', 'batch-test', 'test');
-`;
+const FIXTURE = referenceSeed({
+  exhibitions: ['Measureless to Man'],
+  runs: [{ runId: 'run-1', kind: 'batch', workflowId: 'batch-test', source: 'test' }],
+});
 
 const rating = (cols: string, values: string) =>
   `insert into rating_interaction (${cols}) values (${values})`;
