@@ -179,8 +179,6 @@ export function createBatchActivities(deps: ActivityDeps) {
           }
           splitter.end(stageLine);
           await copy.end();
-          // Statistics for the plans that read it (transform, load): without them they sort where they could hash.
-          await client.query(`analyze ${raw}`);
         } catch (err) {
           body.destroy();
           throw err;
@@ -233,7 +231,6 @@ export function createBatchActivities(deps: ActivityDeps) {
             ctx.heartbeat({ valid, rejected });
           });
           await copy.end();
-          await writer.query(`analyze ${judged}`);
           return { header, valid, rejected };
         }),
       );

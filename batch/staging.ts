@@ -9,8 +9,8 @@ export const STAGING_SCHEMA = 'batch_staging';
 
 // Set on the connection of a step that works on a whole object, which ends with the step. Transform's marking
 // of each key's first line and the load's contest join and sort a whole object; past PostgreSQL's default
-// 4 MB they spill to disk. JIT compiling cost these statements more than it saved: they are sorts, joins and
-// index inserts, not expressions, and run for a second or two at most.
+// 4 MB they spill to disk. Staging tables have no statistics when they are read, so the planner overestimates
+// their joins and JIT-compiles statements that run well under a second: the compiling cost more than it saved.
 export const OBJECT_SETTINGS = `set work_mem = '64MB'; set jit = off`;
 
 const digest = (text: string, length: number) =>
