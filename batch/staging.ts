@@ -62,20 +62,17 @@ export const JUDGED_COLUMNS = '(line, site, kind, value, event_ms, reasons)';
  * marks the first line of each natural key in the object (the others are DUPLICATE whatever other objects
  * hold), computed here because transform runs while the previous object loads. The instant leads the window's
  * key: the sort then decides most comparisons on one column (half the CPU of kind first), and the table comes
- * out in time order, as the load inserts it. The raw bytes join after the window, so the sort moves narrow
- * rows (the plan hashes the raw table and keeps the window's order; the load sorts again either way).
+ * out in time order, as the load inserts it.
  */
 export const PRESSES_SQL = (presses: string, judged: string, raw: string) => `
   drop table if exists ${presses};
   create unlogged table ${presses} ${SCRATCH} as
-    select p.line, p.kind, p.exhibition_id, p.event_at, p.value, p.first, r.raw
-    from (
-      select j.line, j.kind, e.exhibition_id, timestamptz 'epoch' + j.event_ms * interval '1 millisecond' as event_at,
-        j.value,
-        row_number() over (partition by j.event_ms, e.exhibition_id, j.kind, j.value order by j.line) = 1 as first
-      from ${judged} j join exhibition e on e.site = j.site
-      where j.kind is not null) p
-    join ${raw} r using (line);
+    select j.line, j.kind, e.exhibition_id, timestamptz 'epoch' + j.event_ms * interval '1 millisecond' as event_at,
+      j.value,
+      row_number() over (partition by j.event_ms, e.exhibition_id, j.kind, j.value order by j.line) = 1 as first,
+      r.raw
+    from ${judged} j join exhibition e on e.site = j.site join ${raw} r using (line)
+    where j.kind is not null;
   analyze ${presses}`;
 
 /** The column a load needs in the presses table (tables staged by an earlier release lack it). */
