@@ -31,6 +31,13 @@ const COLUMNS = {
 export type FinalTable = keyof typeof COLUMNS;
 export const FINAL_TABLES = Object.keys(COLUMNS) as FinalTable[];
 
+/** A table's COPY columns; with `rawInRows`, the accepted rows carry their line's raw bytes, as the pipeline's do. */
+function columnsOf(table: FinalTable, rawInRows: boolean): string {
+  return rawInRows && table !== 'rejected_interaction'
+    ? COLUMNS[table].replace(/\)$/, ', raw)')
+    : COLUMNS[table];
+}
+
 /** One row for a final table, its cells in COLUMNS order. */
 export interface BaselineRow {
   table: FinalTable;
@@ -46,6 +53,8 @@ export interface BaselineFiles {
   sample: BaselineRow[];
   /** Every month (YYYY-MM-01) of an accepted row: the partitions both baselines make beforehand. */
   months: string[];
+  /** Whether the accepted rows carry their raw bytes. */
+  rawInRows: boolean;
 }
 
 /** Buffered writes with the stream's backpressure honoured. */
@@ -82,6 +91,7 @@ export async function prepareBaselineFiles(
   exhibitionIdBySite: ReadonlyMap<number, number>,
   sampleSize: number,
   onProgress: (rows: number) => void,
+  rawInRows = false,
 ): Promise<BaselineFiles> {
   const judge = () =>
     new HistoryFileJudge({ knownSites: new Set(exhibitionIdBySite.keys()), now: new Date() });
@@ -123,7 +133,8 @@ export async function prepareBaselineFiles(
           accepted.add(key);
           months.add(`${i.eventAt.toISOString().slice(0, 7)}-01`);
           const exhibitionId = exhibitionIdBySite.get(i.site)!;
-          row = { table, uri, cells: [exhibitionId, i.value, i.eventAt, BASELINE_RUN_ID, uri, src.line] };
+          const cells = [exhibitionId, i.value, i.eventAt, BASELINE_RUN_ID, uri, src.line];
+          row = { table, uri, cells: rawInRows ? [...cells, src.raw] : cells };
         }
       } else {
         row = {
@@ -145,7 +156,7 @@ export async function prepareBaselineFiles(
     }
     for (const t of FINAL_TABLES) await writers[t].end();
   }
-  return { files, rows, sample, months: [...months] };
+  return { files, rows, sample, months: [...months], rawInRows };
 }
 
 /**
@@ -198,14 +209,13 @@ async function makeMonths(databaseUrl: string, months: readonly string[]): Promi
 /** Seconds taken by one psql process running the `\copy` of every file into its final table. */
 export async function timePsqlCopy(
   databaseUrl: string,
-  files: BaselineFiles['files'],
-  months: readonly string[],
+  { files, months, rawInRows }: Pick<BaselineFiles, 'files' | 'months' | 'rawInRows'>,
 ): Promise<number> {
   await makeMonths(databaseUrl, months);
   // psql's \copy takes the file name unquoted or in single quotes; ours are plain temp paths.
   const script = [
     '\\set ON_ERROR_STOP 1',
-    ...files.map((f) => `\\copy ${f.table} ${COLUMNS[f.table]} from '${f.file}'`),
+    ...files.map((f) => `\\copy ${f.table} ${columnsOf(f.table, rawInRows)} from '${f.file}'`),
   ];
   const scriptFile = path.join(path.dirname(files[0]!.file), 'copy.psql');
   await fs.promises.writeFile(scriptFile, script.join('\n') + '\n');
@@ -220,17 +230,17 @@ export async function timePsqlCopy(
  */
 export async function timeRowByRow(
   databaseUrl: string,
-  rows: readonly BaselineRow[],
-  months: readonly string[],
+  { sample: rows, months, rawInRows }: Pick<BaselineFiles, 'sample' | 'months' | 'rawInRows'>,
 ): Promise<number> {
   await makeMonths(databaseUrl, months);
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'kiosk-bench-row-by-row' });
   await client.connect();
   try {
+    const columns = (table: FinalTable) => columnsOf(table, rawInRows);
     const placeholders = (table: FinalTable) =>
-      Array.from({ length: COLUMNS[table].split(',').length }, (_, i) => `$${i + 1}`).join(', ');
+      Array.from({ length: columns(table).split(',').length }, (_, i) => `$${i + 1}`).join(', ');
     const statements = rows.map(
-      (row) => `insert into ${row.table} ${COLUMNS[row.table]} values (${placeholders(row.table)})`,
+      (row) => `insert into ${row.table} ${columns(row.table)} values (${placeholders(row.table)})`,
     );
     const began = performance.now();
     for (const [i, row] of rows.entries()) await client.query(statements[i]!, row.cells);
@@ -251,13 +261,17 @@ export interface TableFingerprint {
  * hold the same rows (up to a hash collision), so the pipeline is compared with a baseline that loaded the
  * very same result.
  */
-export async function fingerprint(databaseUrl: string): Promise<Record<FinalTable, TableFingerprint>> {
+export async function fingerprint(
+  databaseUrl: string,
+  rawInRows = false,
+): Promise<Record<FinalTable, TableFingerprint>> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     const interactions = (table: string, value: string) =>
       `select count(*)::bigint as rows, coalesce(sum(hashtextextended(concat_ws('|', i.source_object,
-         i.source_line, e.site, i.${value}, extract(epoch from i.event_at)), 0)::numeric), 0)::text as hash
+         i.source_line, e.site, i.${value}, extract(epoch from i.event_at)${rawInRows ? ", encode(i.raw, 'hex')" : ''}),
+         0)::numeric), 0)::text as hash
        from ${table} i join exhibition e using (exhibition_id)`;
     const queries: Record<FinalTable, string> = {
       rating_interaction: interactions('rating_interaction', 'rating_value'),

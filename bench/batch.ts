@@ -67,6 +67,8 @@ Options:
   --worker-heap-mb N  the worker's --max-old-space-size (default ${DEPLOYED_WORKER_HEAP_MB}, as deployed; 0 leaves
                       Node's default, a share of the machine's memory)
   --worker-from-source  run worker.ts through tsx instead of the compiled worker
+  --baseline-raw      the baselines' accepted rows carry their lines' raw bytes, as the pipeline's rows do
+                      (by default they leave the column empty); the row fingerprints then compare them too
   --keep-data         keep the generated files in the temp folder (their path is printed)
   --help              this text
 
@@ -139,8 +141,8 @@ async function runCopyBaseline(
   const forgetDatabase = cleanup.add('copy database', () => dropDatabase(cfg.databaseUrl));
   try {
     await seedBaselineDatabase(cfg.databaseUrl, exhibitions, ids);
-    const seconds = await timePsqlCopy(cfg.databaseUrl, baseline.files, baseline.months);
-    return { seconds, fingerprint: await fingerprint(cfg.databaseUrl) };
+    const seconds = await timePsqlCopy(cfg.databaseUrl, baseline);
+    return { seconds, fingerprint: await fingerprint(cfg.databaseUrl, baseline.rawInRows) };
   } finally {
     await dropDatabase(cfg.databaseUrl);
     forgetDatabase();
@@ -158,7 +160,7 @@ async function runRowByRow(
   const forgetDatabase = cleanup.add('row-by-row database', () => dropDatabase(cfg.databaseUrl));
   try {
     await seedBaselineDatabase(cfg.databaseUrl, exhibitions, ids);
-    return await timeRowByRow(cfg.databaseUrl, baseline.sample, baseline.months);
+    return await timeRowByRow(cfg.databaseUrl, baseline);
   } finally {
     await dropDatabase(cfg.databaseUrl);
     forgetDatabase();
@@ -170,6 +172,7 @@ async function runPipeline(
   maxParallel: number | undefined,
   launch: WorkerLaunch,
   cleanup: Cleanup,
+  rawInRows: boolean,
 ): Promise<{
   seconds: number;
   summary: BatchSummary;
@@ -221,7 +224,7 @@ async function runPipeline(
       memory,
       cpuSeconds,
       activities,
-      fingerprint: await fingerprint(cfg.databaseUrl),
+      fingerprint: await fingerprint(cfg.databaseUrl, rawInRows),
     };
   } finally {
     await stopProcess(worker);
@@ -236,13 +239,14 @@ async function main(): Promise<void> {
   const o = parseOptions(
     process.argv.slice(2),
     ['rows', 'files', 'repeat', 'row-by-row', 'max-parallel', 'worker-heap-mb'],
-    ['pipeline-only', 'keep-data', 'worker-from-source'],
+    ['pipeline-only', 'keep-data', 'worker-from-source', 'baseline-raw'],
     USAGE,
   );
   const rows = countArg('rows', o.rows as string | undefined, 1_000_000);
   const files = countArg('files', o.files as string | undefined, 4);
   const repeat = countArg('repeat', o.repeat as string | undefined, 3);
   const pipelineOnly = o['pipeline-only'] === true;
+  const baselineRaw = o['baseline-raw'] === true;
   const rowByRowRows = pipelineOnly
     ? 0
     : countArg('row-by-row', o['row-by-row'] as string | undefined, 20_000, 0);
@@ -297,6 +301,7 @@ async function main(): Promise<void> {
         (n) => {
           if (n % 1_000_000 === 0) progress(`  ${n.toLocaleString('en-GB')} rows judged`);
         },
+        baselineRaw,
       );
     }
 
@@ -313,7 +318,7 @@ async function main(): Promise<void> {
         progress(`  ${round_.copy.rowsPerS.toLocaleString('en-GB')} rows/s (${round_.copy.seconds} s)`);
       }
       progress(`round ${r}/${repeat}: batch workflow`);
-      const p = await runPipeline(bucketCfg, maxParallel, launch, cleanup);
+      const p = await runPipeline(bucketCfg, maxParallel, launch, cleanup, baselineRaw);
       if (p.summary.read !== rows) throw new Error(`the workflow read ${p.summary.read} rows, not ${rows}`);
       const same =
         copyPrint === undefined ? undefined : JSON.stringify(copyPrint) === JSON.stringify(p.fingerprint);
@@ -382,6 +387,7 @@ async function main(): Promise<void> {
         repeat,
         maxParallel: maxParallel ?? 'workflow default',
         rowByRowRows,
+        baselineRaw,
         worker: { compiled: launch.compiled, heapMb: launch.heapMb ?? 'node default' },
       },
       median: {
