@@ -33,7 +33,7 @@ export function referenceSeed({
   const list = (rows: string[][]) => rows.map((r) => `(${r.join(', ')})`).join(', ');
   const exhibitionRows = names.map((name, s) => [
     String(s),
-    literal(`EXH_0${s}`),
+    literal(`EXH_${String(s).padStart(2, '0')}`),
     literal(name),
     String(1 + (s % floors.length)),
     String(1 + (s % departments.length)),
